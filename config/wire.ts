@@ -1,0 +1,241 @@
+// Every WebSocket message, versioned and validated with zod. Pure: the agent, the server and the UI import it.
+//
+// Agent link (ws[s]://server/ws/agent, headers `Authorization: Bearer <token>` and `X-Agent-Id: <id>`):
+//   agent -> server: hello, batch, heartbeat
+//   server -> agent: plan (after hello and whenever the config changes), ack, pong, error
+// UI feed (ws[s]://server/ws/live, session cookie):
+//   server -> UI: snapshot (on connect), delta (coalesced), hb
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1 as const;
+const v = z.literal(PROTOCOL_VERSION);
+/** epoch milliseconds */
+const ms = z.number().int().nonnegative();
+const num = z.number().finite();
+const nnum = num.nullable();
+
+/** Close codes used on the agent link (4000-4999 are application codes). */
+export const CLOSE = {
+  badHello: 4400,
+  unauthorized: 4401,
+  forbidden: 4403,
+  tooBig: 4413,
+  tooManyErrors: 4429,
+  replaced: 4409,
+  shutdown: 1001,
+} as const;
+
+// ---- results -------------------------------------------------------------------------------
+
+const resultBase = {
+  /** target id from the plan */
+  target: z.string().min(1).max(64),
+  /** when the round started, agent clock, epoch ms */
+  ts: ms,
+  /** uplink name the probe used (its carrier is resolved by the server from config) */
+  uplink: z.string().max(32).optional(),
+};
+
+export const icmpResultSchema = z.object({
+  ...resultBase,
+  kind: z.literal('icmp'),
+  sent: z.number().int().min(0).max(1000),
+  received: z.number().int().min(0).max(1000),
+  /** percent, 0..100 */
+  loss: num.min(0).max(100),
+  rtt_min: nnum,
+  rtt_median: nnum,
+  rtt_avg: nnum,
+  rtt_max: nnum,
+  /** mean absolute difference of consecutive RTTs, ms */
+  jitter: nnum,
+  /** per-echo RTTs in ms where the platform's ping gives them (null = lost) */
+  rtts: z.array(nnum).max(1000).optional(),
+  error: z.string().max(200).optional(),
+});
+
+export const HTTP_ERRORS = ['dns', 'refused', 'reset', 'timeout', 'tls', 'status', 'keyword', 'other'] as const;
+export const httpResultSchema = z.object({
+  ...resultBase,
+  kind: z.literal('http'),
+  ok: z.boolean(),
+  status: z.number().int().min(0).max(999).nullable(),
+  total_ms: nnum,
+  dns_ms: nnum.optional(),
+  connect_ms: nnum.optional(),
+  tls_ms: nnum.optional(),
+  ttfb_ms: nnum.optional(),
+  cert_days_left: nnum.optional(),
+  error: z.enum(HTTP_ERRORS).optional(),
+  detail: z.string().max(300).optional(),
+});
+
+export const dnsResultSchema = z.object({
+  ...resultBase,
+  kind: z.literal('dns'),
+  ok: z.boolean(),
+  total_ms: nnum,
+  answers: z.number().int().min(0),
+  rcode: z.string().max(20),
+  error: z.string().max(200).optional(),
+});
+
+export const tcpResultSchema = z.object({
+  ...resultBase,
+  kind: z.literal('tcp'),
+  ok: z.boolean(),
+  connect_ms: nnum,
+  error: z.string().max(200).optional(),
+});
+
+export const resultSchema = z.discriminatedUnion('kind', [icmpResultSchema, httpResultSchema, dnsResultSchema, tcpResultSchema]);
+export type ProbeResult = z.infer<typeof resultSchema>;
+export type IcmpResult = z.infer<typeof icmpResultSchema>;
+export type HttpResult = z.infer<typeof httpResultSchema>;
+export type DnsResult = z.infer<typeof dnsResultSchema>;
+export type TcpResult = z.infer<typeof tcpResultSchema>;
+
+// ---- plan: what the server asks an agent to probe -----------------------------------------
+
+const planBase = {
+  id: z.string(),
+  intervalSec: z.number().int().positive(),
+  timeoutMs: z.number().int().positive(),
+};
+export const planTargetSchema = z.discriminatedUnion('kind', [
+  z.object({ ...planBase, kind: z.literal('icmp'), host: z.string(), count: z.number().int(), spacingMs: z.number().int() }),
+  z.object({
+    ...planBase,
+    kind: z.literal('http'),
+    url: z.string(),
+    expectStatus: z.array(z.number().int()).optional(),
+    keyword: z.string().optional(),
+  }),
+  z.object({ ...planBase, kind: z.literal('dns'), resolver: z.string(), query: z.string(), recordType: z.enum(['A', 'AAAA']) }),
+  z.object({ ...planBase, kind: z.literal('tcp'), host: z.string(), port: z.number().int() }),
+]);
+export type PlanTarget = z.infer<typeof planTargetSchema>;
+
+export const planUplinkSchema = z.object({
+  name: z.string(),
+  carrier: z.string(),
+  interface: z.string().optional(),
+  sourceAddress: z.string().optional(),
+});
+export type PlanUplink = z.infer<typeof planUplinkSchema>;
+
+// ---- agent -> server ----------------------------------------------------------------------
+
+export const helloSchema = z.object({
+  type: z.literal('hello'),
+  v,
+  agentId: z.string().min(1).max(64),
+  version: z.string().max(32),
+  /** agent clock when sent, epoch ms */
+  clock: ms,
+});
+export const batchSchema = z.object({
+  type: z.literal('batch'),
+  v,
+  /** strictly increasing per agent process; the server acks it after a durable write */
+  seq: z.number().int().nonnegative(),
+  results: z.array(resultSchema).min(1).max(5000),
+});
+export const agentHeartbeatSchema = z.object({
+  type: z.literal('heartbeat'),
+  v,
+  clock: ms,
+  /** results waiting for an ack */
+  pending: z.number().int().nonnegative(),
+  /** results dropped since start because the buffer was full */
+  dropped: z.number().int().nonnegative(),
+  uptimeSec: z.number().nonnegative(),
+});
+export const agentMessageSchema = z.discriminatedUnion('type', [helloSchema, batchSchema, agentHeartbeatSchema]);
+export type AgentMessage = z.infer<typeof agentMessageSchema>;
+export type Hello = z.infer<typeof helloSchema>;
+export type Batch = z.infer<typeof batchSchema>;
+export type AgentHeartbeat = z.infer<typeof agentHeartbeatSchema>;
+
+// ---- server -> agent ----------------------------------------------------------------------
+
+export const planSchema = z.object({
+  type: z.literal('plan'),
+  v,
+  /** content hash, changes when the config changes */
+  rev: z.string(),
+  serverTime: ms,
+  heartbeatSec: z.number().int().positive(),
+  uplinks: z.array(planUplinkSchema),
+  targets: z.array(planTargetSchema),
+});
+export const ackSchema = z.object({ type: z.literal('ack'), v, seq: z.number().int().nonnegative(), accepted: z.number().int() });
+export const pongSchema = z.object({
+  type: z.literal('pong'),
+  v,
+  /** the agent clock it answers, echoed */
+  clock: ms,
+  serverTime: ms,
+});
+export const errorSchema = z.object({
+  type: z.literal('error'),
+  v,
+  code: z.enum(['bad_json', 'bad_frame', 'not_hello', 'too_big', 'store_unavailable', 'forbidden', 'internal']),
+  message: z.string(),
+  seq: z.number().int().optional(),
+});
+export const serverMessageSchema = z.discriminatedUnion('type', [planSchema, ackSchema, pongSchema, errorSchema]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type Plan = z.infer<typeof planSchema>;
+export type Ack = z.infer<typeof ackSchema>;
+export type WireError = z.infer<typeof errorSchema>;
+
+// ---- live UI feed -------------------------------------------------------------------------
+
+export const STATUSES = ['up', 'degraded', 'down', 'unknown'] as const;
+export const statusSchema = z.enum(STATUSES);
+export type Status = z.infer<typeof statusSchema>;
+
+export const targetLiveSchema = z.object({
+  id: z.string(),
+  status: statusSchema,
+  /** median RTT for icmp, total time for http/dns/tcp, ms */
+  latencyMs: nnum,
+  lossPct: nnum,
+  lastTs: ms.nullable(),
+  /** short reason for a non-up status, e.g. "loss 30%", "http 503", "timeout" */
+  reason: z.string().nullable(),
+});
+export const communeLiveSchema = z.object({
+  code: z.string(),
+  status: statusSchema,
+  carrier: z.string().nullable(),
+  latencyMs: nnum,
+  lossPct: nnum,
+  lastSeen: ms.nullable(),
+  agents: z.array(z.string()),
+  targets: z.array(targetLiveSchema),
+});
+export type TargetLive = z.infer<typeof targetLiveSchema>;
+export type CommuneLive = z.infer<typeof communeLiveSchema>;
+
+export const liveSnapshotSchema = z.object({ type: z.literal('snapshot'), v, serverTime: ms, communes: z.array(communeLiveSchema) });
+export const liveDeltaSchema = z.object({ type: z.literal('delta'), v, serverTime: ms, communes: z.array(communeLiveSchema) });
+export const liveHeartbeatSchema = z.object({ type: z.literal('hb'), v, serverTime: ms });
+export const liveMessageSchema = z.discriminatedUnion('type', [liveSnapshotSchema, liveDeltaSchema, liveHeartbeatSchema]);
+export type LiveMessage = z.infer<typeof liveMessageSchema>;
+
+/** Format zod issues as `path.to[3].field: message` lines. Shared by config load and frame validation. */
+export function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], max = 5): string {
+  const lines = issues.slice(0, max).map((i) => `${formatPath(i.path)}: ${i.message}`);
+  if (issues.length > max) lines.push(`(+${issues.length - max} more)`);
+  return lines.join('; ');
+}
+export function formatPath(path: readonly PropertyKey[]): string {
+  let s = '';
+  for (const p of path) {
+    if (typeof p === 'number') s += `[${p}]`;
+    else s += s ? `.${String(p)}` : String(p);
+  }
+  return s || '(root)';
+}
