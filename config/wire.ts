@@ -99,6 +99,8 @@ export type TcpResult = z.infer<typeof tcpResultSchema>;
 
 const planBase = {
   id: z.string(),
+  /** run only on this uplink (e.g. a gateway target, whose host differs per uplink); absent = every uplink */
+  uplink: z.string().optional(),
   intervalSec: z.number().int().positive(),
   timeoutMs: z.number().int().positive(),
 };
@@ -198,6 +200,10 @@ export type Status = z.infer<typeof statusSchema>;
 
 export const targetLiveSchema = z.object({
   id: z.string(),
+  /** which agent and uplink measured it (a commune may have two uplinks from different carriers) */
+  agent: z.string().optional(),
+  uplink: z.string().optional(),
+  carrier: z.string().nullable().optional(),
   status: statusSchema,
   /** median RTT for icmp, total time for http/dns/tcp, ms */
   latencyMs: nnum,

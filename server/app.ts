@@ -1,0 +1,91 @@
+// The Hono app: routes mounted with app.route(), one onError. Dependencies come in from main.ts.
+import { Hono } from 'hono';
+import { compress } from 'hono/compress';
+import { upgradeWebSocket } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Logger } from 'pino';
+import type { UserConfig } from '../config/schema.ts';
+import { requireSession, type AuthEnv } from './auth/middleware.ts';
+import type { Sessions } from './auth/sessions.ts';
+import type { Directory } from './directory.ts';
+import type { AgentRegistry } from './ingest/agents.ts';
+import { agentAuth, agentEvents } from './ingest/agent-ws.ts';
+import type { BatchWriter } from './ingest/writer.ts';
+import type { LiveHub } from './live.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { authRoutes } from './routes/auth.ts';
+import { communeRoutes } from './routes/communes.ts';
+import { provinceRoutes } from './routes/province.ts';
+import { seriesRoutes } from './routes/series.ts';
+import type { LiveState } from './state/live-state.ts';
+import type { Store } from './stores/types.ts';
+
+export interface AppDeps {
+  dir: Directory;
+  live: LiveState;
+  hub: LiveHub;
+  store: Store;
+  writer: BatchWriter;
+  registry: AgentRegistry;
+  sessions: Sessions;
+  users: UserConfig[];
+  log: Logger;
+  heartbeatSec: number;
+  sessionHours: number;
+  /** built UI (dist/ui); absent in API-only runs */
+  uiDir: string | null;
+  startedAt: number;
+  version: string;
+}
+
+export function createApp(d: AppDeps) {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    d.log.error({ err, path: c.req.path }, 'request failed');
+    return c.json({ error: 'internal error' }, 500);
+  });
+
+  // Unauthenticated: load balancers and the agents' installers probe it.
+  app.get('/api/health', async (c) => {
+    const store = await d.store.health().catch((e: unknown) => ({ ok: false, kind: d.store.kind, detail: String(e) }));
+    return c.json({
+      status: store.ok ? 'ok' : 'degraded',
+      version: d.version,
+      uptimeSec: Math.round((Date.now() - d.startedAt) / 1000),
+      store,
+      writer: d.writer.stats,
+      ingest: d.registry.counters,
+      agents: { configured: d.registry.list().length, connected: d.registry.list().filter((a) => a.connected).length },
+      liveClients: d.hub.size,
+    });
+  });
+  app.route('/api/auth', authRoutes({ users: d.users, sessions: d.sessions, sessionHours: d.sessionHours, secureCookie: false }));
+
+  const api = new Hono<AuthEnv>();
+  api.use('*', requireSession(d.sessions));
+  api.route('/', provinceRoutes(d.dir));
+  api.route('/communes', communeRoutes(d.dir, d.live));
+  api.route('/agents', agentRoutes(d.registry, d.live));
+  api.route('/series', seriesRoutes(d.dir, d.store));
+  api.all('*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
+  app.use('/api/*', compress());
+  app.route('/api', api);
+
+  const ingest = { dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec };
+  app.get('/ws/agent', agentAuth(ingest), upgradeWebSocket((c) => agentEvents(ingest, c)));
+  app.get('/ws/live', requireSession(d.sessions), upgradeWebSocket(() => d.hub.events()));
+
+  if (d.uiDir && existsSync(join(d.uiDir, 'index.html'))) {
+    const root = relative(process.cwd(), d.uiDir) || '.';
+    const index = readFileSync(join(d.uiDir, 'index.html'), 'utf8');
+    app.use('/assets/*', serveStatic({ root }));
+    app.use('/*', serveStatic({ root }));
+    app.get('*', (c) => c.html(index)); // SPA fallback
+  } else {
+    app.get('/', (c) => c.text('UI not built: run `npm run build` (npm start does it for you).', 503));
+  }
+  return app;
+}

@@ -1,0 +1,176 @@
+// The agent WebSocket endpoint: token check before upgrade, hello first, then validated batches that are written
+// through the BatchWriter and acked only after the write. Bad frames get an error frame and are counted; too many
+// close the link. Nothing here throws into the server.
+import type { Context, MiddlewareHandler } from 'hono';
+import type { WSContext, WSEvents } from 'hono/ws';
+import type { Logger } from 'pino';
+import { agentMessageSchema, CLOSE, formatIssues, PROTOCOL_VERSION, type Batch, type ServerMessage } from '../../config/wire.ts';
+import { verifySecret } from '../auth/password.ts';
+import type { Directory } from '../directory.ts';
+import type { LiveState } from '../state/live-state.ts';
+import { StoreUnavailableError } from '../stores/types.ts';
+import type { AgentRegistry } from './agents.ts';
+import { toPoint } from './enrich.ts';
+import type { BatchWriter } from './writer.ts';
+
+export interface IngestDeps {
+  dir: Directory;
+  live: LiveState;
+  writer: BatchWriter;
+  registry: AgentRegistry;
+  log: Logger;
+  heartbeatSec: number;
+  now?: () => number;
+}
+
+/** Errors tolerated per connection per minute before it is closed. */
+const MAX_ERRORS_PER_MIN = 20;
+/** Write an `agent` health point at most this often per agent. */
+const AGENT_POINT_EVERY_MS = 30_000;
+
+/** Refuses the upgrade with 401 unless Authorization: Bearer <token> matches the agent's configured hash. */
+export function agentAuth(deps: IngestDeps): MiddlewareHandler<{ Variables: { agentId: string } }> {
+  // A verified token is cached for the process: scrypt costs ~50 ms and agents reconnect often on bad links.
+  const verified = new Map<string, string>();
+  return async (c, next) => {
+    const id = c.req.header('x-agent-id') ?? c.req.query('agent') ?? '';
+    const token = (c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, '');
+    const agent = deps.dir.agents.get(id);
+    const ok = !!agent && !!token && (verified.get(id) === token || (await verifySecret(token, agent.tokenHash)));
+    if (!ok) {
+      deps.registry.counters.authFailures++;
+      deps.log.warn({ agent: id || null, remote: remoteOf(c) }, 'agent refused: unknown agent id or wrong token');
+      return c.json({ error: 'unknown agent id or wrong token' }, 401);
+    }
+    verified.set(id, token);
+    c.set('agentId', id);
+    await next();
+  };
+}
+
+export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId: string } }>): WSEvents<unknown> {
+  const now = deps.now ?? Date.now;
+  const agentId = c.get('agentId');
+  const info = deps.registry.get(agentId)!;
+  const log = deps.log.child({ agent: agentId });
+  let greeted = false;
+  let errors: number[] = [];
+  let lastAgentPoint = 0;
+  let self: WSContext | null = null;
+  const send = (ws: WSContext, m: ServerMessage) => {
+    if (ws.readyState === 1) ws.send(JSON.stringify(m));
+  };
+  const fail = (ws: WSContext, code: 'bad_json' | 'bad_frame' | 'not_hello', message: string) => {
+    deps.registry.counters.badFrames++;
+    info.badFrames++;
+    info.lastError = message;
+    log.warn({ code }, `bad frame: ${message}`);
+    send(ws, { type: 'error', v: PROTOCOL_VERSION, code, message });
+    const t = now();
+    errors = errors.filter((x) => t - x < 60_000);
+    errors.push(t);
+    if (errors.length > MAX_ERRORS_PER_MIN) ws.close(CLOSE.tooManyErrors, 'too many bad frames');
+  };
+
+  const onBatch = async (ws: WSContext, b: Batch) => {
+    // Live view first: the operator must not go blind while the store is down. Older results are history only.
+    deps.live.apply(agentId, b.results);
+    const planned = new Set(deps.dir.planFor(agentId, 0, 1)?.targets.map((t) => t.id));
+    const unplanned = b.results.filter((r) => !planned.has(r.target)).length;
+    if (unplanned) deps.registry.counters.unplannedResults += unplanned; // kept: a target removed from config still had real figures
+    try {
+      await deps.writer.write(b.results.map((r) => toPoint(deps.dir, agentId, r)));
+      info.batches++;
+      info.results += b.results.length;
+      send(ws, { type: 'ack', v: PROTOCOL_VERSION, seq: b.seq, accepted: b.results.length });
+    } catch (e) {
+      deps.registry.counters.storeFailures++;
+      const msg = e instanceof StoreUnavailableError ? e.message : `store write failed: ${String(e)}`;
+      info.lastError = msg;
+      log.error({ seq: b.seq, err: msg }, 'batch not stored; no ack, the agent keeps it');
+      send(ws, { type: 'error', v: PROTOCOL_VERSION, code: 'store_unavailable', message: msg, seq: b.seq });
+    }
+  };
+
+  return {
+    onOpen(_evt, ws) {
+      const old = deps.registry.sockets.get(agentId);
+      if (old) old.close(CLOSE.replaced, 'replaced by a newer connection of the same agent');
+      deps.registry.sockets.set(agentId, ws);
+      self = ws;
+      info.connected = true;
+      info.connectedAt = now();
+      info.remote = remoteOf(c);
+      deps.live.touchAgent(agentId);
+      log.info({ remote: info.remote }, 'agent connected');
+    },
+    onMessage(evt, ws) {
+      if (typeof evt.data !== 'string') return fail(ws, 'bad_frame', 'binary frames are not part of the protocol');
+      let json: unknown;
+      try {
+        json = JSON.parse(evt.data);
+      } catch {
+        return fail(ws, 'bad_json', 'frame is not valid JSON');
+      }
+      const parsed = agentMessageSchema.safeParse(json);
+      if (!parsed.success) return fail(ws, 'bad_frame', formatIssues(parsed.error.issues));
+      const m = parsed.data;
+      if (!greeted && m.type !== 'hello') return fail(ws, 'not_hello', `first frame must be hello, got ${m.type}`);
+      deps.live.touchAgent(agentId);
+      switch (m.type) {
+        case 'hello': {
+          if (m.agentId !== agentId) {
+            fail(ws, 'bad_frame', `hello.agentId "${m.agentId}" does not match X-Agent-Id "${agentId}"`);
+            return ws.close(CLOSE.badHello, 'agent id mismatch');
+          }
+          greeted = true;
+          info.version = m.version;
+          info.clockOffsetMs = now() - m.clock;
+          const plan = deps.dir.planFor(agentId, now(), deps.heartbeatSec)!;
+          send(ws, plan);
+          return;
+        }
+        case 'heartbeat': {
+          info.pending = m.pending;
+          info.dropped = m.dropped;
+          info.clockOffsetMs = now() - m.clock;
+          send(ws, { type: 'pong', v: PROTOCOL_VERSION, clock: m.clock, serverTime: now() });
+          if (now() - lastAgentPoint >= AGENT_POINT_EVERY_MS) {
+            lastAgentPoint = now();
+            const agent = deps.dir.agents.get(agentId)!;
+            deps.writer
+              .write([{
+                measurement: 'agent',
+                ts: now(),
+                tags: { province: deps.dir.province.code, commune: agent.commune, carrier: deps.dir.carrierOf(agentId, undefined), agent: agentId, target: '', uplink: '' },
+                fields: { pending: m.pending, dropped: m.dropped, uptime_s: m.uptimeSec, clock_offset_ms: info.clockOffsetMs, rtt_ms: null },
+              }])
+              .catch(() => {}); // health points are best effort; the next heartbeat writes again
+          }
+          return;
+        }
+        case 'batch':
+          void onBatch(ws, m);
+          return;
+      }
+    },
+    onClose(evt) {
+      if (deps.registry.sockets.get(agentId) !== self) return; // an older, replaced connection
+      deps.registry.sockets.delete(agentId);
+      info.connected = false;
+      if (evt.code === 1009) {
+        deps.registry.counters.oversized++;
+        info.lastError = 'frame larger than server.maxFrameBytes';
+      }
+      log.info({ code: evt.code }, 'agent disconnected');
+    },
+    onError(evt) {
+      log.warn({ err: String((evt as ErrorEvent).message ?? evt) }, 'agent socket error');
+    },
+  };
+}
+
+function remoteOf(c: Context): string | null {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? null;
+}

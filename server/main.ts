@@ -1,0 +1,186 @@
+// Composition root: config -> directory -> store -> writer -> live state -> hub -> app -> HTTP server
+// (+ the demo simulator). `startServer` is also what tests use, on port 0 with a temp data dir.
+import { serve, type ServerType } from '@hono/node-server';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { ConfigError, loadConfig, loadProvince } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { startFleet, type Fleet, type VirtualAgent } from '../agent/simulator/fleet.ts';
+import { mulberry32, profileFor } from '../agent/simulator/model.ts';
+import { createApp } from './app.ts';
+import { hashSecret } from './auth/password.ts';
+import { Sessions } from './auth/sessions.ts';
+import { resolveUsers } from './auth/users.ts';
+import { buildDirectory, type Directory } from './directory.ts';
+import { AgentRegistry } from './ingest/agents.ts';
+import { BatchWriter } from './ingest/writer.ts';
+import { LiveHub } from './live.ts';
+import { LiveState } from './state/live-state.ts';
+import { createStore } from './stores/index.ts';
+import type { Store } from './stores/types.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+export interface StartOptions {
+  /** an already-validated config (tests); otherwise read from configPath / IOC_CONFIG / config/default.yaml */
+  config?: Config;
+  configPath?: string;
+  /** overrides config.server.port (0 = any free port) */
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  adminPassword?: string;
+  logger?: Logger;
+  /** serve the built UI from here; default dist/ui; null = API only */
+  uiDir?: string | null;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  config: Config;
+  dir: Directory;
+  store: Store;
+  live: LiveState;
+  registry: AgentRegistry;
+  writer: BatchWriter;
+  hub: LiveHub;
+  fleet: Fleet | null;
+  /** set on the first start when the admin password was generated */
+  generatedAdmin?: { username: string; password: string };
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const cfg = structuredClone(opts.config ?? loadConfig(opts.configPath));
+  if (opts.dataDir) cfg.server.dataDir = opts.dataDir;
+  const log = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const province = loadProvince(cfg);
+  mkdirSync(cfg.server.dataDir, { recursive: true });
+
+  // The simulator's virtual agents are registered like real ones, with fresh random tokens for this process.
+  const virtual: VirtualAgent[] = cfg.simulator.enabled ? await addVirtualAgents(cfg, province.communes) : [];
+
+  const dir = buildDirectory(cfg, province);
+  const store = createStore(cfg.store, { dataDir: cfg.server.dataDir });
+  await initStore(store, log);
+  const writer = new BatchWriter(store);
+  const live = new LiveState(dir, cfg.server.agentTimeoutSec * 1000);
+  const hub = new LiveHub(live, cfg.server.liveCoalesceMs);
+  const registry = new AgentRegistry(cfg.agents);
+  const { users, generated } = await resolveUsers(cfg.users, cfg.server.dataDir, opts.adminPassword ?? process.env.IOC_ADMIN_PASSWORD);
+
+  const app = createApp({
+    dir, live, hub, store, writer, registry, users, log,
+    sessions: new Sessions(cfg.server.sessionHours * 3_600_000),
+    heartbeatSec: cfg.server.heartbeatSec,
+    sessionHours: cfg.server.sessionHours,
+    uiDir: opts.uiDir === undefined ? join(ROOT, 'dist', 'ui') : opts.uiDir,
+    startedAt: Date.now(),
+    version: VERSION,
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: cfg.server.maxFrameBytes });
+  const port = opts.port ?? cfg.server.port;
+  const host = opts.host ?? cfg.server.host;
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port, hostname: host, websocket: { server: wss } }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const actual = (server.address() as AddressInfo).port;
+  const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${actual}`;
+
+  const sweep = setInterval(() => live.sweep(), 1000);
+  const fleet = virtual.length
+    ? startFleet({
+        url, agents: virtual, roundSec: cfg.simulator.roundSec, outageChance: cfg.simulator.outageChance, seed: cfg.simulator.seed,
+        onError: (id, err) => log.debug({ agent: id, err }, 'simulator'),
+      })
+    : null;
+
+  let closed = false;
+  return {
+    url, port: actual, config: cfg, dir, store, live, registry, writer, hub, fleet, generatedAdmin: generated,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweep);
+      fleet?.stop();
+      hub.close();
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((r) => server.close(() => r()));
+      await writer.close();
+      await store.close();
+    },
+  };
+}
+
+/** A store that is down at start does not stop the server: live view works, agents keep their data, init retries. */
+async function initStore(store: Store, log: Logger) {
+  try {
+    await store.init();
+  } catch (e) {
+    log.error({ err: String(e) }, `store ${store.kind} not available at start; retrying every 5 s (agents keep their data until it is back)`);
+    const retry = setInterval(() => {
+      store.init().then(
+        () => { clearInterval(retry); log.info(`store ${store.kind} is back`); },
+        () => {},
+      );
+    }, 5000);
+    retry.unref();
+  }
+}
+
+async function addVirtualAgents(cfg: Config, communes: { code: string; type: string }[]): Promise<VirtualAgent[]> {
+  const rnd = mulberry32(cfg.simulator.seed);
+  const carriers = cfg.carriers.map((c) => c.id);
+  const out: VirtualAgent[] = [];
+  for (const c of communes) {
+    const carrier = cfg.communes[c.code]?.carrier ?? profileFor(c.code, c.type, carriers, rnd).carrier;
+    const token = randomBytes(18).toString('base64url');
+    // Low scrypt cost: these tokens live for one process and never leave it.
+    const tokenHash = await hashSecret(token, { N: 1024, r: 8, p: 1 });
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): a gateway address that routes nowhere; the simulator never probes it.
+    cfg.agents.push({ id: `sim-${c.code}`, commune: c.code, tokenHash, uplinks: [{ name: 'wan1', carrier, gateway: '192.0.2.1' }] });
+    out.push({ id: `sim-${c.code}`, token, commune: c.code, communeType: c.type, carrier });
+  }
+  return out;
+}
+
+// ---- CLI ------------------------------------------------------------------------------------
+
+async function main() {
+  const args = process.argv.slice(2);
+  const i = args.indexOf('--config');
+  const configPath = i >= 0 ? args[i + 1] : undefined;
+  let s: RunningServer;
+  try {
+    s = await startServer({ configPath });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`\n${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const shown = s.config.server.host === '0.0.0.0' ? `http://localhost:${s.port}` : s.url;
+  console.log(`\nIOC uptime monitor ${VERSION} — ${s.dir.province.fullName} (${s.dir.communes.size} communes), store: ${s.store.kind}`);
+  console.log(`  Bản đồ / map:  ${shown}`);
+  if (s.generatedAdmin) console.log(`  First start: log in as "${s.generatedAdmin.username}" with password "${s.generatedAdmin.password}" (stored hashed in ${s.config.server.dataDir}/admin.json; set IOC_ADMIN_PASSWORD to choose it)`);
+  else if (!s.config.users.length) console.log(`  Log in as "admin" (password set on first start or by IOC_ADMIN_PASSWORD)`);
+  if (s.fleet) console.log(`  Simulator: ${s.fleet ? s.dir.agents.size : 0} virtual agents (IOC_SIMULATOR=0 to switch off)`);
+  const stop = async () => {
+    await s.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) void main();

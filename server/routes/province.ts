@@ -1,0 +1,17 @@
+import { Hono } from 'hono';
+import type { Directory } from '../directory.ts';
+
+/** Static reference data for the map: boundaries, targets, carriers. */
+export function provinceRoutes(dir: Directory) {
+  const targets = [...dir.targets.values()].map((t) => ({ id: t.id, name: t.name, kind: t.kind }));
+  const carriers = [...dir.carriers.values()];
+  const province = JSON.stringify(dir.province);
+  return new Hono()
+    .get('/province', (c) => {
+      c.header('content-type', 'application/json; charset=utf-8');
+      c.header('cache-control', 'private, max-age=300');
+      return c.body(province);
+    })
+    .get('/targets', (c) => c.json(targets))
+    .get('/carriers', (c) => c.json(carriers));
+}

@@ -1,0 +1,152 @@
+// In-memory live state: per (commune, agent, target, uplink) status, rolled up per commune.
+// Holds no decisions of its own: it applies status.ts and rollup.ts and reports which communes changed.
+import type { CommuneLive, ProbeResult, Status, TargetLive } from '../../config/wire.ts';
+import type { Directory } from '../directory.ts';
+import { applyResult, INITIAL, markUnknown, type TargetState } from './status.ts';
+import { communeStatus, serviceWideFailures } from './rollup.ts';
+
+interface Slot {
+  commune: string;
+  agent: string;
+  target: string;
+  uplink: string;
+  carrier: string;
+  state: TargetState;
+}
+
+export type ChangeListener = (codes: Set<string>) => void;
+
+export class LiveState {
+  private slots = new Map<string, Slot>();
+  /** slot keys per commune, for rollup */
+  private byCommune = new Map<string, Set<string>>();
+  private agentSeen = new Map<string, number>();
+  private serviceWide = new Set<string>();
+  private listeners = new Set<ChangeListener>();
+
+  constructor(
+    private dir: Directory,
+    private agentTimeoutMs: number,
+    private now: () => number = Date.now,
+  ) {}
+
+  onChange(fn: ChangeListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** The agent said something (hello, heartbeat, batch). */
+  touchAgent(agentId: string) {
+    this.agentSeen.set(agentId, this.now());
+  }
+
+  lastSeen(agentId: string): number | null {
+    return this.agentSeen.get(agentId) ?? null;
+  }
+
+  /** Apply one agent's results. Commune comes from config, never from the agent. */
+  apply(agentId: string, results: ProbeResult[]): void {
+    const agent = this.dir.agents.get(agentId);
+    if (!agent) return;
+    this.touchAgent(agentId);
+    const changed = new Set<string>();
+    for (const r of results) {
+      const uplink = r.uplink ?? '';
+      const key = `${agentId}\u0000${r.target}\u0000${uplink}`;
+      let slot = this.slots.get(key);
+      if (!slot) {
+        slot = { commune: agent.commune, agent: agentId, target: r.target, uplink, carrier: this.dir.carrierOf(agentId, r.uplink), state: INITIAL };
+        this.slots.set(key, slot);
+        let set = this.byCommune.get(agent.commune);
+        if (!set) this.byCommune.set(agent.commune, (set = new Set()));
+        set.add(key);
+      }
+      const next = applyResult(slot.state, r, this.dir.thresholdsFor(r.target, agent.commune));
+      if (next !== slot.state) {
+        if (next.status !== slot.state.status || next.latencyMs !== slot.state.latencyMs || next.lossPct !== slot.state.lossPct || next.reason !== slot.state.reason)
+          changed.add(agent.commune);
+        slot.state = next;
+      }
+    }
+    this.recomputeServiceWide(changed);
+    this.emit(changed);
+  }
+
+  /** Mark targets of silent agents unknown. Call periodically. */
+  sweep(): void {
+    const t = this.now();
+    const changed = new Set<string>();
+    for (const slot of this.slots.values()) {
+      const seen = this.agentSeen.get(slot.agent) ?? 0;
+      if (t - seen > this.agentTimeoutMs && slot.state.status !== 'unknown') {
+        slot.state = markUnknown(slot.state);
+        changed.add(slot.commune);
+      }
+    }
+    this.recomputeServiceWide(changed);
+    this.emit(changed);
+  }
+
+  private recomputeServiceWide(changed: Set<string>) {
+    const per = new Map<string, Status[]>();
+    for (const s of this.slots.values()) {
+      const arr = per.get(s.target) ?? [];
+      arr.push(s.state.status);
+      per.set(s.target, arr);
+    }
+    const next = serviceWideFailures(per);
+    const flipped = [...next].filter((x) => !this.serviceWide.has(x)).concat([...this.serviceWide].filter((x) => !next.has(x)));
+    this.serviceWide = next;
+    // A target crossing the province-wide line recolours every commune that has it.
+    if (flipped.length) for (const s of this.slots.values()) if (flipped.includes(s.target)) changed.add(s.commune);
+  }
+
+  private emit(changed: Set<string>) {
+    if (changed.size === 0) return;
+    for (const fn of this.listeners) fn(changed);
+  }
+
+  serviceWideTargets(): string[] {
+    return [...this.serviceWide];
+  }
+
+  commune(code: string): CommuneLive {
+    const keys = this.byCommune.get(code) ?? new Set<string>();
+    const slots = [...keys].map((k) => this.slots.get(k)!).sort((a, b) => this.order(a.target) - this.order(b.target) || a.uplink.localeCompare(b.uplink));
+    const targets: TargetLive[] = slots.map((s) => ({
+      id: s.target,
+      agent: s.agent,
+      uplink: s.uplink || undefined,
+      carrier: s.carrier || null,
+      status: s.state.status,
+      latencyMs: s.state.latencyMs,
+      lossPct: s.state.lossPct,
+      lastTs: s.state.lastTs,
+      reason: this.serviceWide.has(s.target) && s.state.status !== 'up' ? `${s.state.reason ?? ''} (toàn tỉnh / province-wide)`.trim() : s.state.reason,
+    }));
+    const status = communeStatus(targets, this.serviceWide);
+    // Headline latency/loss: the first ICMP target in config order that has data (the uplink's own figures).
+    const icmp = slots.find((s) => this.dir.targets.get(s.target)?.kind === 'icmp' && s.state.lastTs !== null && s.state.status !== 'unknown');
+    const agents = this.dir.agentsOfCommune(code);
+    const seen = agents.map((a) => this.agentSeen.get(a) ?? 0).reduce((m, x) => Math.max(m, x), 0);
+    return {
+      code,
+      status,
+      carrier: this.dir.communeCarrier(code),
+      latencyMs: icmp?.state.latencyMs ?? null,
+      lossPct: icmp?.state.lossPct ?? null,
+      lastSeen: seen || null,
+      agents,
+      targets,
+    };
+  }
+
+  all(): CommuneLive[] {
+    return [...this.dir.communes.keys()].map((c) => this.commune(c));
+  }
+
+  private order(target: string): number {
+    const i = this.dir.targetOrder.indexOf(target);
+    return i < 0 ? 1e9 : i;
+  }
+}
