@@ -158,14 +158,17 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
       if (deps.registry.sockets.get(agentId) !== self) return; // an older, replaced connection
       deps.registry.sockets.delete(agentId);
       info.connected = false;
-      if (evt.code === 1009) {
-        deps.registry.counters.oversized++;
-        info.lastError = 'frame larger than server.maxFrameBytes';
-      }
       log.info({ code: evt.code }, 'agent disconnected');
     },
     onError(evt) {
-      log.warn({ err: String((evt as ErrorEvent).message ?? evt) }, 'agent socket error');
+      const err = evt as unknown as { message?: string; code?: string; error?: { code?: string; message?: string } };
+      const code = err.code ?? err.error?.code;
+      if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        // ws closes the link with 1009; the agent must split its batches
+        deps.registry.counters.oversized++;
+        info.lastError = 'frame larger than server.maxFrameBytes';
+      }
+      log.warn({ err: err.message ?? err.error?.message ?? String(evt), code }, 'agent socket error');
     },
   };
 }
