@@ -38,7 +38,8 @@ export function profileFor(code: string, type: string, carriers: string[], rnd: 
   const rural = type === 'Xã' ? 1 : 0.2;
   const remoteMs = Math.round(rural * rnd() * 40);
   const weak = rnd() < 0.06;
-  return { code, carrier, remoteMs, baseLoss: weak ? 8 + rnd() * 12 : rnd() < 0.3 ? rnd() * 2 : 0 };
+  // Most links lose almost nothing; a 10-echo round reads one lost echo as 10 % loss, so keep background loss low.
+  return { code, carrier, remoteMs, baseLoss: weak ? 8 + rnd() * 12 : rnd() < 0.3 ? rnd() * 0.5 : 0 };
 }
 
 export class CommuneSim {
@@ -67,7 +68,8 @@ export class CommuneSim {
         const gw = t.uplink !== undefined; // gateway targets are per uplink and close by
         const base = gw ? 1.2 : (CARRIER_BASE_MS[this.p.carrier] ?? 15) + this.p.remoteMs;
         // occasional congestion spikes in loss
-        const loss = down ? 100 : Math.min(100, this.p.baseLoss + (rnd() < 0.03 ? 10 + rnd() * 20 : 0));
+        // the LAN gateway stays clean: weak signal and congestion are beyond it
+        const loss = down ? 100 : gw ? 0 : Math.min(100, this.p.baseLoss + (rnd() < 0.02 ? 10 + rnd() * 20 : 0));
         const rtts: (number | null)[] = [];
         for (let i = 0; i < t.count; i++) {
           if (rnd() * 100 < loss) rtts.push(null);

@@ -125,8 +125,10 @@ export class LiveState {
       reason: this.serviceWide.has(s.target) && s.state.status !== 'up' ? `${s.state.reason ?? ''} (toàn tỉnh / province-wide)`.trim() : s.state.reason,
     }));
     const status = communeStatus(targets, this.serviceWide);
-    // Headline latency/loss: the first ICMP target in config order that has data (the uplink's own figures).
-    const icmp = slots.find((s) => this.dir.targets.get(s.target)?.kind === 'icmp' && s.state.lastTs !== null && s.state.status !== 'unknown');
+    // Headline latency/loss: the first ICMP target beyond the LAN gateway that has data (the uplink's own figures),
+    // else the gateway.
+    const withData = slots.filter((s) => this.dir.targets.get(s.target)?.kind === 'icmp' && s.state.lastTs !== null && s.state.status !== 'unknown');
+    const icmp = withData.find((s) => (this.dir.targets.get(s.target) as { host?: string }).host !== 'gateway') ?? withData[0];
     const agents = this.dir.agentsOfCommune(code);
     const seen = agents.map((a) => this.agentSeen.get(a) ?? 0).reduce((m, x) => Math.max(m, x), 0);
     return {
