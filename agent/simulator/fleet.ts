@@ -83,8 +83,12 @@ function runAgent(a: VirtualAgent, o: FleetOptions, seed: number, stats: Fleet['
           sendBatch(results);
         }
         if (first) {
-          // Spread agents over the round so the server sees a steady stream, not a thundering herd.
-          timers.push(setTimeout(() => { round(); timers.push(setInterval(round, o.roundSec * 1000)); }, rnd() * o.roundSec * 1000));
+          // First round within a second (the map lights up at once), later rounds spread over the round
+          // so the server sees a steady stream, not a thundering herd.
+          timers.push(setTimeout(() => {
+            round();
+            timers.push(setTimeout(() => { round(); timers.push(setInterval(round, o.roundSec * 1000)); }, rnd() * o.roundSec * 1000));
+          }, rnd() * Math.min(1, o.roundSec) * 1000));
           timers.push(setInterval(() => send({ type: 'heartbeat', v: PROTOCOL_VERSION, clock: Date.now(), pending: unacked.size, dropped: 0, uptimeSec: (Date.now() - started) / 1000 }), msg.heartbeatSec * 1000));
         }
       } else if (msg.type === 'ack') {
