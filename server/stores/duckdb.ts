@@ -1,0 +1,317 @@
+// Embedded default store: one DuckDB file under the data directory, one table per measurement.
+//
+// Table layout (documented in README "Measurements"): `ts BIGINT` (epoch ms; `epoch_ms(ts)` gives a TIMESTAMP),
+// the six TAG_KEYS as VARCHAR ('' when absent), then the measurement's fields typed from MEASUREMENTS
+// (float DOUBLE, int BIGINT, bool BOOLEAN, string VARCHAR), PRIMARY KEY (agent, target, uplink, ts).
+//
+// Write path: row-by-row INSERTs are slow, so each batch is appended as data chunks into a
+// per-measurement TEMP staging table and moved with one `INSERT OR REPLACE ... SELECT` per measurement, all in
+// one transaction (the PK makes a replayed batch overwrite itself instead of doubling counts).
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  DuckDBDataChunk,
+  VARCHAR,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
+import {
+  StoreUnavailableError,
+  TAG_KEYS,
+  type FieldValue,
+  type Point,
+  type RawQuery,
+  type SeriesQuery,
+  type SeriesRow,
+  type Store,
+  type StoreHealth,
+  type Tags,
+} from './types.ts';
+
+const SQL_TYPE: Record<FieldType, string> = { float: 'DOUBLE', int: 'BIGINT', bool: 'BOOLEAN', string: 'VARCHAR' };
+const DUCK_TYPE: Record<FieldType, DuckDBType> = { float: DOUBLE, int: BIGINT, bool: BOOLEAN, string: VARCHAR };
+/** DuckDB's vector size: a data chunk holds at most this many rows. */
+const CHUNK_ROWS = 2048;
+
+const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
+
+function fieldDefs(m: MeasurementName): [string, FieldType][] {
+  if (!Object.hasOwn(MEASUREMENTS, m)) throw new TypeError(`unknown measurement "${m}"`);
+  return Object.entries((MEASUREMENTS[m] as { fields: Record<string, FieldType> }).fields);
+}
+
+/** JS value -> DuckDB value for a field, refusing what the other store could not hold either. */
+function toDuck(m: string, name: string, type: FieldType, v: FieldValue | undefined): DuckDBValue {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case 'float':
+      if (typeof v === 'number' && Number.isFinite(v)) return v;
+      break;
+    case 'int':
+      if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+      break;
+    case 'bool':
+      if (typeof v === 'boolean') return v;
+      break;
+    case 'string':
+      if (typeof v === 'string') return v;
+      break;
+  }
+  throw new TypeError(`${m}.${name}: expected ${type}, got ${JSON.stringify(v)}`);
+}
+
+/** Runs async jobs one at a time: a DuckDB connection must not interleave statements of two transactions. */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(job, job);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+interface Staging {
+  table: string;
+  appender: DuckDBAppender;
+  types: DuckDBType[];
+  fields: [string, FieldType][];
+  insertSql: string;
+}
+
+export class DuckDbStore implements Store {
+  readonly kind = 'duckdb';
+  private instance: DuckDBInstance | null = null;
+  private writeConn: DuckDBConnection | null = null;
+  private readConn: DuckDBConnection | null = null;
+  private staging = new Map<MeasurementName, Staging>();
+  private readonly writes = new Serial();
+  private readonly reads = new Serial();
+  private initPromise: Promise<void> | null = null;
+
+  /** @param file absolute path of the database file; its directory is created when missing */
+  constructor(readonly file: string) {}
+
+  init(): Promise<void> {
+    this.initPromise ??= this.open().catch((err: unknown) => {
+      this.initPromise = null;
+      this.release();
+      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`duckdb: cannot open ${this.file}: ${msg(err)}`, { cause: err });
+    });
+    return this.initPromise;
+  }
+
+  private async open(): Promise<void> {
+    mkdirSync(dirname(this.file), { recursive: true });
+    this.instance = await DuckDBInstance.create(this.file);
+    this.writeConn = await this.instance.connect();
+    this.readConn = await this.instance.connect();
+    const c = this.writeConn;
+    for (const m of Object.keys(MEASUREMENTS) as MeasurementName[]) {
+      const fields = fieldDefs(m);
+      const cols = [
+        'ts BIGINT NOT NULL',
+        ...TAG_KEYS.map((k) => `${q(k)} VARCHAR NOT NULL`),
+        ...fields.map(([f, t]) => `${q(f)} ${SQL_TYPE[t]}`),
+      ];
+      await c.run(`CREATE TABLE IF NOT EXISTS ${q(m)} (${cols.join(', ')}, PRIMARY KEY (agent, target, uplink, ts))`);
+      // A field added to MEASUREMENTS after the file was created becomes a new nullable column.
+      for (const [f, t] of fields) await c.run(`ALTER TABLE ${q(m)} ADD COLUMN IF NOT EXISTS ${q(f)} ${SQL_TYPE[t]}`);
+      const colNames = ['ts', ...TAG_KEYS, ...fields.map(([f]) => f)].map(q).join(', ');
+      const table = `stage_${m}`;
+      await c.run(`CREATE OR REPLACE TEMP TABLE ${q(table)} AS SELECT ${colNames} FROM ${q(m)} LIMIT 0`);
+      this.staging.set(m, {
+        table,
+        appender: await c.createAppender(table),
+        types: [BIGINT, ...TAG_KEYS.map(() => VARCHAR), ...fields.map(([, t]) => DUCK_TYPE[t])],
+        fields,
+        insertSql: `INSERT OR REPLACE INTO ${q(m)} (${colNames}) SELECT ${colNames} FROM ${q(table)}`,
+      });
+    }
+  }
+
+  private ready(): Promise<void> {
+    if (!this.initPromise) return Promise.reject(new StoreUnavailableError('duckdb: store is not open (init() not called or closed)'));
+    return this.initPromise;
+  }
+
+  async write(points: Point[]): Promise<void> {
+    await this.ready();
+    if (points.length === 0) return;
+    // Build every column before touching the database: a bad value rejects the whole batch with a TypeError.
+    const byMeasurement = new Map<MeasurementName, Map<string, Point>>();
+    for (const p of points) {
+      fieldDefs(p.measurement);
+      let m = byMeasurement.get(p.measurement);
+      if (!m) byMeasurement.set(p.measurement, (m = new Map()));
+      // Last write wins inside a batch too, like in InfluxDB.
+      m.set(JSON.stringify([p.tags.agent, p.tags.target, p.tags.uplink, p.ts]), p);
+    }
+    const chunks: [Staging, DuckDBDataChunk[]][] = [];
+    for (const [m, keyed] of byMeasurement) {
+      const st = this.staging.get(m)!;
+      const rows = [...keyed.values()];
+      const list: DuckDBDataChunk[] = [];
+      for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+        const slice = rows.slice(start, start + CHUNK_ROWS);
+        const cols: DuckDBValue[][] = st.types.map(() => new Array<DuckDBValue>(slice.length));
+        slice.forEach((p, r) => {
+          if (!Number.isSafeInteger(p.ts)) throw new TypeError(`${m}: ts must be integer epoch ms, got ${p.ts}`);
+          cols[0]![r] = BigInt(p.ts);
+          TAG_KEYS.forEach((k, i) => {
+            const v = p.tags[k] ?? '';
+            if (typeof v !== 'string') throw new TypeError(`${m}: tag ${k} must be a string`);
+            cols[1 + i]![r] = v;
+          });
+          st.fields.forEach(([f, t], i) => {
+            cols[1 + TAG_KEYS.length + i]![r] = toDuck(m, f, t, p.fields[f]);
+          });
+        });
+        const chunk = DuckDBDataChunk.create(st.types, slice.length);
+        chunk.setColumns(cols);
+        list.push(chunk);
+      }
+      chunks.push([st, list]);
+    }
+
+    await this.writes.run(async () => {
+      const c = this.writeConn;
+      if (!c) throw new StoreUnavailableError('duckdb: store is closed');
+      try {
+        await c.run('BEGIN TRANSACTION');
+        for (const [st, list] of chunks) {
+          for (const chunk of list) st.appender.appendDataChunk(chunk);
+          st.appender.flushSync();
+          await c.run(st.insertSql);
+          await c.run(`DELETE FROM ${q(st.table)}`);
+        }
+        await c.run('COMMIT');
+      } catch (err) {
+        for (const [st] of chunks) st.appender.clear();
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw new StoreUnavailableError(`duckdb: write failed: ${msg(err)}`, { cause: err });
+      }
+    });
+  }
+
+  async queryRaw(rq: RawQuery): Promise<Point[]> {
+    await this.ready();
+    const fields = fieldDefs(rq.measurement);
+    const { sql: where, values, types } = whereSql(rq.from, rq.to, rq.where);
+    let sql =
+      `SELECT ts, ${TAG_KEYS.map(q).join(', ')}${fields.map(([f]) => `, ${q(f)}`).join('')} FROM ${q(rq.measurement)}` +
+      ` WHERE ${where} ORDER BY ts, agent, target, uplink`;
+    if (rq.limit !== undefined) {
+      if (!Number.isSafeInteger(rq.limit) || rq.limit < 0) throw new TypeError(`bad limit ${rq.limit}`);
+      sql += ` LIMIT ${rq.limit}`;
+    }
+    const rows = await this.read(sql, values, types);
+    return rows.map((row) => {
+      const tags = {} as Tags;
+      TAG_KEYS.forEach((k, i) => (tags[k] = row[1 + i] as string));
+      const out: Record<string, FieldValue> = {};
+      fields.forEach(([f], i) => {
+        const v = row[1 + TAG_KEYS.length + i];
+        out[f] = typeof v === 'bigint' ? Number(v) : (v as FieldValue);
+      });
+      return { measurement: rq.measurement, ts: Number(row[0]), tags, fields: out };
+    });
+  }
+
+  async querySeries(sq: SeriesQuery): Promise<SeriesRow[]> {
+    await this.ready();
+    const defs = new Map(fieldDefs(sq.measurement));
+    for (const f of sq.fields) {
+      const t = defs.get(f);
+      if (t !== 'float' && t !== 'int') throw new TypeError(`${sq.measurement}.${f} is not a numeric field`);
+    }
+    if (!Number.isSafeInteger(sq.bucketMs) || sq.bucketMs <= 0) throw new TypeError(`bad bucketMs ${sq.bucketMs}`);
+    if (sq.fields.length === 0) return [];
+    const { sql: where, values, types } = whereSql(sq.from, sq.to, sq.where);
+    const b = sq.bucketMs;
+    // Floor (not truncation) so buckets stay aligned to multiples of bucketMs for any sign of ts.
+    const bucket = `(ts - (((ts % ${b}) + ${b}) % ${b}))`;
+    const sql =
+      `SELECT ${bucket} AS t${sq.fields.map((f) => `, avg(${q(f)})`).join('')} FROM ${q(sq.measurement)}` +
+      ` WHERE ${where} GROUP BY t HAVING ${sq.fields.map((f) => `count(${q(f)}) > 0`).join(' OR ')} ORDER BY t`;
+    const rows = await this.read(sql, values, types);
+    return rows.map((row) => {
+      const out: Record<string, number | null> = {};
+      sq.fields.forEach((f, i) => {
+        const v = row[1 + i];
+        out[f] = v === null || v === undefined ? null : Number(v);
+      });
+      return { t: Number(row[0]), values: out };
+    });
+  }
+
+  private read(sql: string, values: DuckDBValue[], types: DuckDBType[]): Promise<unknown[][]> {
+    return this.reads.run(async () => {
+      const c = this.readConn;
+      if (!c) throw new StoreUnavailableError('duckdb: store is closed');
+      const reader = await c.runAndReadAll(sql, values, types);
+      return reader.getRowsJS() as unknown[][];
+    });
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      await this.ready();
+      await this.read('SELECT 1', [], []);
+      return { ok: true, kind: this.kind, detail: this.file };
+    } catch (err) {
+      return { ok: false, kind: this.kind, detail: msg(err) };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.initPromise) return;
+    const opened = this.initPromise.catch(() => undefined);
+    this.initPromise = null;
+    await opened;
+    // Release from inside both queues: statements already queued finish first, later ones find no connection.
+    // Closing the instance releases the file so another store can open it.
+    await this.writes.run(() => this.reads.run(async () => this.release()));
+  }
+
+  private release(): void {
+    for (const st of this.staging.values()) {
+      try {
+        st.appender.closeSync();
+      } catch {
+        /* already closed */
+      }
+    }
+    this.staging.clear();
+    this.writeConn?.closeSync();
+    this.readConn?.closeSync();
+    this.instance?.closeSync();
+    this.writeConn = this.readConn = null;
+    this.instance = null;
+  }
+}
+
+function whereSql(from: number, to: number, where: Partial<Tags> | undefined) {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
+  const parts = ['ts >= $1', 'ts < $2'];
+  const values: DuckDBValue[] = [BigInt(from), BigInt(to)];
+  const types: DuckDBType[] = [BIGINT, BIGINT];
+  for (const k of TAG_KEYS) {
+    const v = where?.[k];
+    if (v === undefined) continue;
+    values.push(v);
+    types.push(VARCHAR);
+    parts.push(`${q(k)} = $${values.length}`);
+  }
+  return { sql: parts.join(' AND '), values, types };
+}
+
+function msg(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

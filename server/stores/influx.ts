@@ -1,0 +1,339 @@
+// InfluxDB store over the v1 HTTP API (`/write` line protocol, `/query` InfluxQL) through the `influx` package.
+// Served by InfluxDB 1.x and by the v1-compatible endpoints of 2.x and 3.x; only the optional
+// CREATE DATABASE (config `createDatabase`) is 1.x-only.
+//
+// Schema (README "Measurements"): measurement = MEASUREMENTS key, tags = TAG_KEYS, fields typed per MEASUREMENTS
+// (int written as integers `1i`, float as floats, bool, string); null fields are omitted. Timestamps in ms.
+//
+// Round-tripping tag values exactly:
+// - Empty strings: line protocol cannot hold an empty tag value, so the tag is omitted. InfluxQL returns a missing
+//   tag as null (mapped back to '') and `"tag" = ''` matches series without it, so '' round-trips with no sentinel.
+// - Escaping: we escape tags and string fields ourselves and hand the package pre-escaped values (`Raw` tags,
+//   `LpValue` fields), because influx 5.12's escaper rewrites the first `\'` of a value into `\\'`.
+//   In tag values only `,` ` ` `=` are escaped (1.x/2.x do not unescape `\\`, other backslashes are literal).
+// - Not representable, so refused with a TypeError: a tag value ending in a backslash (it would escape the
+//   following separator) and tag values containing a line break.
+//
+// Known differences from the DuckDB store (documented in README):
+// - Idempotency key is the whole series (all six tags) + time, so a replay whose province/commune/carrier changed
+//   (config edited between the two writes) lands in a new series instead of overwriting.
+// - An overwrite merges fields: a field that is null in the rewrite keeps its earlier value.
+// - A point whose fields are all null cannot be stored (line protocol needs one field) and is skipped.
+import { InfluxDB, Raw, ResultError, type IPoint, type IPoolOptions, type IResponse } from 'influx';
+import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
+import {
+  StoreUnavailableError,
+  TAG_KEYS,
+  type FieldValue,
+  type Point,
+  type RawQuery,
+  type SeriesQuery,
+  type SeriesRow,
+  type Store,
+  type StoreHealth,
+  type Tags,
+} from './types.ts';
+
+export interface InfluxStoreConfig {
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+  /** CREATE DATABASE on init (1.x only) */
+  createDatabase: boolean;
+}
+
+export interface InfluxStoreOptions {
+  /** writes, pings, CREATE DATABASE: give up after this long without a response (default 5000) */
+  timeoutMs?: number;
+  /** queries may scan long ranges (default 60000) */
+  queryTimeoutMs?: number;
+  /** lines per /write request (default 5000) */
+  maxLinesPerRequest?: number;
+}
+
+/** A field value already in line-protocol form: the package writes String(value) for non-string fields. */
+class LpValue {
+  constructor(private readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+// No backoff and no retries: a failed request must surface at once as StoreUnavailableError (the agent keeps the
+// batch in its spool and resends); the package's default would disable the host for up to 10 s after influxd is back.
+type Backoff = NonNullable<IPoolOptions['backoff']>;
+const NO_BACKOFF: Backoff = { getDelay: () => 0, next: () => NO_BACKOFF, reset: () => NO_BACKOFF };
+
+/** Status codes that mean "not now" rather than "bad data": the batch must be kept and retried. */
+const RETRYABLE_4XX = new Set([401, 403, 404, 408, 429]);
+
+export class InfluxStore implements Store {
+  readonly kind = 'influx';
+  private readonly client: InfluxDB;
+  private readonly queryClient: InfluxDB;
+  private readonly maxLines: number;
+  private readonly timeoutMs: number;
+  private closed = false;
+
+  constructor(
+    private readonly cfg: InfluxStoreConfig,
+    opts: InfluxStoreOptions = {},
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.maxLines = opts.maxLinesPerRequest ?? 5000;
+    this.client = makeClient(cfg, this.timeoutMs);
+    this.queryClient = makeClient(cfg, opts.queryTimeoutMs ?? 60_000);
+  }
+
+  async init(): Promise<void> {
+    this.closed = false;
+    if (this.cfg.createDatabase) {
+      try {
+        await this.client.createDatabase(this.cfg.database);
+        return;
+      } catch (err) {
+        // Unreachable or bad credentials: fail now. Any other refusal (2.x/3.x have no CREATE DATABASE, a 1.x
+        // user without admin rights) means the database must already exist: carry on if /ping answers.
+        const status = statusOf(err);
+        const refused = err instanceof ResultError || (status !== undefined && status < 500 && status !== 401);
+        if (!refused) throw this.classify('create database', err);
+      }
+    }
+    const [host] = await this.client.ping(this.timeoutMs);
+    if (!host?.online) throw new StoreUnavailableError(`influx: ${this.cfg.url} does not answer /ping`);
+  }
+
+  async write(points: Point[]): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('influx: store is closed');
+    const lines: IPoint[] = [];
+    for (const p of points) {
+      const ip = toIPoint(p);
+      if (ip) lines.push(ip);
+    }
+    for (let i = 0; i < lines.length; i += this.maxLines) {
+      const slice = lines.slice(i, i + this.maxLines);
+      const send = () => this.client.writePoints(slice, { database: this.cfg.database, precision: 'ms' });
+      try {
+        await this.call('write', send);
+      } catch (err) {
+        // The database vanished (dropped, or influxd came back with an empty data dir): recreate once.
+        if (!(err instanceof StoreUnavailableError) || statusOf(err.cause) !== 404 || !this.cfg.createDatabase) throw err;
+        await this.call('create database', () => this.client.createDatabase(this.cfg.database));
+        await this.call('write', send);
+      }
+    }
+  }
+
+  async queryRaw(rq: RawQuery): Promise<Point[]> {
+    const fields = fieldDefs(rq.measurement);
+    let sql = `SELECT * FROM ${ident(rq.measurement)} WHERE ${whereSql(rq.from, rq.to, rq.where)}`;
+    if (rq.limit !== undefined) {
+      if (!Number.isSafeInteger(rq.limit) || rq.limit < 0) throw new TypeError(`bad limit ${rq.limit}`);
+      if (rq.limit === 0) return [];
+      sql += ` LIMIT ${rq.limit}`;
+    }
+    const series = await this.query(sql);
+    const out: Point[] = [];
+    for (const s of series) {
+      const col = new Map(s.columns.map((c, i) => [c, i]));
+      const ti = col.get('time')!;
+      for (const row of s.values ?? []) {
+        const tags = {} as Tags;
+        for (const k of TAG_KEYS) {
+          const i = col.get(k);
+          const v = i === undefined ? null : row[i];
+          tags[k] = typeof v === 'string' ? v : '';
+        }
+        const f: Record<string, FieldValue> = {};
+        for (const [name] of fields) {
+          const i = col.get(name);
+          const v: unknown = i === undefined ? null : row[i];
+          f[name] = v === undefined ? null : (v as FieldValue);
+        }
+        out.push({ measurement: rq.measurement, ts: Number(row[ti]), tags, fields: f });
+      }
+    }
+    // Same order as the DuckDB store, ties included.
+    return out.sort(
+      (a, b) =>
+        a.ts - b.ts ||
+        cmp(a.tags.agent, b.tags.agent) ||
+        cmp(a.tags.target, b.tags.target) ||
+        cmp(a.tags.uplink, b.tags.uplink),
+    );
+  }
+
+  async querySeries(sq: SeriesQuery): Promise<SeriesRow[]> {
+    const defs = new Map(fieldDefs(sq.measurement));
+    for (const f of sq.fields) {
+      const t = defs.get(f);
+      if (t !== 'float' && t !== 'int') throw new TypeError(`${sq.measurement}.${f} is not a numeric field`);
+    }
+    if (!Number.isSafeInteger(sq.bucketMs) || sq.bucketMs <= 0) throw new TypeError(`bad bucketMs ${sq.bucketMs}`);
+    if (sq.fields.length === 0) return [];
+    // GROUP BY time() buckets start at multiples of the interval since the epoch (no offset given).
+    const sql =
+      `SELECT ${sq.fields.map((f) => `mean(${ident(f)}) AS ${ident(f)}`).join(', ')} FROM ${ident(sq.measurement)}` +
+      ` WHERE ${whereSql(sq.from, sq.to, sq.where)} GROUP BY time(${sq.bucketMs}ms) fill(none)`;
+    const series = await this.query(sql);
+    const rows: SeriesRow[] = [];
+    for (const s of series) {
+      const col = new Map(s.columns.map((c, i) => [c, i]));
+      const ti = col.get('time')!;
+      for (const row of s.values ?? []) {
+        const values: Record<string, number | null> = {};
+        for (const f of sq.fields) {
+          const i = col.get(f);
+          const v: unknown = i === undefined ? null : row[i];
+          values[f] = typeof v === 'number' ? v : null;
+        }
+        rows.push({ t: Number(row[ti]), values });
+      }
+    }
+    return rows.sort((a, b) => a.t - b.t);
+  }
+
+  async health(): Promise<StoreHealth> {
+    if (this.closed) return { ok: false, kind: this.kind, detail: 'closed' };
+    const [host] = await this.client.ping(this.timeoutMs);
+    if (!host?.online) return { ok: false, kind: this.kind, detail: `${this.cfg.url} does not answer /ping` };
+    return { ok: true, kind: this.kind, detail: `${this.cfg.url} db=${this.cfg.database} version=${host.version}` };
+  }
+
+  async close(): Promise<void> {
+    // The package keeps no open sockets (no keep-alive agent); just refuse further writes.
+    this.closed = true;
+  }
+
+  private async query(sql: string) {
+    if (this.closed) throw new StoreUnavailableError('influx: store is closed');
+    const res: IResponse = await this.call('query', () =>
+      this.queryClient.queryRaw(sql, { database: this.cfg.database, precision: 'ms' }),
+    );
+    const first = res.results?.[0];
+    if (first?.error) throw new Error(`influx: query failed: ${first.error} (${sql})`);
+    return first?.series ?? [];
+  }
+
+  /** Runs a request, turning "influxd not there / not answering" into StoreUnavailableError. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.classify(what, err);
+    }
+  }
+
+  /** A 4xx that is the data's fault is a plain Error (retrying cannot help); anything else: try again later. */
+  private classify(what: string, err: unknown): Error {
+    const status = statusOf(err);
+    const text = err instanceof Error ? err.message || (err as { code?: string }).code : String(err);
+    if (status !== undefined && status >= 400 && status < 500 && !RETRYABLE_4XX.has(status)) {
+      return new Error(`influx: ${what} rejected (${status}): ${text}`, { cause: err });
+    }
+    return new StoreUnavailableError(`influx: ${what} failed at ${this.cfg.url}: ${text}`, { cause: err });
+  }
+}
+
+function makeClient(cfg: InfluxStoreConfig, requestTimeout: number): InfluxDB {
+  const u = new URL(cfg.url);
+  const protocol = u.protocol === 'https:' ? 'https' : 'http';
+  return new InfluxDB({
+    hosts: [
+      {
+        host: u.hostname,
+        port: u.port ? Number(u.port) : protocol === 'https' ? 443 : 80,
+        protocol,
+        path: u.pathname.replace(/\/+$/, ''),
+      },
+    ],
+    database: cfg.database,
+    username: cfg.username,
+    password: cfg.password,
+    pool: { backoff: NO_BACKOFF, maxRetries: 0, requestTimeout },
+  });
+}
+
+function statusOf(err: unknown): number | undefined {
+  const s = (err as { res?: { statusCode?: unknown } } | null)?.res?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+function fieldDefs(m: MeasurementName): [string, FieldType][] {
+  if (!Object.hasOwn(MEASUREMENTS, m)) throw new TypeError(`unknown measurement "${m}"`);
+  return Object.entries((MEASUREMENTS[m] as { fields: Record<string, FieldType> }).fields);
+}
+
+function escapeTag(m: string, k: string, v: string): string {
+  if (/[\r\n]/.test(v)) throw new TypeError(`${m}: tag ${k} contains a line break, which InfluxDB cannot store`);
+  if (v.endsWith('\\')) throw new TypeError(`${m}: tag ${k} ends with a backslash, which InfluxDB line protocol cannot store`);
+  return v.replace(/[, =]/g, '\\$&');
+}
+
+function fieldText(m: string, name: string, type: FieldType, v: FieldValue): string {
+  switch (type) {
+    case 'float':
+      if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+      break;
+    case 'int':
+      if (typeof v === 'number' && Number.isSafeInteger(v)) return `${v}i`;
+      break;
+    case 'bool':
+      if (typeof v === 'boolean') return v ? 'true' : 'false';
+      break;
+    case 'string':
+      if (typeof v === 'string') return `"${v.replace(/[\\"]/g, '\\$&')}"`;
+      break;
+  }
+  throw new TypeError(`${m}.${name}: expected ${type}, got ${JSON.stringify(v)}`);
+}
+
+/** Point -> package point with pre-escaped tags and fields; null when the point has no non-null field. */
+function toIPoint(p: Point): IPoint | null {
+  const fields = fieldDefs(p.measurement);
+  if (!Number.isSafeInteger(p.ts)) throw new TypeError(`${p.measurement}: ts must be integer epoch ms, got ${p.ts}`);
+  const tags: Record<string, string> = {};
+  for (const k of TAG_KEYS) {
+    const v = p.tags[k] ?? '';
+    if (typeof v !== 'string') throw new TypeError(`${p.measurement}: tag ${k} must be a string`);
+    // Raw: the package writes it verbatim (its own escaper mangles `\'`).
+    if (v !== '') tags[k] = new Raw(escapeTag(p.measurement, k, v)) as unknown as string;
+  }
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  for (const [name, type] of fields) {
+    const v = p.fields[name];
+    if (v === null || v === undefined) continue;
+    out[name] = new LpValue(fieldText(p.measurement, name, type, v));
+    n++;
+  }
+  if (n === 0) return null;
+  // A string timestamp: the package drops a falsy one (ts 0) and would stamp server time instead.
+  return { measurement: p.measurement, tags, fields: out, timestamp: String(p.ts) };
+}
+
+/** InfluxQL identifier. */
+function ident(s: string): string {
+  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
+}
+
+/** InfluxQL string literal: backslash and single quote are the characters that need escaping. */
+export function influxString(s: string): string {
+  return `'${s.replace(/[\\']/g, '\\$&').replace(/\n/g, '\\n')}'`;
+}
+
+function whereSql(from: number, to: number, where: Partial<Tags> | undefined): string {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
+  // Integer time literals are nanoseconds since the epoch.
+  const parts = [`time >= ${BigInt(from) * 1_000_000n}`, `time < ${BigInt(to) * 1_000_000n}`];
+  for (const k of TAG_KEYS) {
+    const v = where?.[k];
+    if (v !== undefined) parts.push(`${ident(k)} = ${influxString(v)}`);
+  }
+  return parts.join(' AND ');
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
