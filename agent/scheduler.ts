@@ -1,0 +1,242 @@
+// Runs every plan target every intervalSec: random initial phase (so a province's agents do not fire in
+// lockstep), a concurrency cap, a hard deadline per round, one result per target per uplink.
+// A probe that throws or ignores its AbortSignal becomes an error result; it never stalls the others.
+import type { Plan, PlanTarget, PlanUplink, ProbeResult } from '../config/wire.ts';
+import { probes as defaultProbes, type ProbeRegistry } from './probes/index.ts';
+import type { Probe } from './probes/types.ts';
+
+/** The subset of a pino logger the agent modules use (pino's Logger satisfies it). */
+export interface Log {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface SchedulerOptions {
+  onResult: (result: ProbeResult) => void;
+  probes?: ProbeRegistry;
+  /** rounds running at the same time, across all targets */
+  concurrency?: number;
+  /** after a round's deadline, how long a probe that ignores its AbortSignal gets before it is abandoned */
+  abandonAfterMs?: number;
+  log?: Log;
+  /** [0,1); injectable so tests can pin the initial phase */
+  random?: () => number;
+}
+
+export type PlanLike = Pick<Plan, 'targets' | 'uplinks'>;
+
+interface Job {
+  key: string;
+  target: PlanTarget;
+  probe: Probe<PlanTarget>;
+  /** passed to the probe for binding; undefined = default route */
+  bind?: PlanUplink;
+  /** reported as result.uplink */
+  label?: string;
+  /** next due time (epoch ms) */
+  due: number;
+  timer?: NodeJS.Timeout;
+  running: boolean;
+  queued: boolean;
+  abort?: AbortController;
+  removed: boolean;
+}
+
+const hasBinding = (u: PlanUplink) => !!(u.interface || u.sourceAddress);
+
+/**
+ * Which uplinks a target runs on. A target pinned to an uplink runs there only. With one uplink, it
+ * runs once labelled with that uplink. With several, it runs once per uplink that can be bound; if
+ * none can, once on the default route without a label (we could not say which uplink carried it).
+ */
+export function runsFor(target: PlanTarget, uplinks: readonly PlanUplink[]): { bind?: PlanUplink; label?: string }[] {
+  const pinned = (target as { uplink?: string }).uplink;
+  if (pinned !== undefined) {
+    const u = uplinks.find((x) => x.name === pinned);
+    return [{ ...(u && hasBinding(u) ? { bind: u } : {}), label: pinned }];
+  }
+  if (uplinks.length === 0) return [{}];
+  if (uplinks.length === 1) {
+    const u = uplinks[0]!;
+    return [{ ...(hasBinding(u) ? { bind: u } : {}), label: u.name }];
+  }
+  const bound = uplinks.filter(hasBinding);
+  return bound.length > 0 ? bound.map((u) => ({ bind: u, label: u.name })) : [{}];
+}
+
+export class Scheduler {
+  private readonly jobs = new Map<string, Job>();
+  private readonly queue: Job[] = [];
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly warnedKinds = new Set<string>();
+  private readonly probes: ProbeRegistry;
+  private readonly concurrency: number;
+  private readonly abandonAfterMs: number;
+  private readonly log: Log;
+  private readonly random: () => number;
+  private active = 0;
+  private stopped = false;
+  /** rounds completed, for observability */
+  rounds = 0;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.probes = opts.probes ?? defaultProbes;
+    this.concurrency = Math.max(1, opts.concurrency ?? 8);
+    this.abandonAfterMs = opts.abandonAfterMs ?? 2000;
+    this.log = opts.log ?? silentLog;
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** kinds seen in a plan that this agent cannot run (each logged once) */
+  get unsupportedKinds(): string[] {
+    return [...this.warnedKinds];
+  }
+  get size(): number {
+    return this.jobs.size;
+  }
+  get running(): number {
+    return this.active;
+  }
+
+  /** Replace the schedule. Unchanged target+uplink pairs keep their phase; removed ones stop. */
+  setPlan(plan: PlanLike): void {
+    if (this.stopped) return;
+    const next = new Map<string, { target: PlanTarget; probe: Probe<PlanTarget>; bind?: PlanUplink; label?: string }>();
+    const unsupported = new Map<string, string[]>();
+    for (const target of plan.targets) {
+      const probe = this.probes[target.kind] as Probe<PlanTarget> | undefined;
+      if (!probe) {
+        unsupported.set(target.kind, [...(unsupported.get(target.kind) ?? []), target.id]);
+        continue;
+      }
+      for (const run of runsFor(target, plan.uplinks)) {
+        const key = `${target.id}\u0000${run.label ?? ''}`;
+        next.set(key, { target, probe, ...run });
+      }
+    }
+    for (const [kind, ids] of unsupported) {
+      if (this.warnedKinds.has(kind)) continue;
+      this.warnedKinds.add(kind);
+      this.log.warn({ kind, targets: ids }, `unsupported probe kind "${kind}": this agent version cannot run it; skipping`);
+    }
+
+    for (const [key, job] of this.jobs) {
+      const n = next.get(key);
+      const same = n && JSON.stringify([n.target, n.bind]) === JSON.stringify([job.target, job.bind]);
+      if (!same) this.remove(job);
+    }
+    const now = Date.now();
+    for (const [key, n] of next) {
+      if (this.jobs.has(key)) continue;
+      const intervalMs = n.target.intervalSec * 1000;
+      const job: Job = {
+        key,
+        ...n,
+        due: now + Math.floor(this.random() * intervalMs),
+        running: false,
+        queued: false,
+        removed: false,
+      };
+      this.jobs.set(key, job);
+      this.arm(job);
+    }
+    this.log.info({ jobs: this.jobs.size, targets: plan.targets.length, uplinks: plan.uplinks.length }, 'schedule updated');
+  }
+
+  /** Stop all timers, abort running rounds, and resolve once they have returned (or been abandoned). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const job of this.jobs.values()) this.remove(job);
+    this.queue.length = 0;
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private remove(job: Job): void {
+    job.removed = true;
+    clearTimeout(job.timer);
+    job.abort?.abort(new Error('target removed'));
+    this.jobs.delete(job.key);
+  }
+
+  private arm(job: Job): void {
+    clearTimeout(job.timer);
+    job.timer = setTimeout(() => this.tick(job), Math.max(0, job.due - Date.now()));
+  }
+
+  private tick(job: Job): void {
+    if (job.removed || this.stopped) return;
+    const intervalMs = job.target.intervalSec * 1000;
+    const now = Date.now();
+    // Fixed rate from the initial phase; skip missed slots rather than bursting after a stall.
+    job.due += intervalMs;
+    if (job.due <= now) job.due += Math.ceil((now - job.due + 1) / intervalMs) * intervalMs;
+    this.arm(job);
+    if (job.running || job.queued) {
+      this.log.debug({ target: job.target.id, uplink: job.label }, 'previous round still running; slot skipped');
+      return;
+    }
+    job.queued = true;
+    this.queue.push(job);
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.active < this.concurrency && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      job.queued = false;
+      if (job.removed) continue;
+      this.active++;
+      job.running = true;
+      const p = this.runOnce(job).finally(() => {
+        this.active--;
+        job.running = false;
+        this.inflight.delete(p);
+        if (!this.stopped) this.drain();
+      });
+      this.inflight.add(p);
+    }
+  }
+
+  private async runOnce(job: Job): Promise<void> {
+    const { target, probe } = job;
+    const ts = Date.now();
+    const ac = new AbortController();
+    job.abort = ac;
+    const deadline = setTimeout(() => ac.abort(new Error('round deadline')), target.timeoutMs);
+    let abandon: NodeJS.Timeout | undefined;
+    let result: ProbeResult;
+    try {
+      const ctx = { signal: ac.signal, ...(job.bind ? { uplink: job.bind } : {}) };
+      const guard = new Promise<ProbeResult>((resolve) => {
+        const giveUp = () => {
+          abandon = setTimeout(
+            () => resolve(probe.failure(target, ts, `timeout: probe did not return within ${target.timeoutMs} ms`)),
+            this.stopped ? 0 : this.abandonAfterMs,
+          );
+        };
+        if (ac.signal.aborted) giveUp();
+        else ac.signal.addEventListener('abort', giveUp, { once: true });
+      });
+      result = await Promise.race([Promise.resolve().then(() => probe.run(target, ctx)), guard]);
+    } catch (e) {
+      this.log.error({ target: target.id, err: e instanceof Error ? e.message : String(e) }, 'probe threw; reported as a failed round');
+      result = probe.failure(target, ts, `probe error: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      clearTimeout(deadline);
+      clearTimeout(abandon);
+      job.abort = undefined;
+    }
+    this.rounds++;
+    if (job.removed && this.stopped) return; // stopping: nobody is listening any more
+    if (job.label !== undefined) result.uplink = job.label;
+    else delete result.uplink;
+    try {
+      this.opts.onResult(result);
+    } catch (e) {
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'onResult threw');
+    }
+  }
+}
