@@ -111,7 +111,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       if (closed) return;
       closed = true;
       clearInterval(sweep);
-      fleet?.stop();
+      await fleet?.stop();
       hub.close();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => server.close(() => r()));

@@ -1,6 +1,7 @@
 // A seeded model of a province's links for the demo and for load tests: plausible per-carrier latency and loss,
 // a few weak-signal communes, occasional outages. Pure and deterministic for a given seed; it never probes anything.
 import type { PlanTarget, ProbeResult } from '../../config/wire.ts';
+import { rttStats } from '../probes/icmp.ts';
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -75,7 +76,8 @@ export class CommuneSim {
           if (rnd() * 100 < loss) rtts.push(null);
           else rtts.push(Math.max(0.2, +(base * (1 + 0.08 * gauss()) + (rnd() < 0.05 ? rnd() * base : 0)).toFixed(2)));
         }
-        return icmpFromRtts(t.id, ts, uplink, rtts);
+        const received = rtts.filter((x) => x !== null).length;
+        return { kind: 'icmp', target: t.id, ts, uplink, sent: t.count, received, loss: ((t.count - received) / t.count) * 100, ...rttStats(rtts), rtts };
       }
       case 'http': {
         if (down) return { kind: 'http', target: t.id, ts, uplink, ok: false, status: null, total_ms: null, error: 'timeout' };
@@ -95,26 +97,4 @@ export class CommuneSim {
         return { kind: 'tcp', target: t.id, ts, uplink, ok: true, connect_ms: Math.round((10 + this.p.remoteMs + rnd() * 30) * 10) / 10 };
     }
   }
-}
-
-/** Summary statistics of one ICMP round from its per-echo RTTs (null = lost). Shared with the real ICMP probe's math. */
-export function icmpFromRtts(target: string, ts: number, uplink: string | undefined, rtts: (number | null)[]): ProbeResult {
-  const got = rtts.filter((x): x is number => x !== null);
-  const sorted = [...got].sort((a, b) => a - b);
-  const n = sorted.length;
-  const median = n === 0 ? null : n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
-  let jitter: number | null = null;
-  if (n >= 2) {
-    let s = 0;
-    for (let i = 1; i < got.length; i++) s += Math.abs(got[i]! - got[i - 1]!);
-    jitter = s / (got.length - 1);
-  }
-  const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
-  return {
-    kind: 'icmp', target, ts, uplink,
-    sent: rtts.length, received: n,
-    loss: rtts.length ? Math.round(((rtts.length - n) / rtts.length) * 10000) / 100 : 100,
-    rtt_min: r3(n ? sorted[0]! : null), rtt_median: r3(median), rtt_avg: r3(n ? got.reduce((a, b) => a + b, 0) / n : null),
-    rtt_max: r3(n ? sorted[n - 1]! : null), jitter: r3(jitter), rtts,
-  };
 }
