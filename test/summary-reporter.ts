@@ -1,0 +1,18 @@
+// Prints one plain closing line ("N passed, N failed, N skipped") after vitest's own summary, so CI logs state the
+// count in a runner-neutral form and skipped suites (a missing component) are visible at a glance.
+import type { Reporter, TestModule } from 'vitest/node';
+
+export default class SummaryReporter implements Reporter {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>) {
+    let passed = 0, failed = 0, skipped = 0;
+    for (const m of modules)
+      for (const t of m.children.allTests()) {
+        const state = t.result().state;
+        if (state === 'passed') passed++;
+        else if (state === 'failed') failed++;
+        else skipped++;
+      }
+    for (const m of modules) if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++; // a file that failed to load
+    console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+  }
+}
