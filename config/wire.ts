@@ -152,6 +152,14 @@ export const agentHeartbeatSchema = z.object({
   /** results dropped since start because the buffer was full */
   dropped: z.number().int().nonnegative(),
   uptimeSec: z.number().nonnegative(),
+  /** the agent's estimate of (server clock - agent clock), ms, NTP-style from the last pong's round trip */
+  offsetMs: z.number().finite().optional(),
+  /** round trip of the last heartbeat/pong exchange, ms */
+  rttMs: z.number().nonnegative().optional(),
+  /** results held in the disk spool (not yet acked), and its size in bytes */
+  spoolBytes: z.number().int().nonnegative().optional(),
+  /** oldest unacked result's ts, epoch ms (how far behind the agent is) */
+  oldestPendingTs: ms.optional(),
 });
 export const agentMessageSchema = z.discriminatedUnion('type', [helloSchema, batchSchema, agentHeartbeatSchema]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;

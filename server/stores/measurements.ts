@@ -18,6 +18,7 @@ export const MEASUREMENTS = {
       rtt_max: 'float',
       jitter: 'float',
       error: 'string',
+      backfilled: 'bool',
     },
   },
   http: {
@@ -31,12 +32,13 @@ export const MEASUREMENTS = {
       total_ms: 'float',
       cert_days_left: 'float',
       error: 'string',
+      backfilled: 'bool',
     },
   },
-  dns: { fields: { ok: 'bool', total_ms: 'float', answers: 'int', rcode: 'string', error: 'string' } },
-  tcp: { fields: { ok: 'bool', connect_ms: 'float', error: 'string' } },
+  dns: { fields: { ok: 'bool', total_ms: 'float', answers: 'int', rcode: 'string', error: 'string', backfilled: 'bool' } },
+  tcp: { fields: { ok: 'bool', connect_ms: 'float', error: 'string', backfilled: 'bool' } },
   agent: {
-    fields: { pending: 'int', dropped: 'int', uptime_s: 'float', clock_offset_ms: 'float', rtt_ms: 'float' },
+    fields: { pending: 'int', dropped: 'int', uptime_s: 'float', clock_offset_ms: 'float', rtt_ms: 'float', spool_bytes: 'int' },
   },
 } as const satisfies Record<string, MeasurementDef>;
 

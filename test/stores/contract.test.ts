@@ -55,7 +55,7 @@ function duckdbChild(file: string): { proc: ChildProcess; acked: Promise<void> }
     `import { DuckDbStore } from ${JSON.stringify(join(ROOT, 'server/stores/duckdb.ts'))};
 const s = new DuckDbStore(${JSON.stringify(file)});
 await s.init();
-await s.write([{ measurement: 'tcp', ts: ${BASE}, tags: { province: '51', commune: '21484', carrier: 'vnpt', agent: 'child', target: 'crash', uplink: '' }, fields: { ok: true, connect_ms: 12.5, error: null } }]);
+await s.write([{ measurement: 'tcp', ts: ${BASE}, tags: { province: '51', commune: '21484', carrier: 'vnpt', agent: 'child', target: 'crash', uplink: '' }, fields: { ok: true, connect_ms: 12.5, error: null, backfilled: null } }]);
 console.log('acked');
 setInterval(() => {}, 1000);
 `,
@@ -257,7 +257,7 @@ describe.each([duckdbHarness, influxHarness])('Store contract: $name', (h) => {
     it('a field missing from Point.fields reads back as null', async () => {
       const { store } = await fresh();
       await store.write([{ measurement: 'tcp', ts: BASE, tags: tags(), fields: { ok: false } }]);
-      expect((await all(store, 'tcp'))[0]?.fields).toEqual({ ok: false, connect_ms: null, error: null });
+      expect((await all(store, 'tcp'))[0]?.fields).toEqual({ ok: false, connect_ms: null, error: null, backfilled: null });
     });
 
     it('tag values with spaces, commas, =, quotes, backslashes and Vietnamese diacritics round-trip and filter exactly', async () => {
@@ -345,7 +345,7 @@ describe.each([duckdbHarness, influxHarness])('Store contract: $name', (h) => {
       // Same keys, every field changed to a different non-null value.
       const rewrite = batch.map((p, i) => ({
         ...p,
-        fields: { sent: 10, received: 10 - (i % 3), loss: (i % 3) * 10, rtt_min: i + 0.5, rtt_median: i + 1.5, rtt_avg: i + 1.25, rtt_max: i + 9, jitter: 0.25, error: `retry ${i}` },
+        fields: { sent: 10, received: 10 - (i % 3), loss: (i % 3) * 10, rtt_min: i + 0.5, rtt_median: i + 1.5, rtt_avg: i + 1.25, rtt_max: i + 9, jitter: 0.25, error: `retry ${i}`, backfilled: i % 2 === 0 },
       }));
       await store.write(rewrite);
       expect(await all(store, 'icmp')).toEqual(sorted(rewrite));
@@ -353,8 +353,8 @@ describe.each([duckdbHarness, influxHarness])('Store contract: $name', (h) => {
 
     it('a duplicate key inside one batch keeps the last one', async () => {
       const { store } = await fresh();
-      const first = { measurement: 'tcp' as const, ts: BASE, tags: tags(), fields: { ok: false, connect_ms: 1, error: 'refused' } };
-      const second = { ...first, fields: { ok: true, connect_ms: 2, error: 'none' } };
+      const first = { measurement: 'tcp' as const, ts: BASE, tags: tags(), fields: { ok: false, connect_ms: 1, error: 'refused', backfilled: null } };
+      const second = { ...first, fields: { ok: true, connect_ms: 2, error: 'none', backfilled: null } };
       await store.write([first, second]);
       expect(await all(store, 'tcp')).toEqual([second]);
     });
@@ -371,11 +371,11 @@ describe.each([duckdbHarness, influxHarness])('Store contract: $name', (h) => {
 
     it('a bad value rejects the whole batch with a TypeError, writes nothing', async () => {
       const { store } = await fresh();
-      const good = { measurement: 'tcp' as const, ts: BASE, tags: tags(), fields: { ok: true, connect_ms: 3, error: null } };
-      const bad = { ...good, ts: BASE + 1, fields: { ok: 'yes' as unknown as boolean, connect_ms: 3, error: null } };
+      const good = { measurement: 'tcp' as const, ts: BASE, tags: tags(), fields: { ok: true, connect_ms: 3, error: null, backfilled: null } };
+      const bad = { ...good, ts: BASE + 1, fields: { ok: 'yes' as unknown as boolean, connect_ms: 3, error: null, backfilled: null } };
       const err = await store.write([good, bad]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TypeError);
-      const intAsFloat = { ...good, measurement: 'dns' as const, fields: { ok: true, total_ms: 1, answers: 1.5, rcode: null, error: null } };
+      const intAsFloat = { ...good, measurement: 'dns' as const, fields: { ok: true, total_ms: 1, answers: 1.5, rcode: null, error: null, backfilled: null } };
       await expect(store.write([intAsFloat])).rejects.toBeInstanceOf(TypeError);
       expect(await all(store, 'tcp')).toEqual([]);
       expect(await all(store, 'dns')).toEqual([]);
@@ -406,6 +406,7 @@ describe.each([duckdbHarness, influxHarness])('Store contract: $name', (h) => {
             rtt_max: null,
             jitter: i % 5 === 0 ? null : r() * 3,
             error: null,
+            backfilled: null,
           },
         });
       }
@@ -523,7 +524,7 @@ describe.skipIf(SKIP_INFLUX)('InfluxStore against a real influxd: down, hung, cr
     const s = new InfluxStore({ url: `http://127.0.0.1:${port}`, database: 'x', createDatabase: true });
     const t0 = Date.now();
     await expect(s.init()).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(s.write([{ measurement: 'tcp', ts: BASE, tags: tags(), fields: { ok: true, connect_ms: 1, error: null } }])).rejects.toBeInstanceOf(
+    await expect(s.write([{ measurement: 'tcp', ts: BASE, tags: tags(), fields: { ok: true, connect_ms: 1, error: null, backfilled: null } }])).rejects.toBeInstanceOf(
       StoreUnavailableError,
     );
     expect((await s.health()).ok).toBe(false);
@@ -535,7 +536,7 @@ describe.skipIf(SKIP_INFLUX)('InfluxStore against a real influxd: down, hung, cr
   it('influxd stopped under an initialised store: writes fail, then succeed on the same object after restart', async () => {
     const s = new InfluxStore(cfg());
     await s.init();
-    const p = (i: number): Point => ({ measurement: 'tcp', ts: BASE + i, tags: tags(), fields: { ok: true, connect_ms: i, error: null } });
+    const p = (i: number): Point => ({ measurement: 'tcp', ts: BASE + i, tags: tags(), fields: { ok: true, connect_ms: i, error: null, backfilled: null } });
     await s.write([p(1)]);
     await ifx.stop();
     const t0 = Date.now();
@@ -555,7 +556,7 @@ describe.skipIf(SKIP_INFLUX)('InfluxStore against a real influxd: down, hung, cr
     ifx.pause();
     try {
       const t0 = Date.now();
-      await expect(s.write([{ measurement: 'tcp', ts: BASE, tags: tags(), fields: { ok: true, connect_ms: 1, error: null } }])).rejects.toBeInstanceOf(
+      await expect(s.write([{ measurement: 'tcp', ts: BASE, tags: tags(), fields: { ok: true, connect_ms: 1, error: null, backfilled: null } }])).rejects.toBeInstanceOf(
         StoreUnavailableError,
       );
       const dt = Date.now() - t0;
@@ -565,7 +566,7 @@ describe.skipIf(SKIP_INFLUX)('InfluxStore against a real influxd: down, hung, cr
     } finally {
       ifx.resume();
     }
-    await s.write([{ measurement: 'tcp', ts: BASE + 5, tags: tags(), fields: { ok: true, connect_ms: 1, error: null } }]);
+    await s.write([{ measurement: 'tcp', ts: BASE + 5, tags: tags(), fields: { ok: true, connect_ms: 1, error: null, backfilled: null } }]);
     expect((await s.queryRaw({ measurement: 'tcp', ...RANGE })).map((x) => x.ts)).toContain(BASE + 5);
   }, 30_000);
 
@@ -586,7 +587,7 @@ describe.skipIf(SKIP_INFLUX)('InfluxStore against a real influxd: down, hung, cr
     await s.init();
     const res = await fetch(`${ifx.url}/query?q=${encodeURIComponent(`DROP DATABASE "${c.database}"`)}`, { method: 'POST' });
     expect(res.status).toBe(200);
-    const pt: Point = { measurement: 'tcp', ts: BASE, tags: tags(), fields: { ok: true, connect_ms: 1, error: null } };
+    const pt: Point = { measurement: 'tcp', ts: BASE, tags: tags(), fields: { ok: true, connect_ms: 1, error: null, backfilled: null } };
     await s.write([pt]);
     expect(await s.queryRaw({ measurement: 'tcp', ...RANGE })).toEqual([pt]);
   });
@@ -594,7 +595,7 @@ describe.skipIf(SKIP_INFLUX)('InfluxStore against a real influxd: down, hung, cr
   it('refuses tag values line protocol cannot carry, with a TypeError', async () => {
     const s = new InfluxStore(cfg());
     await s.init();
-    const pt = (agent: string): Point => ({ measurement: 'tcp', ts: BASE, tags: tags({ agent }), fields: { ok: true, connect_ms: 1, error: null } });
+    const pt = (agent: string): Point => ({ measurement: 'tcp', ts: BASE, tags: tags({ agent }), fields: { ok: true, connect_ms: 1, error: null, backfilled: null } });
     await expect(s.write([pt('ends with \\')])).rejects.toBeInstanceOf(TypeError);
     await expect(s.write([pt('two\nlines')])).rejects.toBeInstanceOf(TypeError);
   });
@@ -614,7 +615,7 @@ describe('DuckDbStore: durability', () => {
       const got = await s.queryRaw({ measurement: 'tcp', ...RANGE });
       await s.close();
       expect(got).toEqual([
-        { measurement: 'tcp', ts: BASE, tags: { province: '51', commune: '21484', carrier: 'vnpt', agent: 'child', target: 'crash', uplink: '' }, fields: { ok: true, connect_ms: 12.5, error: null } },
+        { measurement: 'tcp', ts: BASE, tags: { province: '51', commune: '21484', carrier: 'vnpt', agent: 'child', target: 'crash', uplink: '' }, fields: { ok: true, connect_ms: 12.5, error: null, backfilled: null } },
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -626,7 +627,7 @@ describe('DuckDbStore: durability', () => {
     const s = new DuckDbStore(join(dir, 'x.duckdb'));
     try {
       await s.init();
-      const pt: Point = { measurement: 'tcp', ts: BASE, tags: tags({ agent: 'ends with \\' }), fields: { ok: true, connect_ms: 1, error: null } };
+      const pt: Point = { measurement: 'tcp', ts: BASE, tags: tags({ agent: 'ends with \\' }), fields: { ok: true, connect_ms: 1, error: null, backfilled: null } };
       await s.write([pt]);
       expect(await s.queryRaw({ measurement: 'tcp', ...RANGE })).toEqual([pt]);
     } finally {
