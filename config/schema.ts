@@ -174,6 +174,8 @@ export const configSchema = z
         heartbeatSec: z.number().int().min(1).max(300).default(5),
         /** an agent silent longer than this makes its targets `unknown` */
         agentTimeoutSec: z.number().int().min(2).max(3600).default(20),
+        /** agents whose clock differs from the server's by more than this are flagged (API, UI); ms */
+        clockToleranceMs: z.number().int().min(10).default(2000),
         /** live deltas to the UI are coalesced over this window */
         liveCoalesceMs: z.number().int().min(0).max(10_000).default(500),
       })

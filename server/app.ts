@@ -33,6 +33,7 @@ export interface AppDeps {
   users: UserConfig[];
   log: Logger;
   heartbeatSec: number;
+  clockToleranceMs: number;
   sessionHours: number;
   /** built UI (dist/ui); absent in API-only runs */
   uiDir: string | null;
@@ -74,7 +75,7 @@ export function createApp(d: AppDeps) {
   app.use('/api/*', compress());
   app.route('/api', api);
 
-  const ingest = { dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec };
+  const ingest = { dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec, clockToleranceMs: d.clockToleranceMs };
   app.get('/ws/agent', agentAuth(ingest), upgradeWebSocket((c) => agentEvents(ingest, c)));
   app.get('/ws/live', requireSession(d.sessions), upgradeWebSocket(() => d.hub.events()));
 

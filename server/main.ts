@@ -80,6 +80,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     dir, live, hub, store, writer, registry, users, log,
     sessions: new Sessions(cfg.server.sessionHours * 3_600_000),
     heartbeatSec: cfg.server.heartbeatSec,
+    clockToleranceMs: cfg.server.clockToleranceMs,
     sessionHours: cfg.server.sessionHours,
     uiDir: opts.uiDir === undefined ? join(ROOT, 'dist', 'ui') : opts.uiDir,
     startedAt: Date.now(),

@@ -11,6 +11,7 @@ import type { LiveState } from '../state/live-state.ts';
 import { StoreUnavailableError } from '../stores/types.ts';
 import type { AgentRegistry } from './agents.ts';
 import { toPoint } from './enrich.ts';
+import { triage } from './timeliness.ts';
 import type { BatchWriter } from './writer.ts';
 
 export interface IngestDeps {
@@ -20,6 +21,8 @@ export interface IngestDeps {
   registry: AgentRegistry;
   log: Logger;
   heartbeatSec: number;
+  /** agents whose clock is off by more than this are flagged */
+  clockToleranceMs: number;
   now?: () => number;
 }
 
@@ -73,16 +76,29 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
   };
 
   const onBatch = async (ws: WSContext, b: Batch) => {
-    // Live view first: the operator must not go blind while the store is down. Older results are history only.
-    deps.live.apply(agentId, b.results);
-    const planned = new Set(deps.dir.planFor(agentId, 0, 1)?.targets.map((t) => t.id));
-    const unplanned = b.results.filter((r) => !planned.has(r.target)).length;
+    const plan = deps.dir.planFor(agentId, 0, 1);
+    const intervals = new Map(plan?.targets.map((t) => [t.id, t.intervalSec]));
+    const { fresh, late, rejected } = triage(b.results, now(), (t) => intervals.get(t));
+    const unplanned = b.results.filter((r) => !intervals.has(r.target)).length;
     if (unplanned) deps.registry.counters.unplannedResults += unplanned; // kept: a target removed from config still had real figures
+    if (rejected.length) {
+      deps.registry.counters.rejectedTimestamps += rejected.length;
+      info.rejected += rejected.length;
+      const msg = `${rejected.length} result(s) not stored: ${rejected[0]!.why} (target ${rejected[0]!.result.target}); check the agent's clock`;
+      info.lastError = msg;
+      log.warn({ seq: b.seq, rejected: rejected.length }, msg);
+      send(ws, { type: 'error', v: PROTOCOL_VERSION, code: 'bad_frame', message: msg });
+    }
+    // Live view first, fresh results only: the operator must not go blind while the store is down, and a
+    // replayed backlog is history, not news.
+    deps.live.apply(agentId, fresh);
     try {
-      await deps.writer.write(b.results.map((r) => toPoint(deps.dir, agentId, r)));
+      await deps.writer.write([...fresh.map((r) => toPoint(deps.dir, agentId, r, false)), ...late.map((r) => toPoint(deps.dir, agentId, r, true))]);
       info.batches++;
-      info.results += b.results.length;
-      send(ws, { type: 'ack', v: PROTOCOL_VERSION, seq: b.seq, accepted: b.results.length });
+      info.results += fresh.length + late.length;
+      info.backfilled += late.length;
+      // Rejected results are acked too: they can never become valid, and keeping them would fill the spool.
+      send(ws, { type: 'ack', v: PROTOCOL_VERSION, seq: b.seq, accepted: fresh.length + late.length });
     } catch (e) {
       deps.registry.counters.storeFailures++;
       const msg = e instanceof StoreUnavailableError ? e.message : `store write failed: ${String(e)}`;
@@ -133,7 +149,13 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
         case 'heartbeat': {
           info.pending = m.pending;
           info.dropped = m.dropped;
-          info.clockOffsetMs = now() - m.clock;
+          info.uptimeSec = m.uptimeSec;
+          info.spoolBytes = m.spoolBytes ?? null;
+          info.oldestPendingTs = m.oldestPendingTs ?? null;
+          // Prefer the agent's NTP-style estimate (one-way delay removed); else the rough one-way figure.
+          info.clockOffsetMs = m.offsetMs ?? now() - m.clock;
+          info.linkRttMs = m.rttMs ?? null;
+          info.clockSkewed = Math.abs(info.clockOffsetMs) > deps.clockToleranceMs;
           send(ws, { type: 'pong', v: PROTOCOL_VERSION, clock: m.clock, serverTime: now() });
           if (now() - lastAgentPoint >= AGENT_POINT_EVERY_MS) {
             lastAgentPoint = now();
@@ -143,7 +165,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
                 measurement: 'agent',
                 ts: now(),
                 tags: { province: deps.dir.province.code, commune: agent.commune, carrier: deps.dir.carrierOf(agentId, undefined), agent: agentId, target: '', uplink: '' },
-                fields: { pending: m.pending, dropped: m.dropped, uptime_s: m.uptimeSec, clock_offset_ms: info.clockOffsetMs, rtt_ms: null },
+                fields: { pending: m.pending, dropped: m.dropped, uptime_s: m.uptimeSec, clock_offset_ms: info.clockOffsetMs, rtt_ms: m.rttMs ?? null, spool_bytes: m.spoolBytes ?? null },
               }])
               .catch(() => {}); // health points are best effort; the next heartbeat writes again
           }

@@ -5,7 +5,8 @@ import type { Directory } from '../directory.ts';
 import { MEASUREMENTS } from '../stores/measurements.ts';
 import type { FieldValue, Point } from '../stores/types.ts';
 
-export function toPoint(dir: Directory, agentId: string, r: ProbeResult): Point {
+/** `backfilled`: the result arrived late (replayed from the agent's spool); set by the server, never by the agent. */
+export function toPoint(dir: Directory, agentId: string, r: ProbeResult, backfilled = false): Point {
   const agent = dir.agents.get(agentId);
   if (!agent) throw new Error(`unknown agent ${agentId}`);
   const def = MEASUREMENTS[r.kind];
@@ -15,6 +16,7 @@ export function toPoint(dir: Directory, agentId: string, r: ProbeResult): Point 
     const v = src[name];
     fields[name] = v === undefined ? null : (v as FieldValue);
   }
+  fields.backfilled = backfilled;
   return {
     measurement: r.kind,
     ts: r.ts,

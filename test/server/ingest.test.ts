@@ -179,3 +179,54 @@ async function waitFor(pred: () => boolean, timeoutMs = 10_000) {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+describe('late and impossible timestamps', () => {
+  it('a replayed backlog is stored as backfilled history and does not move the live map', async () => {
+    const c = await connectAgent(s.url, B.id, s.tokens[B.id]!);
+    await c.hello();
+    const now = Date.now();
+    // two good rounds: an earlier test left this commune down, and recovery takes upAfter = 2 rounds
+    // (ts a little ahead: the earlier test's rounds were stamped up to 3 s ahead, and older results never move live state)
+    await c.batch([icmpOk('gw', now + 10_000, 2), icmpOk('dc', now + 10_000, 20)]);
+    await c.batch([icmpOk('gw', now + 11_000, 2), icmpOk('dc', now + 11_000, 20)]);
+    await waitFor(() => s.live.commune(B.commune).status === 'up');
+    // an hour of outage ending 5 minutes ago, replayed oldest first: every echo lost
+    const backlog = Array.from({ length: 120 }, (_, i) => icmpLost('dc', now - 3_900_000 + i * 30_000));
+    expect(await c.batch(backlog)).toMatchObject({ type: 'ack', accepted: 120 });
+    expect(s.live.commune(B.commune).status).toBe('up');
+    const stamps = new Set(backlog.map((r) => r.ts));
+    const pts = (await s.store.queryRaw({ measurement: 'icmp', from: now - 3_900_000, to: now, where: { agent: B.id, target: 'dc' } })).filter((p) => stamps.has(p.ts));
+    expect(pts).toHaveLength(120);
+    expect(pts.every((p) => p.fields.backfilled === true && p.fields.loss === 100)).toBe(true);
+    const fresh = await s.store.queryRaw({ measurement: 'icmp', from: now + 11_000, to: now + 11_001, where: { agent: B.id, target: 'dc' } });
+    expect(fresh[0]!.fields.backfilled).toBe(false);
+    const cookie = await login(s.url, 'op', 'op-pass-1');
+    const agents = await (await fetch(`${s.url}/api/agents`, { headers: { cookie } })).json();
+    expect(agents.find((a: { id: string }) => a.id === B.id).backfilled).toBeGreaterThanOrEqual(120);
+    c.close();
+  });
+
+  it('results from a clock far in the future are not stored, and the agent is told why', async () => {
+    const c = await connectAgent(s.url, A.id, s.tokens[A.id]!);
+    await c.hello();
+    const now = Date.now();
+    const err = c.next('error');
+    const ack = await c.batch([icmpOk('dc', now + 24 * 3_600_000), icmpOk('dc', now - 1000)]);
+    expect(ack).toMatchObject({ type: 'ack', accepted: 1 });
+    expect((await err).message).toMatch(/1 result\(s\) not stored: ts 86400 s in the future.*check the agent's clock/);
+    expect(await s.store.queryRaw({ measurement: 'icmp', from: now + 3_600_000, to: now + 48 * 3_600_000 })).toEqual([]);
+    c.close();
+  });
+
+  it('a heartbeat with a skewed clock flags the agent', async () => {
+    const c = await connectAgent(s.url, A.id, s.tokens[A.id]!);
+    await c.hello();
+    c.sendRaw(JSON.stringify({ type: 'heartbeat', v: 1, clock: Date.now() - 45_000, pending: 3, dropped: 7, uptimeSec: 100, offsetMs: 45_000, rttMs: 12, spoolBytes: 4096 }));
+    const pong = await c.next('pong');
+    expect(pong.serverTime).toBeGreaterThan(pong.clock);
+    const cookie = await login(s.url, 'op', 'op-pass-1');
+    const a = (await (await fetch(`${s.url}/api/agents`, { headers: { cookie } })).json()).find((x: { id: string }) => x.id === A.id);
+    expect(a).toMatchObject({ clockOffsetMs: 45_000, clockSkewed: true, pending: 3, dropped: 7, spoolBytes: 4096, linkRttMs: 12 });
+    c.close();
+  });
+});
