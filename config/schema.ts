@@ -130,6 +130,18 @@ export const userSchema = z
   .refine((u) => u.role !== 'carrier' || !!u.carrier, { message: 'a carrier user needs `carrier`', path: ['carrier'] });
 export type UserConfig = z.infer<typeof userSchema>;
 
+/** API tokens for integrations (dashboards, scripts): `Authorization: Bearer <id>.<secret>`, same roles as users. */
+export const apiTokenSchema = z
+  .object({
+    id,
+    tokenHash: secretHash,
+    role: z.enum(ROLES),
+    carrier: id.optional(),
+    description: z.string().optional(),
+  })
+  .refine((u) => u.role !== 'carrier' || !!u.carrier, { message: 'a carrier token needs `carrier`', path: ['carrier'] });
+export type ApiTokenConfig = z.infer<typeof apiTokenSchema>;
+
 export const storeSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('duckdb'),
@@ -193,6 +205,7 @@ export const configSchema = z
     targets: z.array(targetSchema).default([]),
     agents: z.array(agentSchema).default([]),
     users: z.array(userSchema).default([]),
+    apiTokens: z.array(apiTokenSchema).default([]),
     communes: z.record(communeCode, communeOverrideSchema).default({}),
     simulator: z
       .object({

@@ -6,8 +6,9 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
-import type { UserConfig } from '../config/schema.ts';
+import type { ApiTokenConfig, UserConfig } from '../config/schema.ts';
 import { requireSession, type AuthEnv } from './auth/middleware.ts';
+import { scopeOf } from './auth/scope.ts';
 import type { Sessions } from './auth/sessions.ts';
 import type { Directory } from './directory.ts';
 import type { AgentRegistry } from './ingest/agents.ts';
@@ -31,6 +32,7 @@ export interface AppDeps {
   registry: AgentRegistry;
   sessions: Sessions;
   users: UserConfig[];
+  apiTokens: ApiTokenConfig[];
   log: Logger;
   heartbeatSec: number;
   clockToleranceMs: number;
@@ -65,11 +67,12 @@ export function createApp(d: AppDeps) {
   });
   app.route('/api/auth', authRoutes({ users: d.users, sessions: d.sessions, sessionHours: d.sessionHours, secureCookie: false }));
 
+  const auth = requireSession(d.sessions, d.apiTokens);
   const api = new Hono<AuthEnv>();
-  api.use('*', requireSession(d.sessions));
+  api.use('*', auth);
   api.route('/', provinceRoutes(d.dir));
   api.route('/communes', communeRoutes(d.dir, d.live));
-  api.route('/agents', agentRoutes(d.registry, d.live));
+  api.route('/agents', agentRoutes(d.dir, d.registry, d.live));
   api.route('/series', seriesRoutes(d.dir, d.store));
   api.all('*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
   app.use('/api/*', compress());
@@ -77,7 +80,7 @@ export function createApp(d: AppDeps) {
 
   const ingest = { dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec, clockToleranceMs: d.clockToleranceMs };
   app.get('/ws/agent', agentAuth(ingest), upgradeWebSocket((c) => agentEvents(ingest, c)));
-  app.get('/ws/live', requireSession(d.sessions), upgradeWebSocket(() => d.hub.events()));
+  app.get('/ws/live', auth, upgradeWebSocket((c) => d.hub.events(scopeOf(c.get('user')).carrier)));
 
   if (d.uiDir && existsSync(join(d.uiDir, 'index.html'))) {
     const root = relative(process.cwd(), d.uiDir) || '.';

@@ -19,6 +19,8 @@ export interface Directory {
   /** the commune's carrier for display: override, else its first agent's first uplink */
   communeCarrier(code: string): string | null;
   agentsOfCommune(code: string): string[];
+  /** communes where some agent has an uplink of this carrier */
+  communesOfCarrier(carrier: string): Set<string>;
 }
 
 export function buildDirectory(cfg: Config, province: ProvinceFile): Directory {
@@ -97,6 +99,9 @@ export function buildDirectory(cfg: Config, province: ProvinceFile): Directory {
       return first ? (agents.get(first)?.uplinks[0]?.carrier ?? null) : null;
     },
     agentsOfCommune: (code) => byCommune.get(code) ?? [],
+    communesOfCarrier(carrier) {
+      return new Set(cfg.agents.filter((a) => a.uplinks.some((u) => u.carrier === carrier)).map((a) => a.commune));
+    },
   };
 }
 

@@ -12,6 +12,8 @@ const SLOW_CLIENT_BYTES = 1 << 20;
 interface Client {
   ws: WSContext;
   needsSnapshot: boolean;
+  /** carrier scope (carrier users), or null for everything */
+  carrier: string | null;
 }
 
 export class LiveHub {
@@ -30,7 +32,10 @@ export class LiveHub {
       for (const c of codes) this.dirty.add(c);
       this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
     });
-    this.hb = setInterval(() => this.broadcast({ type: 'hb', v: PROTOCOL_VERSION, serverTime: this.now() }), HEARTBEAT_MS);
+    this.hb = setInterval(() => {
+      const hb = JSON.stringify({ type: 'hb', v: PROTOCOL_VERSION, serverTime: this.now() } satisfies LiveMessage);
+      this.broadcast(() => hb);
+    }, HEARTBEAT_MS);
     this.hb.unref();
   }
 
@@ -38,11 +43,11 @@ export class LiveHub {
     return this.clients.size;
   }
 
-  events(): WSEvents<unknown> {
+  events(carrier: string | null = null): WSEvents<unknown> {
     let client: Client | null = null;
     return {
       onOpen: (_e, ws) => {
-        client = { ws, needsSnapshot: false };
+        client = { ws, needsSnapshot: false, carrier };
         this.clients.add(client);
         this.sendSnapshot(client);
       },
@@ -56,14 +61,23 @@ export class LiveHub {
   private flush() {
     this.timer = null;
     if (this.dirty.size === 0) return;
-    const communes = [...this.dirty].map((c) => this.live.commune(c));
+    const codes = [...this.dirty];
     this.dirty.clear();
     this.stats.deltas++;
-    this.broadcast({ type: 'delta', v: PROTOCOL_VERSION, serverTime: this.now(), communes });
+    // One serialisation per scope, not per client: most clients share the unscoped view.
+    const frames = new Map<string | null, string | null>();
+    const frameFor = (carrier: string | null) => {
+      if (!frames.has(carrier)) {
+        const served = carrier ? this.live.servedBy(carrier) : null;
+        const communes = codes.filter((c) => !served || served.has(c)).map((c) => this.live.commune(c, carrier ?? undefined));
+        frames.set(carrier, communes.length ? JSON.stringify({ type: 'delta', v: PROTOCOL_VERSION, serverTime: this.now(), communes } satisfies LiveMessage) : null);
+      }
+      return frames.get(carrier)!;
+    };
+    this.broadcast(frameFor);
   }
 
-  private broadcast(m: LiveMessage) {
-    const text = JSON.stringify(m);
+  private broadcast(frameFor: (carrier: string | null) => string | null) {
     for (const c of this.clients) {
       if (c.ws.readyState !== 1) continue;
       if (buffered(c.ws) > SLOW_CLIENT_BYTES) {
@@ -72,14 +86,17 @@ export class LiveHub {
         continue;
       }
       if (c.needsSnapshot) this.sendSnapshot(c);
-      else c.ws.send(text);
+      else {
+        const text = frameFor(c.carrier);
+        if (text) c.ws.send(text);
+      }
     }
   }
 
   private sendSnapshot(c: Client) {
     c.needsSnapshot = false;
     this.stats.snapshots++;
-    c.ws.send(JSON.stringify({ type: 'snapshot', v: PROTOCOL_VERSION, serverTime: this.now(), communes: this.live.all() } satisfies LiveMessage));
+    c.ws.send(JSON.stringify({ type: 'snapshot', v: PROTOCOL_VERSION, serverTime: this.now(), communes: this.live.all(c.carrier ?? undefined) } satisfies LiveMessage));
   }
 
   close() {

@@ -77,7 +77,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const { users, generated } = await resolveUsers(cfg.users, cfg.server.dataDir, opts.adminPassword ?? process.env.IOC_ADMIN_PASSWORD);
 
   const app = createApp({
-    dir, live, hub, store, writer, registry, users, log,
+    dir, live, hub, store, writer, registry, users, log, apiTokens: cfg.apiTokens,
     sessions: new Sessions(cfg.server.sessionHours * 3_600_000),
     heartbeatSec: cfg.server.heartbeatSec,
     clockToleranceMs: cfg.server.clockToleranceMs,

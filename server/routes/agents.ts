@@ -1,7 +1,14 @@
 import { Hono } from 'hono';
+import type { AuthEnv } from '../auth/middleware.ts';
+import { scopeOf } from '../auth/scope.ts';
+import type { Directory } from '../directory.ts';
 import type { AgentRegistry } from '../ingest/agents.ts';
 import type { LiveState } from '../state/live-state.ts';
 
-export function agentRoutes(registry: AgentRegistry, live: LiveState) {
-  return new Hono().get('/', (c) => c.json(registry.list().map((a) => ({ ...a, lastSeen: live.lastSeen(a.id) }))));
+export function agentRoutes(dir: Directory, registry: AgentRegistry, live: LiveState) {
+  return new Hono<AuthEnv>().get('/', (c) => {
+    const { carrier } = scopeOf(c.get('user'));
+    const visible = registry.list().filter((a) => !carrier || dir.agents.get(a.id)?.uplinks.some((u) => u.carrier === carrier));
+    return c.json(visible.map((a) => ({ ...a, lastSeen: live.lastSeen(a.id) })));
+  });
 }

@@ -1,17 +1,22 @@
 import { Hono } from 'hono';
+import type { AuthEnv } from '../auth/middleware.ts';
+import { scopeOf } from '../auth/scope.ts';
 import type { Directory } from '../directory.ts';
 import type { LiveState } from '../state/live-state.ts';
 
 export function communeRoutes(dir: Directory, live: LiveState) {
-  const withNames = (code: string) => {
-    const c = dir.communes.get(code)!;
-    return { name: c.name, fullName: c.fullName, type: c.type, ...live.commune(code) };
+  const named = <T extends { code: string }>(x: T) => {
+    const c = dir.communes.get(x.code)!;
+    return { name: c.name, fullName: c.fullName, type: c.type, ...x };
   };
-  return new Hono()
-    .get('/', (c) => c.json([...dir.communes.keys()].map(withNames)))
+  return new Hono<AuthEnv>()
+    .get('/', (c) => c.json(live.all(scopeOf(c.get('user')).carrier ?? undefined).map(named)))
     .get('/:code', (c) => {
       const code = c.req.param('code');
-      if (!dir.communes.has(code)) return c.json({ error: `no commune with code "${code}" in this province` }, 404);
-      return c.json(withNames(code));
+      const { carrier } = scopeOf(c.get('user'));
+      // Out of scope answers like a missing commune: a carrier learns nothing about others' communes.
+      if (!dir.communes.has(code) || (carrier && !dir.communesOfCarrier(carrier).has(code)))
+        return c.json({ error: `no commune with code "${code}" in this province${carrier ? ' served by your carrier' : ''}` }, 404);
+      return c.json(named(live.commune(code, carrier ?? undefined)));
     });
 }

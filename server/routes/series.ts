@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { formatIssues } from '../../config/wire.ts';
+import type { AuthEnv } from '../auth/middleware.ts';
+import { scopeOf } from '../auth/scope.ts';
 import type { Directory } from '../directory.ts';
 import type { Store } from '../stores/types.ts';
 
@@ -27,11 +29,13 @@ const query = z
 
 /** GET /api/series: a commune/target's latency and loss over a time range, bucketed (mean per bucket). */
 export function seriesRoutes(dir: Directory, store: Store, now: () => number = Date.now) {
-  return new Hono().get('/', async (c) => {
+  return new Hono<AuthEnv>().get('/', async (c) => {
     const q = query.safeParse(c.req.query());
     if (!q.success) return c.json({ error: formatIssues(q.error.issues) }, 400);
     const { commune } = q.data;
-    if (!dir.communes.has(commune)) return c.json({ error: `commune: no commune "${commune}" in this province` }, 404);
+    const { carrier } = scopeOf(c.get('user'));
+    if (!dir.communes.has(commune) || (carrier && !dir.communesOfCarrier(carrier).has(commune)))
+      return c.json({ error: `commune: no commune "${commune}" in this province${carrier ? ' served by your carrier' : ''}` }, 404);
     const targetId = q.data.target ?? [...dir.targets.values()].find((t) => t.kind === 'icmp')?.id;
     const target = targetId ? dir.targets.get(targetId) : undefined;
     if (!target) return c.json({ error: `target: unknown target "${targetId ?? ''}"` }, 404);
@@ -45,7 +49,8 @@ export function seriesRoutes(dir: Directory, store: Store, now: () => number = D
     const fields = [f.latency, ...(f.loss ? [f.loss] : [])];
     const rows = await store.querySeries({
       measurement: target.kind, fields, from, to, bucketMs,
-      where: { commune, target: target.id, ...(q.data.uplink ? { uplink: q.data.uplink } : {}) },
+      // a carrier user only ever reads its own uplinks' figures
+      where: { commune, target: target.id, ...(q.data.uplink ? { uplink: q.data.uplink } : {}), ...(carrier ? { carrier } : {}) },
     });
     return c.json({
       commune, target: target.id, kind: target.kind, bucketMs, from, to,

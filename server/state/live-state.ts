@@ -23,6 +23,7 @@ export class LiveState {
   private agentSeen = new Map<string, number>();
   private serviceWide = new Set<string>();
   private listeners = new Set<ChangeListener>();
+  private served = new Map<string, Set<string>>();
 
   constructor(
     private dir: Directory,
@@ -106,13 +107,21 @@ export class LiveState {
     for (const fn of this.listeners) fn(changed);
   }
 
+  /** communes a carrier serves (cached: the config does not change while running) */
+  servedBy(carrier: string): Set<string> {
+    let s = this.served.get(carrier);
+    if (!s) this.served.set(carrier, (s = this.dir.communesOfCarrier(carrier)));
+    return s;
+  }
+
   serviceWideTargets(): string[] {
     return [...this.serviceWide];
   }
 
-  commune(code: string): CommuneLive {
+  /** A commune's live view; with `carrier`, only what that carrier's uplinks measured (a carrier user's scope). */
+  commune(code: string, carrier?: string): CommuneLive {
     const keys = this.byCommune.get(code) ?? new Set<string>();
-    const slots = [...keys].map((k) => this.slots.get(k)!).sort((a, b) => this.order(a.target) - this.order(b.target) || a.uplink.localeCompare(b.uplink));
+    const slots = [...keys].map((k) => this.slots.get(k)!).filter((s) => !carrier || s.carrier === carrier).sort((a, b) => this.order(a.target) - this.order(b.target) || a.uplink.localeCompare(b.uplink));
     const targets: TargetLive[] = slots.map((s) => ({
       id: s.target,
       agent: s.agent,
@@ -134,7 +143,7 @@ export class LiveState {
     return {
       code,
       status,
-      carrier: this.dir.communeCarrier(code),
+      carrier: carrier ? (slots.length ? carrier : null) : this.dir.communeCarrier(code),
       latencyMs: icmp?.state.latencyMs ?? null,
       lossPct: icmp?.state.lossPct ?? null,
       lastSeen: seen || null,
@@ -143,8 +152,10 @@ export class LiveState {
     };
   }
 
-  all(): CommuneLive[] {
-    return [...this.dir.communes.keys()].map((c) => this.commune(c));
+  /** Every commune, or with `carrier` only the communes that carrier serves, scoped to its uplinks. */
+  all(carrier?: string): CommuneLive[] {
+    if (!carrier) return [...this.dir.communes.keys()].map((c) => this.commune(c));
+    return [...this.servedBy(carrier)].sort().map((c) => this.commune(c, carrier));
   }
 
   private order(target: string): number {

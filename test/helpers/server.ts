@@ -13,6 +13,8 @@ export interface TestAgent {
   commune: string;
   carrier?: string;
   token?: string;
+  /** default: one uplink `wan1` of `carrier` */
+  uplinks?: { name: string; carrier: string; gateway?: string }[];
 }
 export interface TestUser {
   username: string;
@@ -31,6 +33,8 @@ export interface TestServerOptions {
   dataDir?: string;
   /** serve the built UI (default false: API only) */
   ui?: boolean;
+  /** API tokens: `Authorization: Bearer <id>.<secret>` */
+  apiTokens?: { id: string; secret: string; role: TestUser['role']; carrier?: string }[];
 }
 
 export interface TestServer extends RunningServer {
@@ -53,10 +57,12 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   for (const a of o.agents ?? []) {
     const token = a.token ?? `tok-${a.id}-${Math.random().toString(36).slice(2)}`;
     tokens[a.id] = token;
-    agents.push({ id: a.id, commune: a.commune, tokenHash: await hashSecret(token, { N: 1024 }), uplinks: [{ name: 'wan1', carrier: a.carrier ?? 'vnpt', gateway: '127.0.0.1' }] });
+    agents.push({ id: a.id, commune: a.commune, tokenHash: await hashSecret(token, { N: 1024 }), uplinks: a.uplinks ?? [{ name: 'wan1', carrier: a.carrier ?? 'vnpt', gateway: '127.0.0.1' }] });
   }
   const users = [];
   for (const u of o.users ?? []) users.push({ username: u.username, role: u.role, carrier: u.carrier, passwordHash: await hashSecret(u.password, { N: 1024 }) });
+  const apiTokens = [];
+  for (const t of o.apiTokens ?? []) apiTokens.push({ id: t.id, role: t.role, carrier: t.carrier, tokenHash: await hashSecret(t.secret, { N: 1024 }) });
   const config = parseConfig({
     province: { code: '51' },
     server: { host: '127.0.0.1', heartbeatSec: 5, agentTimeoutSec: 20, liveCoalesceMs: 100, ...o.server },
@@ -70,6 +76,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     targets: o.targets ?? DEFAULT_TEST_TARGETS,
     agents,
     users,
+    apiTokens,
     simulator: { enabled: false },
   }, 'test config');
   const s = await startServer({ config, dataDir, port: 0, host: '127.0.0.1', logger: pino({ level: process.env.TEST_LOG ?? 'silent' }), uiDir: o.ui ? undefined : null });
