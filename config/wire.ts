@@ -66,6 +66,10 @@ export const httpResultSchema = z.object({
   tls_ms: nnum.optional(),
   ttfb_ms: nnum.optional(),
   cert_days_left: nnum.optional(),
+  /** issuer of the (last HTTPS hop's) certificate, e.g. "CN=R10, O=Let's Encrypt, C=US" */
+  cert_issuer: z.string().max(200).optional(),
+  /** redirects followed before the final answer (absent = none) */
+  redirects: z.number().int().optional(),
   error: z.enum(HTTP_ERRORS).optional(),
   detail: z.string().max(300).optional(),
 });
@@ -233,10 +237,44 @@ export const communeLiveSchema = z.object({
 export type TargetLive = z.infer<typeof targetLiveSchema>;
 export type CommuneLive = z.infer<typeof communeLiveSchema>;
 
-export const liveSnapshotSchema = z.object({ type: z.literal('snapshot'), v, serverTime: ms, communes: z.array(communeLiveSchema) });
+/** An incident as the UI sees it (same shape as server/incidents/types.ts, which checks it at compile time). */
+export const incidentSchema = z.object({
+  id: z.string(),
+  cause: z.enum(['local_link', 'carrier', 'service', 'agent']),
+  subject: z.string(),
+  openedAt: ms,
+  resolvedAt: ms.nullable(),
+  communes: z.array(z.string()),
+  targets: z.array(z.string()),
+  carrier: z.string().nullable(),
+  severity: z.enum(['down', 'degraded']),
+  evidence: z.object({ summary: z.string(), figures: z.record(z.string(), z.union([z.number(), z.string(), z.null()])) }),
+  acknowledgedBy: z.string().nullable(),
+  acknowledgedAt: ms.nullable(),
+  notes: z.array(z.object({ at: ms, by: z.string(), text: z.string() })),
+  maintenance: z.boolean(),
+});
+export type IncidentWire = z.infer<typeof incidentSchema>;
+
+export const liveSnapshotSchema = z.object({
+  type: z.literal('snapshot'),
+  v,
+  serverTime: ms,
+  communes: z.array(communeLiveSchema),
+  /** open incidents, newest first (absent from servers without incident detection) */
+  incidents: z.array(incidentSchema).optional(),
+});
 export const liveDeltaSchema = z.object({ type: z.literal('delta'), v, serverTime: ms, communes: z.array(communeLiveSchema) });
 export const liveHeartbeatSchema = z.object({ type: z.literal('hb'), v, serverTime: ms });
-export const liveMessageSchema = z.discriminatedUnion('type', [liveSnapshotSchema, liveDeltaSchema, liveHeartbeatSchema]);
+/** an incident opened, changed (affected set, ack, note) or resolved */
+export const liveIncidentSchema = z.object({
+  type: z.literal('incident'),
+  v,
+  serverTime: ms,
+  event: z.enum(['opened', 'updated', 'resolved', 'acknowledged', 'noted']),
+  incident: incidentSchema,
+});
+export const liveMessageSchema = z.discriminatedUnion('type', [liveSnapshotSchema, liveDeltaSchema, liveHeartbeatSchema, liveIncidentSchema]);
 export type LiveMessage = z.infer<typeof liveMessageSchema>;
 
 /** Format zod issues as `path.to[3].field: message` lines. Shared by config load and frame validation. */

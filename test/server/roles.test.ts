@@ -37,7 +37,7 @@ beforeAll(async () => {
     expect(await c.batch([...results])).toMatchObject({ type: 'ack' });
     c.close();
   }
-  for (const [u, p] of [['vnpt-eng', 'p-vnpt'], ['viettel-eng', 'p-viettel'], ['dost', 'p-dost'], ['op', 'p-op']]) cookies[u] = await login(s.url, u!, p!);
+  for (const [u, p] of [['vnpt-eng', 'p-vnpt'], ['viettel-eng', 'p-viettel'], ['dost', 'p-dost'], ['op', 'p-op']]) cookies[u!] = await login(s.url, u!, p!);
 });
 afterAll(async () => s?.stop());
 
