@@ -167,8 +167,263 @@ export const communeOverrideSchema = z.object({
   thresholds: thresholdsSchema.optional(),
 });
 
+/** A secret: the literal value, or `{ env: NAME }` to read it from the server's environment at start
+ *  (a missing variable stops the server naming the field). Keeps tokens out of YAML files in git. */
+export const secretRefSchema = z.union([
+  z.string().min(1),
+  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }).strict(),
+]);
+export type SecretRef = z.infer<typeof secretRefSchema>;
+export const NOTIFY_LANGS = ['vi', 'en'] as const;
+const notifyLang = z.enum(NOTIFY_LANGS);
+const notifyChannelBase = {
+  id,
+  /** message language (a route entry may override it) */
+  language: notifyLang.default('vi'),
+  /** one delivery attempt gives up after this */
+  timeoutMs: z.number().int().min(500).max(120_000).default(10_000),
+  /** overrides notifications.rateLimitPerMinute for this channel */
+  rateLimitPerMinute: z.number().int().min(1).max(600).optional(),
+};
+const httpBase = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+export const notifyChannelSchema = z.discriminatedUnion('kind', [
+  z.object({
+    ...notifyChannelBase,
+    kind: z.literal('webhook'),
+    url: httpBase,
+    /** HMAC-SHA256 key for the X-IOC-Signature header (at least 16 characters) */
+    secret: secretRefSchema,
+  }),
+  z.object({
+    ...notifyChannelBase,
+    kind: z.literal('email'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(587),
+    /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it */
+    secure: z.boolean().default(false),
+    /** refuse to send unless STARTTLS succeeds */
+    requireTLS: z.boolean().default(false),
+    user: z.string().optional(),
+    pass: secretRefSchema.optional(),
+    /** e.g. `"IOC Quảng Ngãi" <ioc@example.gov.vn>` */
+    from: z.string().min(3),
+    /** default recipients (a route entry's `to` replaces them) */
+    to: z.array(z.email()).optional(),
+  }),
+  z.object({
+    ...notifyChannelBase,
+    kind: z.literal('telegram'),
+    botToken: secretRefSchema,
+    /** default chat (a route entry's `to` replaces it): numeric id or @channelname */
+    chatId: z.union([z.string().regex(/^(-?\d+|@[A-Za-z0-9_]{5,})$/, 'expected a numeric chat id or @channel'), z.number().int()]).optional(),
+    apiBase: httpBase.default('https://api.telegram.org'),
+  }),
+  z.object({
+    ...notifyChannelBase,
+    kind: z.literal('zalo'),
+    /** Official Account access token (expires: refresh it outside this server and pass it by env) */
+    accessToken: secretRefSchema,
+    /** default follower user id (a route entry's `to` replaces it) */
+    userId: z.string().regex(/^\d+$/, 'expected a numeric Zalo user id').optional(),
+    apiBase: httpBase.default('https://openapi.zalo.me'),
+  }),
+]);
+export type NotifyChannelConfig = z.infer<typeof notifyChannelSchema>;
+export type NotifyChannelKind = NotifyChannelConfig['kind'];
+
+/** Which incidents a route takes. Every listed field must match (a list matches when any entry does);
+ *  an empty match takes every incident. Every matching route is used; one destination gets one message. */
+export const notifyMatchSchema = z
+  .object({
+    /** local_link | carrier | service | agent (server/incidents/types.ts CAUSES) */
+    causes: z.array(z.enum(['local_link', 'carrier', 'service', 'agent'])).optional(),
+    carriers: z.array(id).optional(),
+    /** any affected commune in the list */
+    communes: z.array(communeCode).optional(),
+    /** any affected target in the list */
+    targets: z.array(id).optional(),
+    severity: z.array(z.enum(['down', 'degraded'])).optional(),
+  })
+  .strict();
+export const notifyRouteSchema = z.object({
+  name: z.string().optional(),
+  match: notifyMatchSchema.prefault({}),
+  /** channel ids, or `{ channel, to, language }` to pick the recipient(s) and language for this route */
+  channels: z
+    .array(
+      z.union([
+        id,
+        z
+          .object({
+            channel: id,
+            to: z.union([z.string().min(1), z.number().int(), z.array(z.string().min(1)).min(1)]).optional(),
+            language: notifyLang.optional(),
+          })
+          .strict(),
+      ]),
+    )
+    .min(1),
+});
+export const notificationsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** base URL of this server's UI as operators reach it; messages link to the incident there */
+    uiBaseUrl: httpBase.optional(),
+    /** remind while an incident is open and unacknowledged, every N minutes (0: never) */
+    reminderMinutes: z.number().min(0).max(1440).default(30),
+    /** stop reminding after this many reminders (0: no limit) */
+    maxReminders: z.number().int().min(0).max(1000).default(4),
+    /** at most this many messages per destination per minute; the excess is merged into one digest */
+    rateLimitPerMinute: z.number().int().min(1).max(600).default(10),
+    retry: z
+      .object({
+        /** delivery attempts per message, first one included */
+        attempts: z.number().int().min(1).max(20).default(5),
+        /** backoff: base * 3^(n-1), capped */
+        baseDelaySec: z.number().positive().max(3600).default(5),
+        maxDelaySec: z.number().positive().max(86_400).default(300),
+      })
+      .prefault({}),
+    channels: z.array(notifyChannelSchema).default([]),
+    routes: z.array(notifyRouteSchema).default([]),
+  })
+  .superRefine((n, ctx) => {
+    const kinds = new Map<string, NotifyChannelConfig>();
+    n.channels.forEach((c, i) => {
+      if (kinds.has(c.id)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'id'], message: `duplicate id "${c.id}"` });
+      kinds.set(c.id, c);
+      if (c.kind === 'webhook' && typeof c.secret === 'string' && c.secret.length < 16)
+        ctx.addIssue({ code: 'custom', path: ['channels', i, 'secret'], message: 'expected at least 16 characters' });
+    });
+    n.routes.forEach((r, i) =>
+      r.channels.forEach((e, j) => {
+        const entry = typeof e === 'string' ? { channel: e, to: undefined } : e;
+        const c = kinds.get(entry.channel);
+        const path = ['routes', i, 'channels', j];
+        if (!c) return ctx.addIssue({ code: 'custom', path, message: `unknown channel "${entry.channel}"` });
+        const to = entry.to === undefined ? [] : Array.isArray(entry.to) ? entry.to : [String(entry.to)];
+        if (c.kind === 'webhook' && to.length) ctx.addIssue({ code: 'custom', path, message: 'a webhook channel takes no `to`' });
+        if (c.kind === 'email') {
+          if (!to.length && !c.to?.length) ctx.addIssue({ code: 'custom', path, message: `channel "${c.id}" has no \`to\`: give one here` });
+          to.forEach((t) => z.email().safeParse(t).success || ctx.addIssue({ code: 'custom', path, message: `"${t}" is not an email address` }));
+        }
+        if (c.kind === 'telegram') {
+          if (!to.length && c.chatId === undefined) ctx.addIssue({ code: 'custom', path, message: `channel "${c.id}" has no chatId: give \`to\` here` });
+          to.forEach((t) => /^(-?\d+|@[A-Za-z0-9_]{5,})$/.test(t) || ctx.addIssue({ code: 'custom', path, message: `"${t}" is not a chat id or @channel` }));
+        }
+        if (c.kind === 'zalo') {
+          if (!to.length && !c.userId) ctx.addIssue({ code: 'custom', path, message: `channel "${c.id}" has no userId: give \`to\` here` });
+          to.forEach((t) => /^\d+$/.test(t) || ctx.addIssue({ code: 'custom', path, message: `"${t}" is not a Zalo user id` }));
+        }
+      }),
+    );
+  });
+export type NotificationsConfig = z.infer<typeof notificationsSchema>;
+export type NotifyRoute = z.infer<typeof notifyRouteSchema>;
+
+// ---- attribution and maintenance windows (server/state/attribution.ts, server/incidents/*) -------------------
+
+/**
+ * Attribution and incident-engine thresholds. Every field is optional: the defaults, each with its justification,
+ * are DEFAULT_ATTRIBUTION in server/state/attribution.ts.
+ */
+export const attributionSchema = z
+  .object({
+    /** target ids whose failure means the commune's own link failed (default: every icmp target with host `gateway`) */
+    baselineTargets: z.array(id).optional(),
+    /** carrier incident: at least this share of the carrier's communes fail together (0-1, default 0.5) ... */
+    carrierShare: z.number().gt(0).max(1).optional(),
+    /** ... and at least this many of them (default 3) ... */
+    carrierMinCommunes: z.number().int().min(1).optional(),
+    /** ... while less than this share of the other carriers' communes fail (0-1, default 0.1) */
+    otherCarriersMaxShare: z.number().min(0).max(1).optional(),
+    /** service incident: at least this share of the agents whose own link is fine fail the same target (default 0.6) ... */
+    serviceShare: z.number().gt(0).max(1).optional(),
+    /** ... and at least this many agents (default 3) */
+    serviceMinAgents: z.number().int().min(1).optional(),
+    /** this many agents falling silent within massSilenceWindowSec make one grouped incident (default 5) */
+    massSilenceMin: z.number().int().min(2).optional(),
+    massSilenceWindowSec: z.number().min(1).max(86_400).optional(),
+    /** an ICMP round losing at least this % counts as a hard failure, like a round with no reply (default 80) */
+    hardLossPct: z.number().gt(0).max(100).optional(),
+    /** a hard cause opens after being present this long and in 2 consecutive evaluations (default 5 s) */
+    confirmSec: z.number().min(0).max(3600).optional(),
+    /** a local link failing while other communes of its carrier fail too waits this long for a carrier pattern (default 30 s) */
+    groupWaitSec: z.number().min(0).max(3600).optional(),
+    /** a silent agent (grey, not red) opens an incident after this long (default 60 s) */
+    agentConfirmSec: z.number().min(0).max(86_400).optional(),
+    /** a soft cause (slow, lossy) opens only when present this long ... (default 300 s) */
+    degradedSustainSec: z.number().min(0).max(86_400).optional(),
+    /** ... for at least this share of that time (0-1, default 0.8) */
+    degradedPresence: z.number().gt(0).max(1).optional(),
+    /** an incident resolves after its cause has been absent this long (default 60 s) */
+    resolveSec: z.number().min(0).max(86_400).optional(),
+    /** incidents reloaded after a restart are kept at least this long while agents reconnect (default 120 s) */
+    startupGraceSec: z.number().min(0).max(86_400).optional(),
+  })
+  .strict();
+export type AttributionConfig = z.infer<typeof attributionSchema>;
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+/** Vietnam has kept UTC+7 without daylight saving since 1975: a fixed offset is exact for Asia/Ho_Chi_Minh. */
+export const VN_OFFSET_MS = 7 * 3_600_000;
+const LOCAL_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})?$/;
+
+/** `YYYY-MM-DDTHH:MM[:SS][offset]` -> epoch ms; without an offset the time is Asia/Ho_Chi_Minh. NaN when invalid. */
+export function parseVnTime(s: string): number {
+  const m = LOCAL_TIME.exec(s);
+  if (!m) return NaN;
+  const [y, mo, d, h, mi, se] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [number, number, number, number, number, number];
+  const wall = Date.UTC(y, mo - 1, d, h, mi, se);
+  const c = new Date(wall);
+  // Date.UTC rolls 30 February over to March: refuse instead.
+  if (c.getUTCFullYear() !== y || c.getUTCMonth() !== mo - 1 || c.getUTCDate() !== d || h > 23 || mi > 59 || se > 59) return NaN;
+  const off = m[7];
+  if (!off) return wall - VN_OFFSET_MS;
+  if (off === 'Z') return wall;
+  const sign = off[0] === '-' ? -1 : 1;
+  return wall - sign * (Number(off.slice(1, 3)) * 60 + Number(off.slice(4, 6))) * 60_000;
+}
+
+const vnTime = z.string().refine((s) => !Number.isNaN(parseVnTime(s)), 'expected a time YYYY-MM-DDTHH:MM (Asia/Ho_Chi_Minh unless an offset is given)');
+const maintenanceBase = {
+  id,
+  title: z.string().max(200).optional(),
+  /** scope: every listed dimension must cover the incident; none listed = the whole province */
+  communes: z.array(communeCode).optional(),
+  carriers: z.array(id).optional(),
+  targets: z.array(id).optional(),
+};
+/** A maintenance window: incidents opened inside one are flagged `maintenance` (no notifications, counted apart). */
+export const maintenanceWindowSchema = z.discriminatedUnion('kind', [
+  z
+    .object({ ...maintenanceBase, kind: z.literal('once'), from: vnTime, to: vnTime })
+    .strict()
+    .refine((w) => parseVnTime(w.from) < parseVnTime(w.to), { message: 'expected `to` after `from`', path: ['to'] }),
+  z
+    .object({
+      ...maintenanceBase,
+      kind: z.literal('weekly'),
+      /** days of week (Asia/Ho_Chi_Minh) on which the window starts */
+      days: z.array(z.enum(WEEKDAYS)).min(1),
+      /** local start time HH:MM */
+      start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM'),
+      durationMin: z.number().int().min(1).max(7 * 24 * 60),
+    })
+    .strict(),
+]);
+export type MaintenanceWindow = z.infer<typeof maintenanceWindowSchema>;
+export const maintenanceListSchema = z.array(maintenanceWindowSchema).superRefine((ws, ctx) => {
+  const seen = new Set<string>();
+  ws.forEach((w, i) => {
+    if (seen.has(w.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate id "${w.id}"` });
+    seen.add(w.id);
+  });
+});
+
 export const configSchema = z
   .object({
+    notifications: notificationsSchema.prefault({}),
     province: z.object({
       /** 2-digit province code; loads config/provinces/<code>.json (generated from shared vn-admin data) */
       code: z.string().regex(/^\d{2}$/, 'expected a 2-digit province code'),
@@ -207,6 +462,8 @@ export const configSchema = z
     users: z.array(userSchema).default([]),
     apiTokens: z.array(apiTokenSchema).default([]),
     communes: z.record(communeCode, communeOverrideSchema).default({}),
+    attribution: attributionSchema.prefault({}),
+    maintenance: maintenanceListSchema.default([]),
     simulator: z
       .object({
         /** connect virtual agents for every commune over the real WebSocket protocol */
