@@ -346,6 +346,8 @@ export const attributionSchema = z
     massSilenceWindowSec: z.number().min(1).max(86_400).optional(),
     /** an ICMP round losing at least this % counts as a hard failure, like a round with no reply (default 80) */
     hardLossPct: z.number().gt(0).max(100).optional(),
+    /** a `degraded` round losing less than this % (with its latency fine) is noise for attribution (default 20) */
+    softLossPct: z.number().min(0).max(100).optional(),
     /** a hard cause opens after being present this long and in 2 consecutive evaluations (default 5 s) */
     confirmSec: z.number().min(0).max(3600).optional(),
     /** a local link failing while other communes of its carrier fail too waits this long for a carrier pattern (default 30 s) */
@@ -367,9 +369,9 @@ export type AttributionConfig = z.infer<typeof attributionSchema>;
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 /** Vietnam has kept UTC+7 without daylight saving since 1975: a fixed offset is exact for Asia/Ho_Chi_Minh. */
 export const VN_OFFSET_MS = 7 * 3_600_000;
-const LOCAL_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})?$/;
+const LOCAL_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/;
 
-/** `YYYY-MM-DDTHH:MM[:SS][offset]` -> epoch ms; without an offset the time is Asia/Ho_Chi_Minh. NaN when invalid. */
+/** `YYYY-MM-DDTHH:MM[:SS[.mmm]][offset]` -> epoch ms (fraction ignored); without an offset the time is Asia/Ho_Chi_Minh. NaN when invalid. */
 export function parseVnTime(s: string): number {
   const m = LOCAL_TIME.exec(s);
   if (!m) return NaN;

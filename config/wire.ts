@@ -253,6 +253,10 @@ export const incidentSchema = z.object({
   acknowledgedAt: ms.nullable(),
   notes: z.array(z.object({ at: ms, by: z.string(), text: z.string() })),
   maintenance: z.boolean(),
+  /** communes affected right now (`communes` keeps every commune the incident ever touched) */
+  activeCommunes: z.array(z.string()).optional(),
+  /** set when a wider incident (e.g. a carrier's) took this one over */
+  mergedInto: z.string().nullable().optional(),
 });
 export type IncidentWire = z.infer<typeof incidentSchema>;
 

@@ -22,6 +22,10 @@ import { provinceRoutes } from './routes/province.ts';
 import { seriesRoutes } from './routes/series.ts';
 import type { LiveState } from './state/live-state.ts';
 import type { Store } from './stores/types.ts';
+import type { IncidentEngine } from './incidents/engine.ts';
+import type { MaintenanceBook } from './incidents/maintenance.ts';
+import type { Dispatcher } from './notifiers/index.ts';
+import { incidentRoutes } from './routes/incidents.ts';
 
 export interface AppDeps {
   dir: Directory;
@@ -33,6 +37,9 @@ export interface AppDeps {
   sessions: Sessions;
   users: UserConfig[];
   apiTokens: ApiTokenConfig[];
+  incidents: IncidentEngine;
+  maintenance: MaintenanceBook;
+  notify: Dispatcher;
   log: Logger;
   heartbeatSec: number;
   clockToleranceMs: number;
@@ -74,6 +81,9 @@ export function createApp(d: AppDeps) {
   api.route('/communes', communeRoutes(d.dir, d.live));
   api.route('/agents', agentRoutes(d.dir, d.registry, d.live));
   api.route('/series', seriesRoutes(d.dir, d.store));
+  api.route('/incidents', incidentRoutes({ engine: d.incidents, maintenance: d.maintenance, dir: d.dir }));
+  // channel state shows recipients: admins only
+  api.get('/notifications', (c) => (c.get('user').role === 'admin' ? c.json(d.notify.status()) : c.json({ error: 'admins only' }, 403)));
   api.all('*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
   app.use('/api/*', compress());
   app.route('/api', api);

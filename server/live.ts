@@ -3,6 +3,7 @@
 // once it drains, so one stuck wall screen never holds memory or slows the others.
 import type { WSContext, WSEvents } from 'hono/ws';
 import { PROTOCOL_VERSION, type LiveMessage } from '../config/wire.ts';
+import type { Incident, IncidentEvent } from './incidents/types.ts';
 import type { LiveState } from './state/live-state.ts';
 
 const HEARTBEAT_MS = 5000;
@@ -21,7 +22,9 @@ export class LiveHub {
   private dirty = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private hb: NodeJS.Timeout;
-  stats = { deltas: 0, snapshots: 0, slowSkips: 0 };
+  stats = { deltas: 0, snapshots: 0, slowSkips: 0, incidents: 0 };
+  /** open incidents for snapshots; set when incident detection runs */
+  incidentSource: () => Incident[] = () => [];
 
   constructor(
     private live: LiveState,
@@ -93,10 +96,19 @@ export class LiveHub {
     }
   }
 
+  /** An incident opened, changed or resolved: to every client whose scope includes it. */
+  incident(e: IncidentEvent) {
+    if (e.kind === 'reminder') return; // reminders are for notification channels, not screens
+    this.stats.incidents++;
+    const text = JSON.stringify({ type: 'incident', v: PROTOCOL_VERSION, serverTime: this.now(), event: e.kind, incident: e.incident } satisfies LiveMessage);
+    this.broadcast((carrier) => (inScope(e.incident, carrier) ? text : null));
+  }
+
   private sendSnapshot(c: Client) {
     c.needsSnapshot = false;
     this.stats.snapshots++;
-    c.ws.send(JSON.stringify({ type: 'snapshot', v: PROTOCOL_VERSION, serverTime: this.now(), communes: this.live.all(c.carrier ?? undefined) } satisfies LiveMessage));
+    const incidents = this.incidentSource().filter((i) => inScope(i, c.carrier));
+    c.ws.send(JSON.stringify({ type: 'snapshot', v: PROTOCOL_VERSION, serverTime: this.now(), communes: this.live.all(c.carrier ?? undefined), incidents } satisfies LiveMessage));
   }
 
   close() {
@@ -104,6 +116,11 @@ export class LiveHub {
     if (this.timer) clearTimeout(this.timer);
     for (const c of this.clients) c.ws.close(1001, 'server shutting down');
   }
+}
+
+/** a carrier user sees only its own carrier's incidents (as in GET /api/incidents) */
+function inScope(i: Incident, carrier: string | null): boolean {
+  return carrier === null || i.carrier === carrier;
 }
 
 function buffered(ws: WSContext): number {

@@ -22,6 +22,11 @@ import { BatchWriter } from './ingest/writer.ts';
 import { LiveHub } from './live.ts';
 import { LiveState } from './state/live-state.ts';
 import { createStore } from './stores/index.ts';
+import { IncidentEngine } from './incidents/engine.ts';
+import { MaintenanceBook } from './incidents/maintenance.ts';
+import { SnapshotBuilder } from './incidents/snapshot.ts';
+import { createNotifications, NotifyConfigError, type Dispatcher } from './notifiers/index.ts';
+import { attributionThresholds } from './state/attribution.ts';
 import type { Store } from './stores/types.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,6 +56,8 @@ export interface RunningServer {
   registry: AgentRegistry;
   writer: BatchWriter;
   hub: LiveHub;
+  incidents: IncidentEngine;
+  notify: Dispatcher;
   fleet: Fleet | null;
   /** set on the first start when the admin password was generated */
   generatedAdmin?: { username: string; password: string };
@@ -74,10 +81,29 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const live = new LiveState(dir, cfg.server.agentTimeoutSec * 1000);
   const hub = new LiveHub(live, cfg.server.liveCoalesceMs);
   const registry = new AgentRegistry(cfg.agents);
+
+  // Detection: attribution over the live state -> incidents (persisted through the store) -> screens and channels.
+  const notify = createNotifications({ config: cfg, directory: dir, env: process.env, log });
+  const maintenance = new MaintenanceBook(cfg.maintenance, join(cfg.server.dataDir, 'maintenance.json'));
+  const snapshots = new SnapshotBuilder(dir, live, {
+    agentTimeoutMs: cfg.server.agentTimeoutSec * 1000, startedAt: Date.now(), baselineTargets: cfg.attribution.baselineTargets,
+  });
+  const incidents = new IncidentEngine({
+    store, source: (now) => snapshots.build(now), thresholds: attributionThresholds(cfg.attribution),
+    maintenance: () => maintenance.all(), onError: (err, what) => log.warn({ err: String(err) }, `incidents: ${what}`),
+  });
+  await incidents.start();
+  notify.prime(incidents.openIncidents());
+  incidents.on((e) => {
+    hub.incident(e);
+    notify.dispatch(e);
+  });
+  hub.incidentSource = () => incidents.openIncidents();
+  incidents.startLoop(2000);
   const { users, generated } = await resolveUsers(cfg.users, cfg.server.dataDir, opts.adminPassword ?? process.env.IOC_ADMIN_PASSWORD);
 
   const app = createApp({
-    dir, live, hub, store, writer, registry, users, log, apiTokens: cfg.apiTokens,
+    dir, live, hub, store, writer, registry, users, log, apiTokens: cfg.apiTokens, incidents, maintenance, notify,
     sessions: new Sessions(cfg.server.sessionHours * 3_600_000),
     heartbeatSec: cfg.server.heartbeatSec,
     clockToleranceMs: cfg.server.clockToleranceMs,
@@ -107,7 +133,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
   let closed = false;
   return {
-    url, port: actual, config: cfg, dir, store, live, registry, writer, hub, fleet, generatedAdmin: generated,
+    url, port: actual, config: cfg, dir, store, live, registry, writer, hub, incidents, notify, fleet, generatedAdmin: generated,
     async close() {
       if (closed) return;
       closed = true;
@@ -116,6 +142,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       hub.close();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => server.close(() => r()));
+      await incidents.close();
+      await notify.close();
       await writer.close();
       await store.close();
     },
@@ -164,7 +192,7 @@ async function main() {
   try {
     s = await startServer({ configPath });
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof NotifyConfigError) {
       console.error(`\n${e.message}\n`);
       process.exit(2);
     }

@@ -7,6 +7,10 @@
 // Write path: row-by-row INSERTs are slow, so each batch is appended as data chunks into a
 // per-measurement TEMP staging table and moved with one `INSERT OR REPLACE ... SELECT` per measurement, all in
 // one transaction (the PK makes a replayed batch overwrite itself instead of doubling counts).
+//
+// Incidents: table `incidents`, one row per incident id (PRIMARY KEY; writeIncident is INSERT OR REPLACE), scalar
+// columns for what queries filter and sort on, JSON columns for the lists (communes, targets, notes), the evidence,
+// and `extra` (optional fields added to the model later round-trip without a schema change).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
@@ -21,11 +25,13 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import type { Incident } from '../incidents/types.ts';
 import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
 import {
   StoreUnavailableError,
   TAG_KEYS,
   type FieldValue,
+  type IncidentQuery,
   type Point,
   type RawQuery,
   type SeriesQuery,
@@ -134,6 +140,12 @@ export class DuckDbStore implements Store {
         insertSql: `INSERT OR REPLACE INTO ${q(m)} (${colNames}) SELECT ${colNames} FROM ${q(table)}`,
       });
     }
+    await c.run(
+      `CREATE TABLE IF NOT EXISTS incidents (id VARCHAR PRIMARY KEY, cause VARCHAR NOT NULL, subject VARCHAR NOT NULL, ` +
+        `opened_at BIGINT NOT NULL, resolved_at BIGINT, carrier VARCHAR, severity VARCHAR NOT NULL, maintenance BOOLEAN NOT NULL, ` +
+        `acknowledged_by VARCHAR, acknowledged_at BIGINT, communes JSON NOT NULL, targets JSON NOT NULL, evidence JSON NOT NULL, ` +
+        `notes JSON NOT NULL, extra JSON NOT NULL)`,
+    );
   }
 
   private ready(): Promise<void> {
@@ -251,6 +263,46 @@ export class DuckDbStore implements Store {
     });
   }
 
+  async writeIncident(inc: Incident): Promise<void> {
+    await this.ready();
+    const values = incidentRow(inc);
+    await this.writes.run(async () => {
+      const c = this.writeConn;
+      if (!c) throw new StoreUnavailableError('duckdb: store is closed');
+      try {
+        await c.run(`INSERT OR REPLACE INTO incidents (${INCIDENT_COLS.join(', ')}) VALUES (${INCIDENT_COLS.map((_, i) => `$${i + 1}`).join(', ')})`, values, INCIDENT_TYPES);
+      } catch (err) {
+        throw new StoreUnavailableError(`duckdb: incident write failed: ${msg(err)}`, { cause: err });
+      }
+    });
+  }
+
+  async queryIncidents(iq: IncidentQuery): Promise<Incident[]> {
+    await this.ready();
+    if (!Number.isSafeInteger(iq.from) || !Number.isSafeInteger(iq.to)) throw new TypeError('from/to must be integer epoch ms');
+    const values: DuckDBValue[] = [BigInt(iq.to), BigInt(iq.from)];
+    const types: DuckDBType[] = [BIGINT, BIGINT];
+    const parts = ['opened_at < $1', '(resolved_at IS NULL OR resolved_at > $2)'];
+    const bind = (v: string) => {
+      values.push(v);
+      types.push(VARCHAR);
+      return `$${values.length}`;
+    };
+    if (iq.openOnly) parts.push('resolved_at IS NULL');
+    if (iq.id !== undefined) parts.push(`id = ${bind(iq.id)}`);
+    if (iq.cause !== undefined) parts.push(`cause = ${bind(iq.cause)}`);
+    if (iq.carrier !== undefined) parts.push(`carrier = ${bind(iq.carrier)}`);
+    if (iq.commune !== undefined) parts.push(`json_contains(communes, to_json(${bind(iq.commune)}::VARCHAR))`);
+    if (iq.target !== undefined) parts.push(`json_contains(targets, to_json(${bind(iq.target)}::VARCHAR))`);
+    let sql = `SELECT ${INCIDENT_COLS.join(', ')} FROM incidents WHERE ${parts.join(' AND ')} ORDER BY opened_at DESC, id DESC`;
+    if (iq.limit !== undefined) {
+      if (!Number.isSafeInteger(iq.limit) || iq.limit < 0) throw new TypeError(`bad limit ${iq.limit}`);
+      sql += ` LIMIT ${iq.limit}`;
+    }
+    const rows = await this.read(sql, values, types);
+    return rows.map(incidentFromRow);
+  }
+
   private read(sql: string, values: DuckDBValue[], types: DuckDBType[]): Promise<unknown[][]> {
     return this.reads.run(async () => {
       const c = this.readConn;
@@ -295,6 +347,51 @@ export class DuckDbStore implements Store {
     this.writeConn = this.readConn = null;
     this.instance = null;
   }
+}
+
+const INCIDENT_COLS = [
+  'id', 'cause', 'subject', 'opened_at', 'resolved_at', 'carrier', 'severity', 'maintenance',
+  'acknowledged_by', 'acknowledged_at', 'communes', 'targets', 'evidence', 'notes', 'extra',
+] as const;
+const INCIDENT_TYPES: DuckDBType[] = [VARCHAR, VARCHAR, VARCHAR, BIGINT, BIGINT, VARCHAR, VARCHAR, BOOLEAN, VARCHAR, BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR];
+/** Model fields that have their own column; anything else goes to `extra`. */
+const INCIDENT_KEYS = new Set(['id', 'cause', 'subject', 'openedAt', 'resolvedAt', 'carrier', 'severity', 'maintenance', 'acknowledgedBy', 'acknowledgedAt', 'communes', 'targets', 'evidence', 'notes']);
+
+const big = (n: number | null) => {
+  if (n === null) return null;
+  if (!Number.isSafeInteger(n)) throw new TypeError(`incident: expected integer epoch ms, got ${n}`);
+  return BigInt(n);
+};
+
+function incidentRow(i: Incident): DuckDBValue[] {
+  const extra = Object.fromEntries(Object.entries(i).filter(([k, v]) => !INCIDENT_KEYS.has(k) && v !== undefined));
+  return [
+    i.id, i.cause, i.subject, big(i.openedAt), big(i.resolvedAt), i.carrier, i.severity, i.maintenance,
+    i.acknowledgedBy, big(i.acknowledgedAt), JSON.stringify(i.communes), JSON.stringify(i.targets),
+    JSON.stringify(i.evidence), JSON.stringify(i.notes), JSON.stringify(extra),
+  ];
+}
+
+function incidentFromRow(r: unknown[]): Incident {
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const json = (v: unknown) => JSON.parse(String(v)) as unknown;
+  return {
+    ...(json(r[14]) as object),
+    id: r[0] as string,
+    cause: r[1] as Incident['cause'],
+    subject: r[2] as string,
+    openedAt: Number(r[3]),
+    resolvedAt: num(r[4]),
+    carrier: (r[5] as string | null) ?? null,
+    severity: r[6] as Incident['severity'],
+    maintenance: r[7] as boolean,
+    acknowledgedBy: (r[8] as string | null) ?? null,
+    acknowledgedAt: num(r[9]),
+    communes: json(r[10]) as string[],
+    targets: json(r[11]) as string[],
+    evidence: json(r[12]) as Incident['evidence'],
+    notes: json(r[13]) as Incident['notes'],
+  };
 }
 
 function whereSql(from: number, to: number, where: Partial<Tags> | undefined) {

@@ -19,12 +19,22 @@
 //   (config edited between the two writes) lands in a new series instead of overwriting.
 // - An overwrite merges fields: a field that is null in the rewrite keeps its earlier value.
 // - A point whose fields are all null cannot be stored (line protocol needs one field) and is skipped.
+//
+// Incidents: measurement `incident`, tags `id` and `cause` (both fixed for an incident's life), timestamp = openedAt,
+// fields `doc` (the whole incident as JSON), `open` (bool), `resolved_at` (int ms, 0 while open), `severity`,
+// `maintenance`, `affected` (commune count). Upsert: InfluxDB overwrites a point with the same series (measurement +
+// tag set) and timestamp, and id/cause/openedAt never change, so rewriting an incident replaces it. Every field is
+// written every time (an overwrite keeps fields the rewrite omits). Overlap and open filters run in InfluxQL on
+// `time`, `open` and `resolved_at`; commune/target/carrier filters on the parsed doc. A string field holds at most
+// 64 KiB: the engine refuses notes that would make an incident larger (INCIDENT_MAX_BYTES).
 import { InfluxDB, Raw, ResultError, type IPoint, type IPoolOptions, type IResponse } from 'influx';
+import type { Incident } from '../incidents/types.ts';
 import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
 import {
   StoreUnavailableError,
   TAG_KEYS,
   type FieldValue,
+  type IncidentQuery,
   type Point,
   type RawQuery,
   type SeriesQuery,
@@ -192,6 +202,61 @@ export class InfluxStore implements Store {
       }
     }
     return rows.sort((a, b) => a.t - b.t);
+  }
+
+  async writeIncident(inc: Incident): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('influx: store is closed');
+    if (!Number.isSafeInteger(inc.openedAt)) throw new TypeError(`incident: openedAt must be integer epoch ms, got ${inc.openedAt}`);
+    const str = (v: string) => new LpValue(`"${v.replace(/[\\"]/g, '\\$&')}"`);
+    const point: IPoint = {
+      measurement: 'incident',
+      tags: {
+        id: new Raw(escapeTag('incident', 'id', inc.id)) as unknown as string,
+        cause: new Raw(escapeTag('incident', 'cause', inc.cause)) as unknown as string,
+      },
+      fields: {
+        doc: str(JSON.stringify(inc)),
+        open: new LpValue(inc.resolvedAt === null ? 'true' : 'false'),
+        resolved_at: new LpValue(`${inc.resolvedAt ?? 0}i`),
+        severity: str(inc.severity),
+        maintenance: new LpValue(inc.maintenance ? 'true' : 'false'),
+        affected: new LpValue(`${inc.communes.length}i`),
+      },
+      timestamp: String(inc.openedAt),
+    };
+    const send = () => this.client.writePoints([point], { database: this.cfg.database, precision: 'ms' });
+    try {
+      await this.call('write incident', send);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || statusOf(err.cause) !== 404 || !this.cfg.createDatabase) throw err;
+      await this.call('create database', () => this.client.createDatabase(this.cfg.database));
+      await this.call('write incident', send);
+    }
+  }
+
+  async queryIncidents(iq: IncidentQuery): Promise<Incident[]> {
+    if (!Number.isSafeInteger(iq.from) || !Number.isSafeInteger(iq.to)) throw new TypeError('from/to must be integer epoch ms');
+    if (iq.limit !== undefined && (!Number.isSafeInteger(iq.limit) || iq.limit < 0)) throw new TypeError(`bad limit ${iq.limit}`);
+    const parts = [`time < ${BigInt(iq.to) * 1_000_000n}`, `("open" = true OR "resolved_at" > ${iq.from})`];
+    if (iq.openOnly) parts.push(`"open" = true`);
+    if (iq.cause !== undefined) parts.push(`"cause" = ${influxString(iq.cause)}`);
+    if (iq.id !== undefined) parts.push(`"id" = ${influxString(iq.id)}`);
+    const series = await this.query(`SELECT "doc" FROM "incident" WHERE ${parts.join(' AND ')}`);
+    const out: Incident[] = [];
+    for (const s of series) {
+      const di = s.columns.indexOf('doc');
+      for (const row of s.values ?? []) {
+        const doc = row[di];
+        if (typeof doc !== 'string') continue;
+        const inc = JSON.parse(doc) as Incident;
+        if (iq.commune !== undefined && !inc.communes.includes(iq.commune)) continue;
+        if (iq.target !== undefined && !inc.targets.includes(iq.target)) continue;
+        if (iq.carrier !== undefined && inc.carrier !== iq.carrier) continue;
+        out.push(inc);
+      }
+    }
+    out.sort((a, b) => b.openedAt - a.openedAt || cmp(b.id, a.id));
+    return iq.limit === undefined ? out : out.slice(0, iq.limit);
   }
 
   async health(): Promise<StoreHealth> {

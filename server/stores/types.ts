@@ -1,4 +1,5 @@
 // The one storage contract. Two implementations (duckdb.ts, influx.ts) pass test/stores/contract.test.ts unchanged.
+import type { Cause, Incident } from '../incidents/types.ts';
 import type { MeasurementName } from './measurements.ts';
 
 /** Tag keys, in this order everywhere (Influx tags, DuckDB columns). Values are free text: spaces, commas, `=`, diacritics. */
@@ -44,6 +45,25 @@ export interface SeriesRow {
   values: Record<string, number | null>;
 }
 
+/**
+ * Incidents overlapping [from, to): opened before `to` and not resolved by `from` (resolvedAt null or > from).
+ * Newest first (openedAt descending, then id descending). Filters combine with AND; `commune`/`target` match when the
+ * incident lists it; `carrier` matches the incident's carrier.
+ */
+export interface IncidentQuery {
+  from: number;
+  to: number;
+  cause?: Cause;
+  commune?: string;
+  carrier?: string;
+  target?: string;
+  /** only incidents still open (resolvedAt null) */
+  openOnly?: boolean;
+  /** exactly this incident (GET /api/incidents/:id) */
+  id?: string;
+  limit?: number;
+}
+
 export interface StoreHealth {
   ok: boolean;
   kind: string;
@@ -64,6 +84,9 @@ export interface Store {
   /** bucketed means, only non-empty buckets, ordered by t */
   querySeries(q: SeriesQuery): Promise<SeriesRow[]>;
   health(): Promise<StoreHealth>;
+  /** Upsert by id: the whole incident replaces the stored one. Throws StoreUnavailableError when down. */
+  writeIncident(incident: Incident): Promise<void>;
+  queryIncidents(q: IncidentQuery): Promise<Incident[]>;
   close(): Promise<void>;
 }
 

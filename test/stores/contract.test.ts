@@ -11,7 +11,8 @@ import { DuckDbStore } from '../../server/stores/duckdb.ts';
 import { createStore } from '../../server/stores/index.ts';
 import { InfluxStore } from '../../server/stores/influx.ts';
 import { MEASUREMENTS, MEASUREMENT_NAMES, type FieldType, type MeasurementName } from '../../server/stores/measurements.ts';
-import { StoreUnavailableError, TAG_KEYS, type FieldValue, type Point, type Store, type Tags } from '../../server/stores/types.ts';
+import { StoreUnavailableError, TAG_KEYS, type FieldValue, type IncidentQuery, type Point, type Store, type Tags } from '../../server/stores/types.ts';
+import type { Incident } from '../../server/incidents/types.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BASE = Date.UTC(2025, 6, 1, 8, 0, 0); // fixed, so expected buckets are reproducible
@@ -503,6 +504,109 @@ describe.each([duckdbHarness, influxHarness])('Store contract: $name', (h) => {
       expect(await all(s, 'http')).toEqual(sorted(batch));
       expect((await s.health()).ok).toBe(true);
     }, 60_000);
+
+    describe('incidents', () => {
+      const H = 3_600_000;
+      function incident(over: Partial<Incident> = {}): Incident {
+        return {
+          id: `local_link:21484:${over.openedAt ?? BASE}`,
+          cause: 'local_link',
+          subject: '21484',
+          openedAt: BASE,
+          resolvedAt: null,
+          communes: ['21484'],
+          targets: ['gateway'],
+          carrier: 'vnpt',
+          severity: 'down',
+          evidence: { summary: 'wan1 (vnpt): gateway không phản hồi (loss 100%)', figures: { lossPct: 100, agent: 'ag-21484', latencyMs: null } },
+          acknowledgedBy: null,
+          acknowledgedAt: null,
+          notes: [],
+          maintenance: false,
+          ...over,
+        };
+      }
+      const q = (store: Store, over: Partial<IncidentQuery> = {}) => store.queryIncidents({ ...RANGE, ...over });
+
+      it('upsert by id: a rewrite replaces, never duplicates; survives reopening; optional fields round-trip', async () => {
+        const backend = await h.backend();
+        backends.push(backend);
+        const a = backend.open();
+        await a.init();
+        const first = incident({ activeCommunes: ['21484'], mergedInto: null });
+        await a.writeIncident(first);
+        expect(await q(a)).toEqual([first]);
+        const resolved: Incident = {
+          ...first,
+          resolvedAt: BASE + 600_000,
+          severity: 'degraded',
+          acknowledgedBy: 'trực ban',
+          acknowledgedAt: BASE + 60_000,
+          notes: [{ at: BASE + 120_000, by: 'nguyễn.văn.a', text: 'Đã gọi kỹ thuật VNPT Quảng Ngãi, đứt cáp quang tại xã Ba Tơ "km 12", chờ xử lý' }],
+          activeCommunes: [],
+          mergedInto: 'carrier:vnpt:123',
+        };
+        await a.writeIncident(resolved);
+        await a.writeIncident(resolved);
+        expect(await q(a)).toEqual([resolved]);
+        await a.close();
+        const b = backend.open();
+        open.push(b);
+        await b.init();
+        expect(await q(b)).toEqual([resolved]);
+      });
+
+      it('Vietnamese and awkward text in notes and evidence round-trips exactly', async () => {
+        const { store } = await fresh();
+        const notes = NASTY.map((text, i) => ({ at: BASE + i, by: i % 2 ? 'Trần Thị Bích' : "o'brien", text: `${text}\nDòng 2: "trích dẫn" \\ ✓` }));
+        const inc = incident({ notes, evidence: { summary: NASTY.join(' | '), figures: { 'tỷ lệ': 62.5, ghi_chú: 'Đặc khu Lý Sơn', x: null } } });
+        await store.writeIncident(inc);
+        expect(await q(store)).toEqual([inc]);
+      });
+
+      it('overlap: opened before `to` and not resolved by `from`; newest first', async () => {
+        const { store } = await fresh();
+        const before = incident({ id: 'before', openedAt: BASE - 3 * H, resolvedAt: BASE - 2 * H });
+        const endsAtFrom = incident({ id: 'ends-at-from', openedAt: BASE - 2 * H, resolvedAt: BASE - H });
+        const straddles = incident({ id: 'straddles', openedAt: BASE - 2 * H, resolvedAt: BASE - H + 1 });
+        const stillOpen = incident({ id: 'still-open', openedAt: BASE - 5 * H, resolvedAt: null });
+        const inside = incident({ id: 'inside', openedAt: BASE, resolvedAt: BASE + 60_000 });
+        const startsAtTo = incident({ id: 'starts-at-to', openedAt: BASE + H, resolvedAt: null });
+        const after = incident({ id: 'after', openedAt: BASE + 2 * H, resolvedAt: BASE + 3 * H });
+        for (const i of [before, endsAtFrom, straddles, stillOpen, inside, startsAtTo, after]) await store.writeIncident(i);
+        const got = await store.queryIncidents({ from: BASE - H, to: BASE + H });
+        expect(got.map((i) => i.id)).toEqual(['inside', 'straddles', 'still-open']);
+        expect((await store.queryIncidents({ from: BASE - H, to: BASE + H, openOnly: true })).map((i) => i.id)).toEqual(['still-open']);
+        expect((await store.queryIncidents({ from: 0, to: BASE + 10 * H, openOnly: true })).map((i) => i.id)).toEqual(['starts-at-to', 'still-open']);
+        // ties on openedAt: id descending, the same in both stores
+        expect((await store.queryIncidents({ from: BASE - 2 * H - 1, to: BASE - 2 * H + 1 })).map((i) => i.id)).toEqual(['straddles', 'ends-at-from', 'before', 'still-open']);
+        // later ranges: only what is still open
+        expect((await store.queryIncidents({ from: BASE + 4 * H, to: BASE + 5 * H })).map((i) => i.id)).toEqual(['starts-at-to', 'still-open']);
+        expect(await store.queryIncidents({ from: BASE - 10 * H, to: BASE - 9 * H })).toEqual([]);
+      });
+
+      it('filters: cause, commune, carrier, target, id, limit, and combinations', async () => {
+        const { store } = await fresh();
+        const carrierInc = incident({ id: 'carrier:viettel:1', cause: 'carrier', subject: 'viettel', carrier: 'viettel', communes: ['21484', '21500', '21520'], targets: ['gateway', 'dc'], openedAt: BASE + 3000 });
+        const service = incident({ id: 'service:dvc:1', cause: 'service', subject: 'dvc', carrier: null, communes: ['21500', '21520'], targets: ['dvc'], openedAt: BASE + 2000 });
+        const local = incident({ id: 'local_link:21484:1', openedAt: BASE + 1000 });
+        const agent = incident({ id: 'agent:21600:1', cause: 'agent', subject: '21600', carrier: 'fpt', communes: ['21600'], targets: [], openedAt: BASE, resolvedAt: BASE + 5000 });
+        for (const i of [agent, local, service, carrierInc]) await store.writeIncident(i);
+        const ids = async (over: Partial<IncidentQuery>) => (await q(store, over)).map((i) => i.id);
+        expect(await ids({})).toEqual([carrierInc.id, service.id, local.id, agent.id]);
+        expect(await ids({ cause: 'service' })).toEqual([service.id]);
+        expect(await ids({ commune: '21484' })).toEqual([carrierInc.id, local.id]);
+        expect(await ids({ commune: '2148' })).toEqual([]); // whole codes, not substrings
+        expect(await ids({ carrier: 'vnpt' })).toEqual([local.id]);
+        expect(await ids({ target: 'gateway' })).toEqual([carrierInc.id, local.id]);
+        expect(await ids({ target: 'dvc', commune: '21520' })).toEqual([service.id]);
+        expect(await ids({ cause: 'carrier', commune: '21600' })).toEqual([]);
+        expect(await ids({ id: agent.id })).toEqual([agent.id]);
+        expect(await ids({ openOnly: true, commune: '21600' })).toEqual([]);
+        expect(await ids({ limit: 2 })).toEqual([carrierInc.id, service.id]);
+        expect(await ids({ commune: '21500', limit: 1 })).toEqual([carrierInc.id]);
+      });
+    });
   });
 });
 

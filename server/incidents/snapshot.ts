@@ -1,0 +1,86 @@
+// Builds attribution's input from the live state. Keeps the two things LiveState does not: since when each slot has
+// had its status, and what a slot showed before it went `unknown` (what the agent saw just before falling silent).
+import type { Status } from '../../config/wire.ts';
+import type { Directory } from '../directory.ts';
+import type { LiveState } from '../state/live-state.ts';
+import type { AgentSnapshot, AttributionInput, SlotSnapshot } from '../state/attribution.ts';
+
+interface Memory {
+  status: Status;
+  since: number;
+  lastKnown: { status: Status; lossPct: number | null; reason: string | null; latencyOver: boolean } | null;
+}
+
+/** Default baseline: every icmp target pinging each uplink's own gateway. */
+export function defaultBaselineTargets(dir: Directory): string[] {
+  return [...dir.targets.values()].filter((t) => t.kind === 'icmp' && t.host === 'gateway').map((t) => t.id);
+}
+
+export class SnapshotBuilder {
+  private memory = new Map<string, Memory>();
+  private readonly baseline: string[];
+
+  constructor(
+    private readonly dir: Directory,
+    private readonly live: LiveState,
+    private readonly opts: {
+      agentTimeoutMs: number;
+      /** when the server started: an agent never heard since counts as silent from then */
+      startedAt: number;
+      baselineTargets?: string[];
+    },
+  ) {
+    this.baseline = opts.baselineTargets ?? defaultBaselineTargets(dir);
+  }
+
+  build(now: number): AttributionInput {
+    const agents: AgentSnapshot[] = [...this.dir.agents.values()].map((a) => {
+      const seen = this.live.lastSeen(a.id) ?? this.opts.startedAt;
+      return {
+        id: a.id,
+        commune: a.commune,
+        uplinks: a.uplinks.map((u) => ({ name: u.name, carrier: u.carrier })),
+        silent: now - seen > this.opts.agentTimeoutMs,
+        lastSeen: seen,
+      };
+    });
+    const slots: SlotSnapshot[] = [];
+    const present = new Set<string>();
+    for (const c of this.live.all()) {
+      for (const t of c.targets) {
+        const agent = t.agent ?? '';
+        const uplink = t.uplink ?? '';
+        const key = `${agent}\u0000${t.id}\u0000${uplink}`;
+        present.add(key);
+        let m = this.memory.get(key);
+        if (!m) this.memory.set(key, (m = { status: t.status, since: now, lastKnown: null }));
+        if (m.status !== t.status) {
+          m.status = t.status;
+          m.since = now;
+        }
+        const target = this.dir.targets.get(t.id);
+        const th = this.dir.thresholdsFor(t.id, c.code);
+        // the same comparison status.ts makes: median RTT for icmp, response time for the others
+        const latencyOver = t.latencyMs !== null && t.latencyMs > (target?.kind === 'icmp' ? th.rttMs : th.responseMs);
+        if (t.status !== 'unknown') m.lastKnown = { status: t.status, lossPct: t.lossPct, reason: t.reason, latencyOver };
+        slots.push({
+          commune: c.code,
+          agent,
+          target: t.id,
+          kind: target?.kind ?? 'icmp',
+          latencyOver,
+          uplink,
+          carrier: t.carrier ?? '',
+          status: t.status,
+          latencyMs: t.latencyMs,
+          lossPct: t.lossPct,
+          reason: t.reason,
+          since: m.since,
+          lastKnown: m.lastKnown,
+        });
+      }
+    }
+    for (const k of this.memory.keys()) if (!present.has(k)) this.memory.delete(k);
+    return { now, agents, slots, baselineTargets: this.baseline };
+  }
+}

@@ -1,0 +1,52 @@
+// The incident model shared by the engine, the stores, the notifiers, the REST API and the UI.
+// One incident per cause: a carrier outage touching 30 communes is one incident listing 30 communes.
+
+export const CAUSES = ['local_link', 'carrier', 'service', 'agent'] as const;
+export type Cause = (typeof CAUSES)[number];
+
+export interface IncidentNote {
+  at: number;
+  by: string;
+  text: string;
+}
+
+export interface Incident {
+  /** stable id, e.g. `carrier:viettel:1795360000000` */
+  id: string;
+  cause: Cause;
+  /** what failed: commune code (local_link, agent), carrier id (carrier), target id (service) */
+  subject: string;
+  /** epoch ms */
+  openedAt: number;
+  resolvedAt: number | null;
+  /** affected commune codes, sorted */
+  communes: string[];
+  /** affected target ids, sorted */
+  targets: string[];
+  /** the carrier involved, when one is (carrier incidents, local links of a known carrier) */
+  carrier: string | null;
+  /** 'down' or 'degraded' at its worst */
+  severity: 'down' | 'degraded';
+  /** the figures that triggered it: human summary + machine-readable numbers */
+  evidence: { summary: string; figures: Record<string, number | string | null> };
+  acknowledgedBy: string | null;
+  acknowledgedAt: number | null;
+  notes: IncidentNote[];
+  /** opened inside a maintenance window: no notifications, counted apart in uptime */
+  maintenance: boolean;
+  /**
+   * Optional (added by the incident engine): the communes affected right now while open ([] once resolved).
+   * `communes` keeps every commune the incident touched at any time, for history and reports.
+   */
+  activeCommunes?: string[];
+  /** Optional: resolved because a wider incident (e.g. its carrier's) took its communes over; that incident's id */
+  mergedInto?: string | null;
+}
+
+export type IncidentEventKind = 'opened' | 'updated' | 'resolved' | 'acknowledged' | 'noted' | 'reminder';
+
+export interface IncidentEvent {
+  kind: IncidentEventKind;
+  at: number;
+  incident: Incident;
+}
