@@ -1,0 +1,124 @@
+// What a report says, independent of its format. The data layer (server/reports/data/*) computes these from the
+// store; the renderers (csv.ts, xlsx.ts, pdf.ts) only lay them out. Numbers are plain (%, ms, minutes, hours);
+// formatting to Vietnamese conventions happens in the renderers.
+import type { Cause } from '../incidents/types.ts';
+
+export interface Period {
+  /** inclusive, epoch ms */
+  from: number;
+  /** exclusive, epoch ms */
+  to: number;
+  /** e.g. "Tháng 10/2026", "Tuần 44/2026 (26/10–01/11/2026)", "01/10/2026–15/10/2026" */
+  label: string;
+}
+
+export interface ReportIncident {
+  id: string;
+  cause: Cause;
+  subject: string;
+  openedAt: number;
+  resolvedAt: number | null;
+  /** clipped to the period */
+  durationMin: number;
+  communes: string[];
+  summary: string;
+  maintenance: boolean;
+}
+
+/** The thresholds that make a commune a dead zone for a carrier; stated in the report. */
+export interface DeadZoneDefinition {
+  /** availability of the carrier's uplink below this (%) */
+  minAvailabilityPct: number;
+  /** or mean loss at/above this (%) */
+  maxLossPct: number;
+  /** or 95th-percentile RTT above this (ms) */
+  maxRttP95Ms: number;
+}
+
+export interface CarrierCommuneRow {
+  commune: string;
+  name: string;
+  /** share of rounds that were not failed, % (rounds measured over this carrier's uplinks only) */
+  availabilityPct: number | null;
+  lossPct: number | null;
+  rttMedianMs: number | null;
+  rttP95Ms: number | null;
+  hoursDegraded: number;
+  hoursDown: number;
+  /** hours of the day (0-23, Asia/Ho_Chi_Minh) with the worst loss, worst first, at most 3 */
+  worstHours: number[];
+  /** incidents attributed to this carrier touching this commune */
+  incidents: number;
+  deadZone: boolean;
+  /** which rule(s) made it a dead zone, in words */
+  why: string | null;
+}
+
+export interface CarrierReport {
+  kind: 'carrier';
+  province: { code: string; name: string };
+  carrier: { id: string; name: string };
+  period: Period;
+  generatedAt: number;
+  definition: DeadZoneDefinition;
+  /** worst first (dead zones first, then by availability ascending) */
+  rows: CarrierCommuneRow[];
+  incidents: ReportIncident[];
+}
+
+/** The "xanh" (green) bar of Plan 02-KH/BCĐTW as configured; stated in the report. */
+export interface GreenDefinition {
+  minUptimePct: number;
+  /** no single outage longer than this (minutes) */
+  maxOutageMin: number;
+  /** at most this many incidents in the period */
+  maxIncidents: number;
+}
+
+export interface OutageStats {
+  uptimePct: number | null;
+  incidents: number;
+  downtimeMin: number;
+  /** mean time to recovery of incidents resolved in the period */
+  mttrMin: number | null;
+  longestOutageMin: number;
+  /** counted apart: maintenance time is neither uptime nor downtime */
+  maintenanceMin: number;
+  causes: Partial<Record<Cause, number>>;
+}
+
+export interface DostCommuneRow extends OutageStats {
+  commune: string;
+  name: string;
+  green: boolean;
+  /** why not green, in words (null when green) */
+  reason: string | null;
+  previous: OutageStats | null;
+  /** uptime change from the previous period, percentage points */
+  deltaUptimePct: number | null;
+}
+
+export interface DostServiceRow extends OutageStats {
+  target: string;
+  name: string;
+  previous: OutageStats | null;
+  deltaUptimePct: number | null;
+}
+
+export interface DostReport {
+  kind: 'dost';
+  province: { code: string; name: string };
+  period: Period;
+  previousPeriod: Period;
+  generatedAt: number;
+  /** a report for one commune or one service only */
+  scope: { commune?: string; target?: string };
+  green: GreenDefinition;
+  communes: DostCommuneRow[];
+  services: DostServiceRow[];
+  incidents: ReportIncident[];
+  summary: { communes: number; green: number; notGreen: number; incidents: number; downtimeMin: number };
+}
+
+export type Report = CarrierReport | DostReport;
+export type ReportKind = Report['kind'];
