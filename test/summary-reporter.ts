@@ -12,7 +12,8 @@ export default class SummaryReporter implements Reporter {
         else if (state === 'failed') failed++;
         else skipped++;
       }
-    for (const m of modules) if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++; // a file that failed to load
+    // a file that failed to load, or whose hooks failed while its tests were skipped, is a failure too
+    for (const m of modules) if (m.state() === 'failed' && ![...m.children.allTests()].some((t) => t.result().state === 'failed')) failed++;
     console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
   }
 }

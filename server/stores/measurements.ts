@@ -31,6 +31,8 @@ export const MEASUREMENTS = {
       ttfb_ms: 'float',
       total_ms: 'float',
       cert_days_left: 'float',
+      cert_issuer: 'string',
+      redirects: 'int',
       error: 'string',
       backfilled: 'bool',
     },

@@ -75,10 +75,15 @@ describe('http probe (plain)', () => {
     expect(r.dns_ms).toBeGreaterThanOrEqual(0);
   });
 
-  it('3xx counts as up by default; expectStatus narrows it', async () => {
-    expect((await run(target(`${base}/302`))).ok).toBe(true);
-    const strict = await run(target(`${base}/302`, { expectStatus: [200] }));
-    expect(strict).toMatchObject({ ok: false, status: 302, error: 'status' });
+  it('a redirect is followed to the final page; expectStatus listing the 3xx stops there instead', async () => {
+    const followed = await run(target(`${base}/302`, { expectStatus: [200], keyword: KEYWORD }));
+    expect(followed).toMatchObject({ ok: true, status: 200, redirects: 1 });
+    const asIs = await run(target(`${base}/302`, { expectStatus: [302] }));
+    expect(asIs).toMatchObject({ ok: true, status: 302 });
+    expect(asIs.redirects).toBeUndefined();
+    // a limit of 0: any redirect is past the limit
+    const noFollow = createHttpProbe({ maxRedirects: 0 });
+    expect(await run(target(`${base}/302`), noFollow)).toMatchObject({ ok: false, error: 'other', detail: expect.stringMatching(/more than 0 redirects/) });
   });
 
   it('503 -> error status', async () => {

@@ -14,6 +14,7 @@ import {
 } from '../../config/wire.ts';
 import { Link, agentUrl, type LinkOptions, type LinkState } from '../../agent/link.ts';
 import { MemoryOutbox } from '../../agent/outbox.ts';
+import { http as httpProbe } from '../../agent/probes/http.ts';
 import { Scheduler, type Log } from '../../agent/scheduler.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -314,7 +315,8 @@ describe('agent end to end: scheduler + real http probe + link', () => {
     const srv = await startServer((conn) => planAndAck(conn, srv.send, plan));
     cleanup.push(() => srv.close());
     let link: Link | undefined;
-    const scheduler = new Scheduler({ onResult: (r) => link!.enqueue([r]), random: () => 0 });
+    // An agent build without the dns probe (as an older agent would be) next to a plan that has one.
+    const scheduler = new Scheduler({ probes: { http: httpProbe }, onResult: (r) => link!.enqueue([r]), random: () => 0 });
     cleanup.push(() => scheduler.stop());
     ({ link } = makeLink(srv.url, { onPlan: (p) => scheduler.setPlan(p) }));
     link.start();
