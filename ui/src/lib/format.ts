@@ -109,3 +109,47 @@ export function pickBucketMs(rangeMs: number, points = 180): number {
   for (const s of steps) if (s >= raw) return s;
   return Math.ceil(raw / 3_600_000) * 3_600_000;
 }
+
+/** HH:mm dd/mm/yyyy in Asia/Ho_Chi_Minh (incident start/end). */
+export function formatHmDate(ts: number | null | undefined): string {
+  if (!isNum(ts)) return DASH;
+  const p = parts(ts);
+  return `${p.hour}:${p.minute} ${p.day}/${p.month}/${p.year}`;
+}
+
+/**
+ * A duration in words, coarse enough to read at a glance: "45 giây", "12 phút", "2 giờ 5 phút", "3 ngày 4 giờ"
+ * (en: "45 s", "12 min", "2 h 5 min", "3 d 4 h"). Rounded down: a running incident never claims more than it has lasted.
+ */
+export function formatDuration(ms: number | null | undefined, lang: Lang = 'vi'): string {
+  if (!isNum(ms)) return DASH;
+  const s = Math.floor(Math.max(0, ms) / 1000);
+  const u = lang === 'vi' ? { s: 'giây', m: 'phút', h: 'giờ', d: 'ngày' } : { s: 's', m: 'min', h: 'h', d: 'd' };
+  if (s < 60) return `${s} ${u.s}`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} ${u.m}`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h} ${u.h} ${m % 60} ${u.m}` : `${h} ${u.h}`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d} ${u.d} ${h % 24} ${u.h}` : `${d} ${u.d}`;
+}
+
+/** Bytes in binary units: "512 B", "1,5 KiB", "200 MiB". */
+export function formatBytes(v: number | null | undefined, lang: Lang = 'vi'): string {
+  if (!isNum(v)) return DASH;
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let x = Math.max(0, v);
+  let i = 0;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return `${nf(lang, i === 0 || x >= 100 ? 0 : 1).format(x)} ${units[i]}`;
+}
+
+/** A signed offset, e.g. clock offsets: "+1,25 s", "−40 ms", "0 ms". */
+export function formatSignedMs(v: number | null | undefined, lang: Lang = 'vi'): string {
+  if (!isNum(v)) return DASH;
+  const body = formatMs(Math.abs(v), lang);
+  return v > 0 ? `+${body}` : v < 0 ? `−${body}` : body;
+}

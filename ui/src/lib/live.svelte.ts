@@ -3,6 +3,7 @@
 // that turns one commune red touches one SVG path, not 96.
 import { liveMessageSchema, formatIssues, type CommuneLive, type Status, type TargetLive } from '../../../config/wire.ts';
 import { api, ApiError } from './api.ts';
+import { IncidentFeed } from './incidentFeed.svelte.ts';
 
 /** The server sends `hb` every 5 s; silence for this long means the feed can't be trusted. */
 export const STALE_MS = 12_000;
@@ -49,6 +50,11 @@ export interface LiveFeedOptions {
   url?: string;
   /** the session is gone (the feed checks /api/auth/me after repeated failures) */
   onUnauthorized?: () => void;
+  /**
+   * The user sees part of the province (a carrier user): the server's snapshot lists only the communes in
+   * scope, and the others are shown as out of scope rather than as unknown.
+   */
+  scoped?: boolean;
 }
 
 export class LiveFeed {
@@ -57,6 +63,10 @@ export class LiveFeed {
   #scope: string[] | null = null;
   /** bumped when entries are added, so whole-collection deriveds re-run */
   #keys = $state(0);
+  /** communes in the user's scope (the last snapshot's codes) when the feed is scoped; null = all */
+  served = $state.raw<ReadonlySet<string> | null>(null);
+  /** open and recently resolved incidents */
+  readonly incidents = new IncidentFeed();
 
   socketOpen = $state(false);
   everLive = $state(false);
@@ -77,7 +87,7 @@ export class LiveFeed {
   counts: StatusCounts = $derived.by(() => {
     void this.#keys;
     const c: StatusCounts = { up: 0, degraded: 0, down: 0, unknown: 0 };
-    const codes = this.#scope ?? [...this.#communes.keys()];
+    const codes = this.#codes();
     for (const code of codes) c[this.#communes.get(code)?.status ?? 'unknown']++;
     return c;
   });
@@ -110,11 +120,22 @@ export class LiveFeed {
   problems(): CommuneState[] {
     void this.#keys;
     const rank: Record<Status, number> = { down: 0, degraded: 1, unknown: 2, up: 3 };
-    const codes = this.#scope ?? [...this.#communes.keys()];
+    const codes = this.#codes();
     return codes
       .map((c) => this.get(c))
       .filter((s) => s.status === 'down' || s.status === 'degraded')
       .sort((a, b) => rank[a.status] - rank[b.status] || a.code.localeCompare(b.code));
+  }
+
+  /** Outside a scoped user's view: drawn neutral, not counted, never "unknown". */
+  outOfScope(code: string): boolean {
+    return this.served !== null && !this.served.has(code);
+  }
+
+  #codes(): string[] {
+    const all = this.#scope ?? [...this.#communes.keys()];
+    const served = this.served;
+    return served ? all.filter((c) => served.has(c)) : all;
   }
 
   #entry(code: string): CommuneState {
@@ -166,6 +187,10 @@ export class LiveFeed {
       }
       for (const [code, e] of this.#communes) if (!seen.has(code)) e.reset();
       if (added) this.#keys++;
+      if (this.#opts.scoped && !sameJson([...(this.served ?? [])], [...seen])) this.served = seen;
+      this.incidents.replace(msg.incidents);
+    } else if (msg.type === 'incident') {
+      this.incidents.apply(msg.event, msg.incident);
     } else if (msg.type === 'delta') {
       let added = false;
       for (const c of msg.communes) {
@@ -250,6 +275,7 @@ export class LiveFeed {
 
   #onTick(): void {
     this.now = Date.now();
+    this.incidents.prune(this.now);
     // Open but silent: the server or a proxy hung. Drop it and reconnect rather than trust old colours.
     const quietSince = Math.max(this.lastMessageAt ?? 0, this.#openedAt);
     if (this.#ws && this.#ws.readyState === WebSocket.OPEN && this.now - quietSince > STALE_MS) {

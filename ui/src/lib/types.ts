@@ -26,3 +26,28 @@ export interface SeriesResponse {
   bucketMs: number;
   points: SeriesPoint[];
 }
+
+/** GET /api/agents: server/ingest/agents.ts AgentInfo plus lastSeen. */
+export interface AgentRow {
+  id: string;
+  commune: string;
+  connected: boolean;
+  remote: string | null;
+  version: string | null;
+  connectedAt: number | null;
+  clockOffsetMs: number | null;
+  pending: number;
+  dropped: number;
+  spoolBytes: number | null;
+  oldestPendingTs: number | null;
+  uptimeSec: number | null;
+  linkRttMs: number | null;
+  clockSkewed: boolean;
+  backfilled: number;
+  rejected: number;
+  batches: number;
+  results: number;
+  badFrames: number;
+  lastError: string | null;
+  lastSeen: number | null;
+}
