@@ -1,6 +1,7 @@
 // The agent's WebSocket link to the server (config/wire.ts): hello, plan, batches with acks,
 // heartbeats, reconnect with capped exponential backoff and full jitter. Results leave the outbox
 // only when the server acks them; everything unacked is resent after a reconnect (writes are idempotent).
+// Sending is capped at maxResultsPerSec so a week of spooled backlog does not flood a thin uplink or the server.
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import {
@@ -57,6 +58,8 @@ export interface LinkOptions {
   /** pause before resending a batch the server could not store */
   storeRetryMs?: number;
   handshakeTimeoutMs?: number;
+  /** results sent per second at most (token bucket, burst one batch); undefined = no cap */
+  maxResultsPerSec?: number;
   /** [0,1); injectable for deterministic backoff in tests */
   random?: () => number;
 }
@@ -91,13 +94,20 @@ export class Link extends EventEmitter<LinkEvents> {
   private nextHeartbeat = 0;
   private lastRx = 0;
   private readonly sentAt = new Map<number, number>();
+  private tokens = 0;
+  private tokensAt = 0;
+  private rateTimer: NodeJS.Timeout | undefined;
+  /** the last few pong round trips; the estimate comes from the one with the lowest RTT (least queuing) */
+  private readonly clockSamples: { offsetMs: number; rttMs: number }[] = [];
   private readonly startedAt = Date.now();
   private slowReason: string | undefined;
   readonly url: string;
   private readonly log: Log;
   private readonly random: () => number;
-  /** server clock minus agent clock, ms, from the last pong (NTP-style midpoint) */
+  /** server clock minus agent clock, ms, NTP-style from the lowest-RTT pong of the last few */
   clockOffsetMs: number | null = null;
+  /** round trip of that pong, ms */
+  rttMs: number | null = null;
   /** the last valid plan received */
   plan: Plan | undefined;
 
@@ -106,6 +116,13 @@ export class Link extends EventEmitter<LinkEvents> {
     this.url = agentUrl(opts.server);
     this.log = opts.log ?? silentLog;
     this.random = opts.random ?? Math.random;
+    this.tokens = this.burst;
+    this.tokensAt = Date.now();
+  }
+
+  private get burst(): number {
+    const rate = this.opts.maxResultsPerSec;
+    return rate === undefined ? Infinity : Math.max(1, Math.min(this.opts.batchMax ?? 500, rate));
   }
 
   get state(): LinkState {
@@ -117,17 +134,30 @@ export class Link extends EventEmitter<LinkEvents> {
     this.connect();
   }
 
-  /** Queue results for sending. Invalid results are logged and dropped here: one bad result must not poison a batch forever. */
-  enqueue(results: readonly ProbeResult[]): void {
+  /**
+   * Queue results for sending. Invalid results are logged and dropped here: one bad result must not poison a batch
+   * forever. Resolves true once the outbox has taken them (for the disk spool: written and fsynced), false if not.
+   */
+  enqueue(results: readonly ProbeResult[]): Promise<boolean> {
     const good: ProbeResult[] = [];
     for (const r of results) {
       const p = resultSchema.safeParse(r);
       if (p.success) good.push(p.data);
       else this.log.error({ target: (r as { target?: unknown }).target, issues: formatIssues(p.error.issues) }, 'invalid result dropped');
     }
-    if (good.length === 0) return;
-    this.opts.outbox.push(good);
-    this.kick();
+    if (good.length === 0) return Promise.resolve(false);
+    const taken = this.opts.outbox.push(good);
+    if (!taken) {
+      this.kick();
+      return Promise.resolve(true);
+    }
+    return taken.then(
+      () => (this.kick(), true),
+      (e: unknown) => {
+        this.log.error({ err: e instanceof Error ? e.message : String(e), results: good.length }, 'outbox refused results (counted as dropped)');
+        return false;
+      },
+    );
   }
 
   /** Send queued results soon (coalesced over flushDelayMs). */
@@ -141,7 +171,7 @@ export class Link extends EventEmitter<LinkEvents> {
 
   /**
    * Stop: optionally wait up to `drainMs` for queued results to be acked, then close the socket.
-   * The in-memory outbox is lost on exit; the disk spool (later issue) keeps it.
+   * The in-memory outbox is lost on exit; the disk spool keeps what is left for the next start.
    */
   async stop(opts: { drainMs?: number } = {}): Promise<void> {
     if (this.st === 'stopped') return;
@@ -158,6 +188,8 @@ export class Link extends EventEmitter<LinkEvents> {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    clearTimeout(this.rateTimer);
+    this.rateTimer = undefined;
     clearInterval(this.houseTimer);
     const ws = this.ws;
     this.ws = undefined;
@@ -203,8 +235,9 @@ export class Link extends EventEmitter<LinkEvents> {
   private onOpen(ws: WebSocket): void {
     if (ws !== this.ws) return;
     this.lastRx = Date.now();
+    this.opts.outbox.linkUp?.();
     this.setState('open');
-    this.log.info({ url: this.url }, 'agent link open');
+    this.log.info({ url: this.url, pending: this.opts.outbox.pending }, 'agent link open');
     this.send({ type: 'hello', v: PROTOCOL_VERSION, agentId: this.opts.agentId, version: this.opts.version, clock: Date.now() });
     this.houseTimer = setInterval(() => this.housekeeping(), 250);
     this.houseTimer.unref?.();
@@ -217,6 +250,8 @@ export class Link extends EventEmitter<LinkEvents> {
     clearInterval(this.houseTimer);
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    clearTimeout(this.rateTimer);
+    this.rateTimer = undefined;
     this.sentAt.clear();
     this.opts.outbox.requeueUnacked();
     this.emit('close', code, reason);
@@ -283,8 +318,15 @@ export class Link extends EventEmitter<LinkEvents> {
       this.pump();
     },
     pong: (pong) => {
-      const now = Date.now();
-      this.clockOffsetMs = Math.round(pong.serverTime - (pong.clock + now) / 2);
+      // NTP-style: t0 = our clock when the heartbeat left (echoed), t2 = now; the server stamped in between.
+      const t2 = Date.now();
+      const rttMs = t2 - pong.clock;
+      if (rttMs < 0 || rttMs > 120_000) return; // our clock jumped, or an echo from long ago: no information
+      this.clockSamples.push({ offsetMs: pong.serverTime - (pong.clock + t2) / 2, rttMs });
+      if (this.clockSamples.length > 8) this.clockSamples.shift();
+      const best = this.clockSamples.reduce((a, b) => (b.rttMs < a.rttMs ? b : a));
+      this.clockOffsetMs = Math.round(best.offsetMs);
+      this.rttMs = best.rttMs;
     },
     error: (err) => {
       this.emit('serverError', err);
@@ -292,9 +334,9 @@ export class Link extends EventEmitter<LinkEvents> {
       if (err.seq === undefined) return;
       this.sentAt.delete(err.seq);
       if (err.code === 'bad_frame' || err.code === 'too_big') {
-        // Resending the same frame would fail the same way: give it up (counted in the log only).
-        const n = this.opts.outbox.ack(err.seq);
-        this.log.error({ seq: err.seq, results: n }, 'server refused a batch as malformed; discarded');
+        // Resending the same frame would fail the same way: give it up, counted as dropped (reported in heartbeats).
+        const n = this.opts.outbox.reject(err.seq);
+        this.log.error({ seq: err.seq, results: n }, 'server refused a batch as malformed; discarded and counted as dropped');
       } else {
         this.opts.outbox.nack(err.seq);
         this.pausedUntil = Date.now() + (this.opts.storeRetryMs ?? 2000);
@@ -316,6 +358,11 @@ export class Link extends EventEmitter<LinkEvents> {
         dropped: this.opts.outbox.dropped,
         uptimeSec: Math.round((now - this.startedAt) / 100) / 10,
       };
+      if (this.clockOffsetMs !== null) hb.offsetMs = this.clockOffsetMs;
+      if (this.rttMs !== null) hb.rttMs = this.rttMs;
+      const { bytes, oldestPendingTs } = this.opts.outbox;
+      if (bytes !== undefined) hb.spoolBytes = bytes;
+      if (oldestPendingTs !== undefined) hb.oldestPendingTs = oldestPendingTs;
       this.send(hb);
       this.emit('heartbeat', hb);
       ws.ping(); // a transport-level pong proves the path is alive even if the server sends nothing else
@@ -342,9 +389,31 @@ export class Link extends EventEmitter<LinkEvents> {
     if (!ws || this.st !== 'open' || ws.readyState !== WebSocket.OPEN) return;
     if (Date.now() < this.pausedUntil) return;
     const maxInFlight = this.opts.maxInFlight ?? 3;
+    const batchMax = this.opts.batchMax ?? 500;
+    const rate = this.opts.maxResultsPerSec;
     while (this.opts.outbox.inFlight < maxInFlight) {
-      const b = this.opts.outbox.nextBatch(this.opts.batchMax ?? 500);
+      let max = batchMax;
+      if (rate !== undefined) {
+        const now = Date.now();
+        this.tokens = Math.min(this.burst, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+        this.tokensAt = now;
+        // Wait for a full batch's worth (or all that is queued) rather than sending many small frames.
+        const want = Math.min(batchMax, this.burst, this.opts.outbox.queued);
+        if (want < 1) break;
+        if (this.tokens < want) {
+          if (!this.rateTimer) {
+            this.rateTimer = setTimeout(() => {
+              this.rateTimer = undefined;
+              this.pump();
+            }, Math.ceil(((want - this.tokens) * 1000) / rate));
+          }
+          break;
+        }
+        max = Math.floor(Math.min(batchMax, this.tokens));
+      }
+      const b = this.opts.outbox.nextBatch(max);
       if (!b) break;
+      if (rate !== undefined) this.tokens -= b.results.length;
       this.sentAt.set(b.seq, Date.now());
       this.send({ type: 'batch', v: PROTOCOL_VERSION, seq: b.seq, results: b.results });
       this.emit('batch', b);

@@ -1,5 +1,5 @@
-// Results waiting for the server's ack. In memory for now; the durable disk spool (agent/spool.ts,
-// later issue) implements the same `Outbox` interface and replaces it at the composition root.
+// Results waiting for the server's ack. Two implementations: MemoryOutbox here (the simulator's virtual agents,
+// and `--spool-dir none`), and the durable disk spool (agent/spool.ts) that a real agent uses.
 import type { ProbeResult } from '../config/wire.ts';
 
 export interface OutboxBatch {
@@ -8,22 +8,37 @@ export interface OutboxBatch {
 }
 
 export interface Outbox {
-  /** queue new results; when full, the oldest queued ones are dropped and counted */
-  push(results: readonly ProbeResult[]): void;
+  /**
+   * Queue new results; when full, the oldest queued ones are dropped and counted. A durable outbox returns a
+   * promise that resolves once the results are on disk (only then are they taken) and rejects if they are not.
+   */
+  push(results: readonly ProbeResult[]): void | Promise<void>;
   /** take up to `max` queued results as a new in-flight batch with the next seq; null when nothing is queued */
   nextBatch(max: number): OutboxBatch | null;
   /** the server stored batch `seq`: forget it. Returns how many results it held (0 if unknown seq). */
   ack(seq: number): number;
+  /** the server refused batch `seq` as malformed (resending cannot help): forget it and count it dropped */
+  reject(seq: number): number;
   /** the server refused batch `seq` (e.g. store unavailable): put its results back to be resent */
   nack(seq: number): void;
   /** the connection was lost: every in-flight batch goes back to the front of the queue, in order */
   requeueUnacked(): void;
   /** results not yet acked (queued + in flight) */
   readonly pending: number;
+  /** results queued and not in flight */
+  readonly queued: number;
   /** in-flight batches awaiting an ack */
   readonly inFlight: number;
-  /** results dropped since start because the outbox was full */
+  /** results dropped because the outbox was full (a durable outbox: ever, across restarts) */
   readonly dropped: number;
+  /** the link is up: results taken from now on go out before the older backlog */
+  linkUp?(): void;
+  /** bytes held on disk for unacked results (durable outboxes) */
+  readonly bytes?: number;
+  /** ts of the oldest unacked result */
+  readonly oldestPendingTs?: number | undefined;
+  /** flush and release resources */
+  close?(): Promise<void>;
 }
 
 export class MemoryOutbox implements Outbox {
@@ -40,6 +55,9 @@ export class MemoryOutbox implements Outbox {
 
   get pending(): number {
     return this.queue.length + this.inFlightCount;
+  }
+  get queued(): number {
+    return this.queue.length;
   }
   get inFlight(): number {
     return this.sent.size;
@@ -74,6 +92,12 @@ export class MemoryOutbox implements Outbox {
     this.sent.delete(seq);
     this.inFlightCount -= b.length;
     return b.length;
+  }
+
+  reject(seq: number): number {
+    const n = this.ack(seq);
+    this.droppedCount += n;
+    return n;
   }
 
   nack(seq: number): void {

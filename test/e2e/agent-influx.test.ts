@@ -3,6 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +20,7 @@ describe.skipIf(skipWithoutInfluxd())('real agent -> server -> influxd', () => {
   let portal: Server;
   let agent: ChildProcess;
   let agentLog = '';
+  let spoolDir = '';
 
   beforeAll(async () => {
     influxd = await startInfluxd();
@@ -32,7 +35,8 @@ describe.skipIf(skipWithoutInfluxd())('real agent -> server -> influxd', () => {
         { id: 'portal', name: 'Portal (test)', kind: 'http', url: `http://127.0.0.1:${port}/`, keyword: 'Dịch vụ công', intervalSec: 5 },
       ],
     });
-    agent = spawn(process.execPath, ['--import', 'tsx', 'agent/main.ts', '--server', s.url, '--id', AGENT.id, '--log-level', 'warn'], {
+    spoolDir = mkdtempSync(join(tmpdir(), 'ioc-e2e-spool-'));
+    agent = spawn(process.execPath, ['--import', 'tsx', 'agent/main.ts', '--server', s.url, '--id', AGENT.id, '--spool-dir', spoolDir, '--log-level', 'warn'], {
       cwd: ROOT, env: { ...process.env, IOC_AGENT_TOKEN: s.tokens[AGENT.id] }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     agent.stdout!.on('data', (d) => (agentLog += d));
@@ -43,6 +47,7 @@ describe.skipIf(skipWithoutInfluxd())('real agent -> server -> influxd', () => {
     await s?.stop();
     portal?.close();
     await influxd?.dispose();
+    if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
   });
 
   it('ICMP and HTTP results show up in InfluxDB, tagged with the commune', async () => {

@@ -31,6 +31,10 @@ export interface TestServerOptions {
   targets?: ConfigInput['targets'];
   server?: ConfigInput['server'];
   dataDir?: string;
+  /** listen port (default 0 = any free port); pass the previous server's port to restart "the same" server */
+  port?: number;
+  /** listen address (default 127.0.0.1); e.g. a netns veth's root-side address so a namespaced agent can reach it */
+  host?: string;
   /** serve the built UI (default false: API only) */
   ui?: boolean;
   /** API tokens: `Authorization: Bearer <id>.<secret>` */
@@ -79,7 +83,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     apiTokens,
     simulator: { enabled: false },
   }, 'test config');
-  const s = await startServer({ config, dataDir, port: 0, host: '127.0.0.1', logger: pino({ level: process.env.TEST_LOG ?? 'silent' }), uiDir: o.ui ? undefined : null });
+  const s = await startServer({ config, dataDir, port: o.port ?? 0, host: o.host ?? '127.0.0.1', logger: pino({ level: process.env.TEST_LOG ?? 'silent' }), uiDir: o.ui ? undefined : null });
   return {
     ...s, tokens, dataDir,
     async stop() {
