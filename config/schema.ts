@@ -147,6 +147,8 @@ export const storeSchema = z.discriminatedUnion('kind', [
     kind: z.literal('duckdb'),
     /** file name, relative to server.dataDir unless absolute */
     file: z.string().default('ioc.duckdb'),
+    /** raw results kept this many days once rolled up into hourly rows (0 = forever); README "Rollups and raw retention" */
+    rawRetentionDays: z.number().int().min(0).max(36_500).default(30),
   }),
   z.object({
     kind: z.literal('influx'),
@@ -157,6 +159,10 @@ export const storeSchema = z.discriminatedUnion('kind', [
     password: z.string().optional(),
     /** create the database on start if missing (1.x only) */
     createDatabase: z.boolean().default(true),
+    /** raw results kept this many days (0 = forever): the default retention policy's duration when createDatabase */
+    rawRetentionDays: z.number().int().min(0).max(36_500).default(30),
+    /** retention policy of the hourly rollups (created with DURATION INF when createDatabase); '' = the default one */
+    rollupPolicy: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'expected a retention policy name').default('rollups'),
   }),
 ]);
 export type StoreConfig = z.infer<typeof storeSchema>;
@@ -423,9 +429,109 @@ export const maintenanceListSchema = z.array(maintenanceWindowSchema).superRefin
   });
 });
 
+// ---- reports (server/reports/*) ------------------------------------------------------------------------------
+
+export const REPORT_FORMATS = ['pdf', 'xlsx', 'csv'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+export const REPORT_KINDS = ['carrier', 'dost'] as const;
+/** a schedule reports on the complete calendar week (Monday–Sunday) or month before the run */
+export const REPORT_SCHEDULE_PERIODS = ['week', 'month'] as const;
+
+/** A node-cron expression (5 fields, or 6 with seconds first), evaluated in Asia/Ho_Chi_Minh; fully checked at start. */
+const cronExpr = z.string().regex(/^\s*\S+(\s+\S+){4,5}\s*$/, 'expected a cron expression of 5 fields, e.g. "0 7 * * 1" (Monday 07:00)');
+export const reportScheduleSchema = z
+  .object({
+    id,
+    cron: cronExpr,
+    kind: z.enum(REPORT_KINDS),
+    period: z.enum(REPORT_SCHEDULE_PERIODS),
+    /** carrier reports: one per configured carrier (`all`), or for these carriers */
+    carriers: z.union([z.literal('all'), z.array(id).min(1)]).default('all'),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+export type ReportSchedule = z.infer<typeof reportScheduleSchema>;
+/** Carriers weekly on Monday and monthly on the 1st (the period just ended); DOST on the 15th, so the province's
+ *  monthly report (due before the 20th) has it with days to spare even if a run has to be retried. */
+export const DEFAULT_REPORT_SCHEDULES: z.input<typeof reportScheduleSchema>[] = [
+  { id: 'carrier-weekly', cron: '0 7 * * 1', kind: 'carrier', period: 'week', carriers: 'all' },
+  { id: 'carrier-monthly', cron: '0 7 1 * *', kind: 'carrier', period: 'month', carriers: 'all' },
+  { id: 'dost-monthly', cron: '0 7 15 * *', kind: 'dost', period: 'month' },
+];
+/**
+ * Dead zone of a carrier (any rule): availability < 99 % is more than 7 h 18 min without service in a month
+ * (1 h 41 min a week), already beyond what a leased line to a commune office is sold with; mean loss >= 2 % is
+ * where TCP throughput and video calls visibly suffer (ITU-T Y.1541 classes allow 0.1 %); RTT p95 > 150 ms means
+ * more than 5 % of rounds were above the live map's own "degraded" latency threshold (defaults.thresholds.rttMs).
+ */
+export const DEFAULT_DEAD_ZONE = { minAvailabilityPct: 99, maxLossPct: 2, maxRttP95Ms: 150 };
+/**
+ * The "xanh" (green) bar for a commune, to be set by the province: uptime >= 99.5 % (at most 3 h 36 min down in a
+ * 30-day month), no single outage longer than 240 min (half a working day without public services), at most
+ * 3 incidents in the period.
+ */
+export const DEFAULT_GREEN = { minUptimePct: 99.5, maxOutageMin: 240, maxIncidents: 3 };
+export const reportsSchema = z
+  .object({
+    /** run the schedules (reports can still be generated on demand when false) */
+    enabled: z.boolean().default(true),
+    /** files generated for every report */
+    formats: z.array(z.enum(REPORT_FORMATS)).min(1).default([...REPORT_FORMATS]),
+    schedules: z.array(reportScheduleSchema).prefault(DEFAULT_REPORT_SCHEDULES),
+    deadZone: z
+      .object({
+        minAvailabilityPct: z.number().min(0).max(100).default(DEFAULT_DEAD_ZONE.minAvailabilityPct),
+        maxLossPct: z.number().min(0).max(100).default(DEFAULT_DEAD_ZONE.maxLossPct),
+        maxRttP95Ms: z.number().positive().default(DEFAULT_DEAD_ZONE.maxRttP95Ms),
+      })
+      .strict()
+      .prefault({}),
+    green: z
+      .object({
+        minUptimePct: z.number().min(0).max(100).default(DEFAULT_GREEN.minUptimePct),
+        maxOutageMin: z.number().min(0).default(DEFAULT_GREEN.maxOutageMin),
+        maxIncidents: z.number().int().min(0).default(DEFAULT_GREEN.maxIncidents),
+      })
+      .strict()
+      .prefault({}),
+    email: z
+      .object({
+        /** id of an `email` channel in notifications.channels: its SMTP settings send the reports (none: no email) */
+        channel: id.optional(),
+        /** formats attached to the email (default: every generated format) */
+        attach: z.array(z.enum(REPORT_FORMATS)).optional(),
+      })
+      .strict()
+      .prefault({}),
+    recipients: z
+      .object({
+        /** DOST reports */
+        dost: z.array(z.email()).default([]),
+        /** carrier id -> addresses; a carrier's report goes only to its own list (plus `all`) */
+        carriers: z.record(id, z.array(z.email())).default({}),
+        /** a copy of every report (e.g. the IOC duty desk) */
+        all: z.array(z.email()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    retry: z
+      .object({
+        /** attempts per report (generation, and separately its delivery), first one included */
+        attempts: z.number().int().min(1).max(20).default(4),
+        /** backoff: base * 3^(n-1), capped */
+        baseDelaySec: z.number().positive().max(86_400).default(60),
+        maxDelaySec: z.number().positive().max(86_400).default(1800),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type ReportsConfig = z.infer<typeof reportsSchema>;
+
 export const configSchema = z
   .object({
     notifications: notificationsSchema.prefault({}),
+    reports: reportsSchema.prefault({}),
     province: z.object({
       /** 2-digit province code; loads config/provinces/<code>.json (generated from shared vn-admin data) */
       code: z.string().regex(/^\d{2}$/, 'expected a 2-digit province code'),

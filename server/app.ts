@@ -26,6 +26,7 @@ import type { IncidentEngine } from './incidents/engine.ts';
 import type { MaintenanceBook } from './incidents/maintenance.ts';
 import type { Dispatcher } from './notifiers/index.ts';
 import { incidentRoutes } from './routes/incidents.ts';
+import type { Reports } from './reports/index.ts';
 
 export interface AppDeps {
   dir: Directory;
@@ -40,6 +41,7 @@ export interface AppDeps {
   incidents: IncidentEngine;
   maintenance: MaintenanceBook;
   notify: Dispatcher;
+  reports: Reports;
   log: Logger;
   heartbeatSec: number;
   clockToleranceMs: number;
@@ -82,6 +84,7 @@ export function createApp(d: AppDeps) {
   api.route('/agents', agentRoutes(d.dir, d.registry, d.live));
   api.route('/series', seriesRoutes(d.dir, d.store));
   api.route('/incidents', incidentRoutes({ engine: d.incidents, maintenance: d.maintenance, dir: d.dir }));
+  api.route('/reports', d.reports.routes);
   // channel state shows recipients: admins only
   api.get('/notifications', (c) => (c.get('user').role === 'admin' ? c.json(d.notify.status()) : c.json({ error: 'admins only' }, 403)));
   api.all('*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));

@@ -27,6 +27,7 @@ import { MaintenanceBook } from './incidents/maintenance.ts';
 import { SnapshotBuilder } from './incidents/snapshot.ts';
 import { createNotifications, NotifyConfigError, type Dispatcher } from './notifiers/index.ts';
 import { attributionThresholds } from './state/attribution.ts';
+import { createReports, ReportsConfigError, type Reports } from './reports/index.ts';
 import type { Store } from './stores/types.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,6 +59,7 @@ export interface RunningServer {
   hub: LiveHub;
   incidents: IncidentEngine;
   notify: Dispatcher;
+  reports: Reports;
   fleet: Fleet | null;
   /** set on the first start when the admin password was generated */
   generatedAdmin?: { username: string; password: string };
@@ -100,10 +102,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   });
   hub.incidentSource = () => incidents.openIncidents();
   incidents.startLoop(2000);
+  const reports = createReports({ config: cfg, dir, store, log, env: process.env });
   const { users, generated } = await resolveUsers(cfg.users, cfg.server.dataDir, opts.adminPassword ?? process.env.IOC_ADMIN_PASSWORD);
 
   const app = createApp({
-    dir, live, hub, store, writer, registry, users, log, apiTokens: cfg.apiTokens, incidents, maintenance, notify,
+    dir, live, hub, store, writer, registry, users, log, apiTokens: cfg.apiTokens, incidents, maintenance, notify, reports,
     sessions: new Sessions(cfg.server.sessionHours * 3_600_000),
     heartbeatSec: cfg.server.heartbeatSec,
     clockToleranceMs: cfg.server.clockToleranceMs,
@@ -133,7 +136,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
   let closed = false;
   return {
-    url, port: actual, config: cfg, dir, store, live, registry, writer, hub, incidents, notify, fleet, generatedAdmin: generated,
+    url, port: actual, config: cfg, dir, store, live, registry, writer, hub, incidents, notify, reports, fleet, generatedAdmin: generated,
     async close() {
       if (closed) return;
       closed = true;
@@ -143,6 +146,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => server.close(() => r()));
       await incidents.close();
+      await reports.close();
       await notify.close();
       await writer.close();
       await store.close();
@@ -192,7 +196,7 @@ async function main() {
   try {
     s = await startServer({ configPath });
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof NotifyConfigError) {
+    if (e instanceof ConfigError || e instanceof NotifyConfigError || e instanceof ReportsConfigError) {
       console.error(`\n${e.message}\n`);
       process.exit(2);
     }

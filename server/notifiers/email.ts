@@ -2,15 +2,15 @@
 // text alternative. nodemailer encodes the Vietnamese subject as RFC 2047 UTF-8 words and picks
 // quoted-printable/base64 bodies, so any standards-following client shows the diacritics.
 import nodemailer from 'nodemailer';
-import { NotifierError, type NotifierFactory } from './types.ts';
+import { NotifierError, type ChannelConfig, type NotifierDeps, type NotifierFactory } from './types.ts';
 import { describe, resolveSecret } from './util.ts';
 
-export const email: NotifierFactory<'email'> = (cfg, deps) => {
+/** The channel's SMTP transport; also used by the scheduled reports (server/reports/mailer.ts) to send attachments. */
+export function smtpTransport(cfg: ChannelConfig<'email'>, deps: NotifierDeps) {
   const pass = cfg.pass === undefined ? undefined : resolveSecret(cfg.pass, deps.env, `notifications.channels[${cfg.id}].pass`);
-  const label = `email ${cfg.id}`;
   // One connection per message (no pool): alerts are rare, and a pooled connection the server dropped
   // while idle would turn the next alert into a failed attempt.
-  const transport = nodemailer.createTransport({
+  return nodemailer.createTransport({
     host: cfg.host,
     port: cfg.port,
     secure: cfg.secure,
@@ -23,6 +23,11 @@ export const email: NotifierFactory<'email'> = (cfg, deps) => {
     disableFileAccess: true,
     disableUrlAccess: true,
   });
+}
+
+export const email: NotifierFactory<'email'> = (cfg, deps) => {
+  const label = `email ${cfg.id}`;
+  const transport = smtpTransport(cfg, deps);
   return {
     id: cfg.id,
     kind: 'email',

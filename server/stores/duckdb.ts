@@ -11,6 +11,14 @@
 // Incidents: table `incidents`, one row per incident id (PRIMARY KEY; writeIncident is INSERT OR REPLACE), scalar
 // columns for what queries filter and sort on, JSON columns for the lists (communes, targets, notes), the evidence,
 // and `extra` (optional fields added to the model later round-trip without a schema change).
+//
+// Rollups (README "Rollups and raw retention"): one table per rolled-up measurement, `icmp_1h` etc., with `hour`
+// (BIGINT epoch ms), the six tags and the figures of server/stores/rollup.ts as columns (h00..h47 the histogram); no
+// key, rows of an hour are replaced as a whole. `rollup_hours(hour, rolled_at, points)` lists the covered hours.
+// Consistency without a clock: rollup() reads the raw points and writes rows + coverage inside the write queue, and
+// every write() deletes the coverage of the hours it touches in its own transaction, so a covered hour is always
+// exactly the rollup of the raw data it had. pruneRaw() deletes raw points only in covered hours, and remembers the
+// horizon (`store_meta.raw_pruned_before`): a late point below it cannot uncover an hour whose raw data is gone.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
@@ -18,6 +26,7 @@ import {
   BOOLEAN,
   DOUBLE,
   DuckDBDataChunk,
+  INTEGER,
   VARCHAR,
   type DuckDBAppender,
   type DuckDBConnection,
@@ -27,13 +36,22 @@ import {
 } from '@duckdb/node-api';
 import type { Incident } from '../incidents/types.ts';
 import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
+import { checkRow, FIGURE_COLS, FIGURE_MERGE, figuresFrom, figureValues, HIST_COLS, hourOf, INT_COLS, isRollupMeasurement, rollupName } from './rollup.ts';
 import {
+  ROLLUP_BUCKET_MS,
+  ROLLUP_MEASUREMENTS,
   StoreUnavailableError,
   TAG_KEYS,
   type FieldValue,
   type IncidentQuery,
   type Point,
+  type PruneResult,
+  type RawHourCount,
   type RawQuery,
+  type RollupAgg,
+  type RollupBuild,
+  type RollupQuery,
+  type RollupResult,
   type SeriesQuery,
   type SeriesRow,
   type Store,
@@ -100,6 +118,8 @@ export class DuckDbStore implements Store {
   private readonly writes = new Serial();
   private readonly reads = new Serial();
   private initPromise: Promise<void> | null = null;
+  /** raw points below this were pruned: a late write there must not uncover an hour (store_meta.raw_pruned_before) */
+  private prunedBefore = -Infinity;
 
   /** @param file absolute path of the database file; its directory is created when missing */
   constructor(readonly file: string) {}
@@ -146,6 +166,16 @@ export class DuckDbStore implements Store {
         `acknowledged_by VARCHAR, acknowledged_at BIGINT, communes JSON NOT NULL, targets JSON NOT NULL, evidence JSON NOT NULL, ` +
         `notes JSON NOT NULL, extra JSON NOT NULL)`,
     );
+    const figureCols = [...FIGURE_COLS, ...HIST_COLS].map((f) => `${q(f)} ${INT_COLS.has(f) ? 'INTEGER' : 'DOUBLE'}`);
+    for (const m of ROLLUP_MEASUREMENTS) {
+      await c.run(
+        `CREATE TABLE IF NOT EXISTS ${q(rollupName(m))} (hour BIGINT NOT NULL, ${TAG_KEYS.map((k) => `${q(k)} VARCHAR NOT NULL`).join(', ')}, ${figureCols.join(', ')})`,
+      );
+    }
+    await c.run('CREATE TABLE IF NOT EXISTS rollup_hours (hour BIGINT PRIMARY KEY, rolled_at BIGINT NOT NULL, points BIGINT NOT NULL)');
+    await c.run('CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)');
+    const meta = (await c.runAndReadAll(`SELECT value FROM store_meta WHERE key = 'raw_pruned_before'`)).getRowsJS();
+    if (meta[0]) this.prunedBefore = Number(meta[0][0]);
   }
 
   private ready(): Promise<void> {
@@ -165,6 +195,9 @@ export class DuckDbStore implements Store {
       // Last write wins inside a batch too, like in InfluxDB.
       m.set(JSON.stringify([p.tags.agent, p.tags.target, p.tags.uplink, p.ts]), p);
     }
+    // Hours this batch touches: their rollup (if any) no longer matches the raw data.
+    const touched = new Set<number>();
+    for (const p of points) if (isRollupMeasurement(p.measurement) && Number.isSafeInteger(p.ts)) touched.add(hourOf(p.ts));
     const chunks: [Staging, DuckDBDataChunk[]][] = [];
     for (const [m, keyed] of byMeasurement) {
       const st = this.staging.get(m)!;
@@ -203,6 +236,8 @@ export class DuckDbStore implements Store {
           await c.run(st.insertSql);
           await c.run(`DELETE FROM ${q(st.table)}`);
         }
+        const stale = [...touched].filter((h) => h >= this.prunedBefore);
+        if (stale.length) await c.run(`DELETE FROM rollup_hours WHERE hour IN (${stale.join(', ')})`);
         await c.run('COMMIT');
       } catch (err) {
         for (const [st] of chunks) st.appender.clear();
@@ -214,6 +249,11 @@ export class DuckDbStore implements Store {
 
   async queryRaw(rq: RawQuery): Promise<Point[]> {
     await this.ready();
+    return this.rawOn(null, rq);
+  }
+
+  /** Raw points through the read queue (conn null) or on a connection the caller holds (rollup, in the write queue). */
+  private async rawOn(conn: DuckDBConnection | null, rq: RawQuery): Promise<Point[]> {
     const fields = fieldDefs(rq.measurement);
     const { sql: where, values, types } = whereSql(rq.from, rq.to, rq.where);
     let sql =
@@ -223,7 +263,7 @@ export class DuckDbStore implements Store {
       if (!Number.isSafeInteger(rq.limit) || rq.limit < 0) throw new TypeError(`bad limit ${rq.limit}`);
       sql += ` LIMIT ${rq.limit}`;
     }
-    const rows = await this.read(sql, values, types);
+    const rows = conn ? ((await conn.runAndReadAll(sql, values, types)).getRowsJS() as unknown[][]) : await this.read(sql, values, types);
     return rows.map((row) => {
       const tags = {} as Tags;
       TAG_KEYS.forEach((k, i) => (tags[k] = row[1 + i] as string));
@@ -301,6 +341,151 @@ export class DuckDbStore implements Store {
     }
     const rows = await this.read(sql, values, types);
     return rows.map(incidentFromRow);
+  }
+
+  // ---- rollups ----
+
+  async rawCounts(from: number, to: number): Promise<RawHourCount[]> {
+    await this.ready();
+    checkRange(from, to);
+    const H = ROLLUP_BUCKET_MS;
+    const sql = ROLLUP_MEASUREMENTS.map(
+      (m) => `SELECT '${m}' AS m, ts - (((ts % ${H}) + ${H}) % ${H}) AS hour, count(*) AS n FROM ${q(m)} WHERE ts >= $1 AND ts < $2 GROUP BY hour`,
+    ).join(' UNION ALL ');
+    const rows = await this.read(`${sql} ORDER BY hour, m`, [BigInt(from), BigInt(to)], [BIGINT, BIGINT]);
+    return rows.map((r) => ({ measurement: r[0] as RawHourCount['measurement'], hour: Number(r[1]), points: Number(r[2]) }));
+  }
+
+  async rollup(from: number, to: number, build: RollupBuild): Promise<RollupResult> {
+    await this.ready();
+    checkHours(from, to);
+    if (from === to) return { hours: 0, points: 0, rows: 0 };
+    // In the write queue: no write can land between reading the raw points and marking the hours covered.
+    return this.writes.run(async () => {
+      const c = this.writeConn;
+      if (!c) throw new StoreUnavailableError('duckdb: store is closed');
+      const points: Point[] = [];
+      for (const m of ROLLUP_MEASUREMENTS) for (const p of await this.rawOn(c, { measurement: m, from, to })) points.push(p);
+      const rows = build(points);
+      const perHour = new Map<number, number>();
+      for (const p of points) perHour.set(hourOf(p.ts), (perHour.get(hourOf(p.ts)) ?? 0) + 1);
+      for (const r of rows) checkRow(r, from, to);
+      const types: DuckDBType[] = [BIGINT, ...TAG_KEYS.map(() => VARCHAR), ...[...FIGURE_COLS, ...HIST_COLS].map((f) => (INT_COLS.has(f) ? INTEGER : DOUBLE))];
+      try {
+        await c.run('BEGIN TRANSACTION');
+        for (const m of ROLLUP_MEASUREMENTS) {
+          await c.run(`DELETE FROM ${q(rollupName(m))} WHERE hour >= $1 AND hour < $2`, [BigInt(from), BigInt(to)], [BIGINT, BIGINT]);
+          const mine = rows.filter((r) => r.measurement === m);
+          if (!mine.length) continue;
+          const appender = await c.createAppender(rollupName(m));
+          try {
+            for (let start = 0; start < mine.length; start += CHUNK_ROWS) {
+              const slice = mine.slice(start, start + CHUNK_ROWS);
+              const cols: DuckDBValue[][] = types.map(() => new Array<DuckDBValue>(slice.length));
+              slice.forEach((r, i) => {
+                cols[0]![i] = BigInt(r.hour);
+                TAG_KEYS.forEach((k, j) => (cols[1 + j]![i] = r.tags[k] ?? ''));
+                figureValues(r).forEach((v, j) => (cols[1 + TAG_KEYS.length + j]![i] = v));
+              });
+              const chunk = DuckDBDataChunk.create(types, slice.length);
+              chunk.setColumns(cols);
+              appender.appendDataChunk(chunk);
+            }
+            appender.flushSync();
+          } finally {
+            appender.closeSync();
+          }
+        }
+        const counts = [...perHour].map(([h, n]) => `(${h}, ${n})`).join(', ');
+        await c.run(
+          `INSERT OR REPLACE INTO rollup_hours SELECT r.range, $3, ${counts ? 'coalesce(v.n, 0)' : '0'} FROM range($1, $2, ${ROLLUP_BUCKET_MS}) r` +
+            (counts ? ` LEFT JOIN (VALUES ${counts}) v(h, n) ON v.h = r.range` : ''),
+          [BigInt(from), BigInt(to), BigInt(Date.now())],
+          [BIGINT, BIGINT, BIGINT],
+        );
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw new StoreUnavailableError(`duckdb: rollup failed: ${msg(err)}`, { cause: err });
+      }
+      return { hours: (to - from) / ROLLUP_BUCKET_MS, points: points.length, rows: rows.length };
+    });
+  }
+
+  async rollupCoverage(from: number, to: number): Promise<number[]> {
+    await this.ready();
+    checkRange(from, to);
+    const rows = await this.read('SELECT hour FROM rollup_hours WHERE hour >= $1 AND hour < $2 ORDER BY hour', [BigInt(from), BigInt(to)], [BIGINT, BIGINT]);
+    return rows.map((r) => Number(r[0]));
+  }
+
+  async queryRollups(rq: RollupQuery): Promise<RollupAgg[]> {
+    await this.ready();
+    if (!isRollupMeasurement(rq.measurement)) throw new TypeError(`not a rolled-up measurement: ${rq.measurement}`);
+    checkRange(rq.from, rq.to);
+    const b = rq.bucketMs;
+    if (b !== undefined && (!Number.isSafeInteger(b) || b <= 0 || b % ROLLUP_BUCKET_MS !== 0)) throw new TypeError(`bad bucketMs ${b}`);
+    const groupBy = checkGroupBy(rq.groupBy);
+    const parts = ['hour >= $1', 'hour < $2'];
+    const values: DuckDBValue[] = [BigInt(rq.from), BigInt(rq.to)];
+    const types: DuckDBType[] = [BIGINT, BIGINT];
+    for (const k of TAG_KEYS) {
+      const v = rq.where?.[k];
+      if (v === undefined) continue;
+      values.push(v);
+      types.push(VARCHAR);
+      parts.push(`${q(k)} = $${values.length}`);
+    }
+    const cols = [...FIGURE_COLS, ...(rq.histogram ? HIST_COLS : [])];
+    const keys = [...(b ? [`(hour - (((hour % ${b}) + ${b}) % ${b}))`] : []), ...groupBy.map(q)];
+    const sql =
+      `SELECT ${b ? `${keys[0]} AS t, ` : ''}${groupBy.map(q).map((k) => `${k}, `).join('')}` +
+      cols.map((c) => `${FIGURE_MERGE[c as keyof typeof FIGURE_MERGE] ?? 'sum'}(${q(c)})::DOUBLE`).join(', ') +
+      ` FROM ${q(rollupName(rq.measurement))} WHERE ${parts.join(' AND ')}` +
+      (keys.length ? ` GROUP BY ${keys.map((_, i) => i + 1).join(', ')} ORDER BY ${keys.map((_, i) => i + 1).join(', ')}` : '');
+    const rows = await this.read(sql, values, types);
+    const off = (b ? 1 : 0) + groupBy.length;
+    const out: RollupAgg[] = [];
+    const colIndex = new Map(cols.map((c, i) => [c, off + i]));
+    for (const r of rows) {
+      const get = (c: string) => r[colIndex.get(c)!];
+      if (!keys.length && (get('rounds') === null || get('rounds') === undefined)) continue; // no rows at all
+      const tags: Partial<Tags> = {};
+      groupBy.forEach((k, i) => (tags[k] = r[(b ? 1 : 0) + i] as string));
+      out.push({ t: b ? Number(r[0]) : null, tags, ...figuresFrom(get, !!rq.histogram) });
+    }
+    return out;
+  }
+
+  async pruneRaw(before: number): Promise<PruneResult> {
+    await this.ready();
+    if (!Number.isSafeInteger(before)) throw new TypeError('before must be integer epoch ms');
+    const cut = hourOf(before);
+    return this.writes.run(async () => {
+      const c = this.writeConn;
+      if (!c) throw new StoreUnavailableError('duckdb: store is closed');
+      let deleted = 0;
+      const H = ROLLUP_BUCKET_MS;
+      try {
+        await c.run('BEGIN TRANSACTION');
+        for (const m of Object.keys(MEASUREMENTS) as MeasurementName[]) {
+          const covered = isRollupMeasurement(m)
+            ? ` AND (ts - (((ts % ${H}) + ${H}) % ${H})) IN (SELECT hour FROM rollup_hours WHERE hour < $1)`
+            : '';
+          const res = await c.run(`DELETE FROM ${q(m)} WHERE ts < $1${covered}`, [BigInt(cut)], [BIGINT]);
+          deleted += res.rowsChanged;
+        }
+        if (cut > this.prunedBefore) {
+          await c.run(`INSERT OR REPLACE INTO store_meta VALUES ('raw_pruned_before', $1)`, [BigInt(cut)], [BIGINT]);
+        }
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw new StoreUnavailableError(`duckdb: prune failed: ${msg(err)}`, { cause: err });
+      }
+      this.prunedBefore = Math.max(this.prunedBefore, cut);
+      return { before: cut, deleted, detail: `deleted raw points before ${new Date(cut).toISOString()} in rolled-up hours` };
+    });
   }
 
   private read(sql: string, values: DuckDBValue[], types: DuckDBType[]): Promise<unknown[][]> {
@@ -407,6 +592,20 @@ function whereSql(from: number, to: number, where: Partial<Tags> | undefined) {
     parts.push(`${q(k)} = $${values.length}`);
   }
   return { sql: parts.join(' AND '), values, types };
+}
+
+function checkRange(from: number, to: number): void {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
+}
+
+function checkHours(from: number, to: number): void {
+  checkRange(from, to);
+  if (from % ROLLUP_BUCKET_MS !== 0 || to % ROLLUP_BUCKET_MS !== 0 || to < from) throw new TypeError(`rollup range must be whole hours: ${from}..${to}`);
+}
+
+function checkGroupBy(keys: readonly string[]): (typeof TAG_KEYS)[number][] {
+  for (const k of keys) if (!(TAG_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown tag ${k}`);
+  return [...new Set(keys)] as (typeof TAG_KEYS)[number][];
 }
 
 function msg(err: unknown): string {

@@ -10,8 +10,12 @@ export interface StoreContext {
   dataDir: string;
 }
 
+type Loosen<T> = T extends unknown ? Omit<T, 'rawRetentionDays' | 'rollupPolicy'> & { rawRetentionDays?: number; rollupPolicy?: string } : never;
+/** A store config as parsed, or written by hand (tests, benches) without the rollup fields that have defaults. */
+export type StoreSettings = Loosen<StoreConfig>;
+
 export type StoreFactory<K extends StoreConfig['kind'] = StoreConfig['kind']> = (
-  cfg: Extract<StoreConfig, { kind: K }>,
+  cfg: Extract<StoreSettings, { kind: K }>,
   ctx: StoreContext,
 ) => Store;
 
@@ -21,7 +25,7 @@ export const storeFactories = {
 } satisfies { [K in StoreConfig['kind']]: StoreFactory<K> };
 
 /** Builds the configured store; call init() on it before use. */
-export function createStore(cfg: StoreConfig, ctx: StoreContext): Store {
+export function createStore(cfg: StoreSettings, ctx: StoreContext): Store {
   const factory = storeFactories[cfg.kind] as StoreFactory;
   return factory(cfg, ctx);
 }

@@ -27,16 +27,40 @@
 // written every time (an overwrite keeps fields the rewrite omits). Overlap and open filters run in InfluxQL on
 // `time`, `open` and `resolved_at`; commune/target/carrier filters on the parsed doc. A string field holds at most
 // 64 KiB: the engine refuses notes that would make an incident larger (INCIDENT_MAX_BYTES).
+//
+// Rollups (README "Rollups and raw retention"): maintained by the server, not by continuous queries, because CQs
+// exist only in 1.x (2.x has tasks in Flux, 3.x neither) and cannot apply the status thresholds per target and commune;
+// the same builder as DuckDB's makes the rows, so both stores report the same figures. Measurements `icmp_1h` etc.
+// (tags as raw, timestamp = hour start, fields of server/stores/rollup.ts; histogram bins h00..h47 written only when
+// non-zero, all of them when an hour is rolled up again since an overwrite keeps omitted fields) and `rollup_hour`
+// (one point per covered hour: rolled_at, points), both in the retention policy `rollupPolicy` (default "rollups",
+// infinite; '' = the default policy). Staleness: every raw write also writes `rollup_dirty` (default policy, one point
+// per hour touched, field written_at = when the write started) in the same request, before the points; an hour is
+// covered while its rollup_hour.rolled_at > rollup_dirty.written_at. rollup() takes rolled_at before waiting for
+// the writes in flight, so a racing write leaves the hour stale (rolled again), never silently missing.
+// Raw retention: with createDatabase (1.x) the default policy gets DURATION rawRetentionDays (SHARD DURATION 1d) and
+// the rollup policy is created with DURATION INF; otherwise pruneRaw() runs DELETE (1.x) below the first hour not yet
+// rolled up, and on 2.x/3.x the raw bucket's retention does it (README).
 import { InfluxDB, Raw, ResultError, type IPoint, type IPoolOptions, type IResponse } from 'influx';
 import type { Incident } from '../incidents/types.ts';
 import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
+import { checkRow, FIGURE_COLS, FIGURE_MERGE, figuresFrom, HIST_COLS, hourOf, isRollupMeasurement, rollupName } from './rollup.ts';
 import {
+  ROLLUP_BUCKET_MS,
+  ROLLUP_MEASUREMENTS,
   StoreUnavailableError,
   TAG_KEYS,
   type FieldValue,
   type IncidentQuery,
   type Point,
+  type PruneResult,
+  type RawHourCount,
   type RawQuery,
+  type RollupAgg,
+  type RollupBuild,
+  type RollupMeasurement,
+  type RollupQuery,
+  type RollupResult,
   type SeriesQuery,
   type SeriesRow,
   type Store,
@@ -51,6 +75,10 @@ export interface InfluxStoreConfig {
   password?: string;
   /** CREATE DATABASE on init (1.x only) */
   createDatabase: boolean;
+  /** raw data kept this many days: a retention policy when createDatabase, else pruneRaw() (0/undefined: forever) */
+  rawRetentionDays?: number;
+  /** retention policy holding the rollups (default "rollups"); '' = the database's default policy */
+  rollupPolicy?: string;
 }
 
 export interface InfluxStoreOptions {
@@ -85,6 +113,13 @@ export class InfluxStore implements Store {
   private readonly maxLines: number;
   private readonly timeoutMs: number;
   private closed = false;
+  private readonly rollupRp: string;
+  /** the raw data's retention policy was set by us (createDatabase): pruneRaw() leaves it to influxd */
+  private retention: { policy: string; days: number } | null = null;
+  /** writes in flight: rollup() waits for those that started before it */
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** raw points below this were deleted by pruneRaw (rollup_meta): a late write there cannot uncover an hour */
+  private prunedBefore: number | null = null;
 
   constructor(
     private readonly cfg: InfluxStoreConfig,
@@ -94,6 +129,7 @@ export class InfluxStore implements Store {
     this.maxLines = opts.maxLinesPerRequest ?? 5000;
     this.client = makeClient(cfg, this.timeoutMs);
     this.queryClient = makeClient(cfg, opts.queryTimeoutMs ?? 60_000);
+    this.rollupRp = cfg.rollupPolicy ?? 'rollups';
   }
 
   async init(): Promise<void> {
@@ -101,6 +137,7 @@ export class InfluxStore implements Store {
     if (this.cfg.createDatabase) {
       try {
         await this.client.createDatabase(this.cfg.database);
+        await this.setupRetention();
         return;
       } catch (err) {
         // Unreachable or bad credentials: fail now. Any other refusal (2.x/3.x have no CREATE DATABASE, a 1.x
@@ -114,25 +151,234 @@ export class InfluxStore implements Store {
     if (!host?.online) throw new StoreUnavailableError(`influx: ${this.cfg.url} does not answer /ping`);
   }
 
+  /** 1.x with createDatabase: rollups in an infinite policy, raw data expiring after rawRetentionDays. */
+  private async setupRetention(): Promise<void> {
+    const db = this.cfg.database;
+    const policies = await this.client.showRetentionPolicies(db);
+    if (this.rollupRp && !policies.some((p) => p.name === this.rollupRp)) {
+      await this.client.createRetentionPolicy(this.rollupRp, { database: db, duration: 'INF', replication: 1 });
+    }
+    const days = this.cfg.rawRetentionDays;
+    const def = policies.find((p) => p.default)?.name;
+    if (days && def && this.rollupRp && def !== this.rollupRp) {
+      await this.query(`ALTER RETENTION POLICY ${ident(def)} ON ${ident(db)} DURATION ${days}d SHARD DURATION 1d`, 'POST');
+      this.retention = { policy: def, days };
+    }
+  }
+
   async write(points: Point[]): Promise<void> {
     if (this.closed) throw new StoreUnavailableError('influx: store is closed');
+    const writtenAt = Date.now();
     const lines: IPoint[] = [];
+    // Staleness markers first: a batch that fails half way has marked its hours before any point landed.
+    const hours = new Set<number>();
+    for (const p of points) if (isRollupMeasurement(p.measurement) && Number.isSafeInteger(p.ts)) hours.add(hourOf(p.ts));
+    for (const h of hours) lines.push({ measurement: 'rollup_dirty', tags: {}, fields: { written_at: new LpValue(`${writtenAt}i`) }, timestamp: String(h) });
+    const markers = lines.length;
     for (const p of points) {
       const ip = toIPoint(p);
       if (ip) lines.push(ip);
     }
+    if (lines.length === markers) return;
+    const job = this.writeLines('write', lines, '');
+    this.inflight.add(job);
+    try {
+      await job;
+    } finally {
+      this.inflight.delete(job);
+    }
+  }
+
+  /** Lines in requests of maxLines, to a retention policy ('' = default); a vanished database is recreated once. */
+  private async writeLines(what: string, lines: IPoint[], rp: string): Promise<void> {
     for (let i = 0; i < lines.length; i += this.maxLines) {
       const slice = lines.slice(i, i + this.maxLines);
-      const send = () => this.client.writePoints(slice, { database: this.cfg.database, precision: 'ms' });
+      const send = () =>
+        this.client.writePoints(slice, { database: this.cfg.database, precision: 'ms', ...(rp ? { retentionPolicy: rp } : {}) });
       try {
-        await this.call('write', send);
+        await this.call(what, send);
       } catch (err) {
         // The database vanished (dropped, or influxd came back with an empty data dir): recreate once.
         if (!(err instanceof StoreUnavailableError) || statusOf(err.cause) !== 404 || !this.cfg.createDatabase) throw err;
         await this.call('create database', () => this.client.createDatabase(this.cfg.database));
-        await this.call('write', send);
+        await this.setupRetention().catch(() => undefined);
+        await this.call(what, send);
       }
     }
+  }
+
+  // ---- rollups ----
+
+  private rollupFrom(m: string): string {
+    return this.rollupRp ? `${ident(this.rollupRp)}.${ident(m)}` : ident(m);
+  }
+
+  async rawCounts(from: number, to: number): Promise<RawHourCount[]> {
+    const time = timeRange(from, to);
+    const out: RawHourCount[] = [];
+    await Promise.all(
+      ROLLUP_MEASUREMENTS.map(async (m) => {
+        const sql = `SELECT count(${ident(PRIMARY_FIELD[m])}) FROM ${ident(m)} WHERE ${time} GROUP BY time(${ROLLUP_BUCKET_MS}ms) fill(none)`;
+        for (const s of await this.query(sql)) {
+          for (const row of s.values ?? []) {
+            const n = Number(row[1]);
+            if (n > 0) out.push({ measurement: m, hour: Number(row[0]), points: n });
+          }
+        }
+      }),
+    );
+    return out.sort((a, b) => a.hour - b.hour || cmp(a.measurement, b.measurement));
+  }
+
+  async rollup(from: number, to: number, build: RollupBuild): Promise<RollupResult> {
+    if (this.closed) throw new StoreUnavailableError('influx: store is closed');
+    checkHours(from, to);
+    if (from === to) return { hours: 0, points: 0, rows: 0 };
+    // Taken before waiting: a write that starts later marks its hour with written_at >= rolledAt (stale).
+    const rolledAt = Date.now();
+    await Promise.allSettled([...this.inflight]);
+    const points = (await Promise.all(ROLLUP_MEASUREMENTS.map((m) => this.queryRaw({ measurement: m, from, to })))).flat();
+    const rows = build(points);
+    for (const r of rows) checkRow(r, from, to);
+    const before = new Set(await this.coverageMarks(from, to).then((m) => [...m.keys()]));
+    const lines: IPoint[] = rows.map((r) => {
+      const tags: Record<string, string> = {};
+      for (const k of TAG_KEYS) {
+        const v = r.tags[k] ?? '';
+        if (v !== '') tags[k] = new Raw(escapeTag(rollupName(r.measurement), k, v)) as unknown as string;
+      }
+      const fields: Record<string, unknown> = {
+        rounds: new LpValue(`${r.rounds}i`),
+        failed: new LpValue(`${r.failed}i`),
+        slow: new LpValue(`${r.slow}i`),
+        loss_sum: new LpValue(String(r.lossSum)),
+        loss_n: new LpValue(`${r.lossN}i`),
+        lat_sum: new LpValue(String(r.latSum)),
+        lat_n: new LpValue(`${r.latN}i`),
+      };
+      if (r.latMin !== null) fields.lat_min = new LpValue(String(r.latMin));
+      if (r.latMax !== null) fields.lat_max = new LpValue(String(r.latMax));
+      const dense = before.has(r.hour);
+      r.hist.forEach((c, i) => {
+        if (c > 0 || dense) fields[HIST_COLS[i]!] = new LpValue(`${c}i`);
+      });
+      return { measurement: rollupName(r.measurement), tags, fields, timestamp: String(r.hour) };
+    });
+    await this.writeLines('write rollup', lines, this.rollupRp);
+    const perHour = new Map<number, number>();
+    for (const p of points) perHour.set(hourOf(p.ts), (perHour.get(hourOf(p.ts)) ?? 0) + 1);
+    const marks: IPoint[] = [];
+    for (let h = from; h < to; h += ROLLUP_BUCKET_MS) {
+      marks.push({
+        measurement: 'rollup_hour',
+        tags: {},
+        fields: { rolled_at: new LpValue(`${rolledAt}i`), points: new LpValue(`${perHour.get(h) ?? 0}i`) },
+        timestamp: String(h),
+      });
+    }
+    await this.writeLines('write rollup coverage', marks, this.rollupRp);
+    return { hours: (to - from) / ROLLUP_BUCKET_MS, points: points.length, rows: rows.length };
+  }
+
+  /** hour -> rolled_at of the coverage marks in [from, to) */
+  private async coverageMarks(from: number, to: number): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (const s of await this.query(`SELECT "rolled_at" FROM ${this.rollupFrom('rollup_hour')} WHERE ${timeRange(from, to)}`)) {
+      for (const row of s.values ?? []) out.set(Number(row[0]), Number(row[1]));
+    }
+    return out;
+  }
+
+  private async loadPrunedBefore(): Promise<number> {
+    if (this.prunedBefore === null) {
+      const series = await this.query(`SELECT last("raw_pruned_before") FROM ${this.rollupFrom('rollup_meta')}`);
+      const v = series[0]?.values?.[0]?.[1];
+      this.prunedBefore = typeof v === 'number' ? v : -Infinity;
+    }
+    return this.prunedBefore;
+  }
+
+  async rollupCoverage(from: number, to: number): Promise<number[]> {
+    const [marks, dirty, pruned] = await Promise.all([
+      this.coverageMarks(from, to),
+      this.query(`SELECT "written_at" FROM "rollup_dirty" WHERE ${timeRange(from, to)}`),
+      this.loadPrunedBefore(),
+    ]);
+    for (const s of dirty) {
+      for (const row of s.values ?? []) {
+        const h = Number(row[0]);
+        if (h < pruned) continue; // its raw data is gone: the rollup is all there is
+        const rolledAt = marks.get(h);
+        if (rolledAt !== undefined && Number(row[1]) >= rolledAt) marks.delete(h);
+      }
+    }
+    return [...marks.keys()].sort((a, b) => a - b);
+  }
+
+  async queryRollups(rq: RollupQuery): Promise<RollupAgg[]> {
+    if (!isRollupMeasurement(rq.measurement)) throw new TypeError(`not a rolled-up measurement: ${rq.measurement}`);
+    const b = rq.bucketMs;
+    if (b !== undefined && (!Number.isSafeInteger(b) || b <= 0 || b % ROLLUP_BUCKET_MS !== 0)) throw new TypeError(`bad bucketMs ${b}`);
+    for (const k of rq.groupBy) if (!(TAG_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown tag ${k}`);
+    const groupBy = [...new Set(rq.groupBy)];
+    const cols = [...FIGURE_COLS, ...(rq.histogram ? HIST_COLS : [])];
+    const select = cols.map((c) => `${FIGURE_MERGE[c as keyof typeof FIGURE_MERGE] ?? 'sum'}(${ident(c)}) AS ${ident(c)}`).join(', ');
+    const group = [...(b ? [`time(${b}ms)`] : []), ...groupBy.map(ident)];
+    const sql =
+      `SELECT ${select} FROM ${this.rollupFrom(rollupName(rq.measurement))} WHERE ${whereSql(rq.from, rq.to, rq.where)}` +
+      (group.length ? ` GROUP BY ${group.join(', ')}` : '') +
+      (b ? ' fill(none)' : '');
+    const out: RollupAgg[] = [];
+    for (const s of await this.query(sql)) {
+      const col = new Map(s.columns.map((c, i) => [c, i]));
+      const tags: Partial<Tags> = {};
+      for (const k of groupBy) {
+        const v = (s.tags as Record<string, string | undefined> | undefined)?.[k];
+        tags[k] = typeof v === 'string' ? v : '';
+      }
+      for (const row of s.values ?? []) {
+        const get = (c: string) => {
+          const i = col.get(c);
+          return i === undefined ? null : row[i];
+        };
+        if (get('rounds') === null) continue;
+        out.push({ t: b ? Number(row[col.get('time')!]) : null, tags: { ...tags }, ...figuresFrom(get, !!rq.histogram) });
+      }
+    }
+    return out.sort((x, y) => (x.t ?? 0) - (y.t ?? 0) || groupBy.reduce((acc, k) => acc || cmp(x.tags[k] ?? '', y.tags[k] ?? ''), 0));
+  }
+
+  async pruneRaw(before: number): Promise<PruneResult> {
+    if (!Number.isSafeInteger(before)) throw new TypeError('before must be integer epoch ms');
+    let cut = hourOf(before);
+    if (this.retention) {
+      return {
+        before: cut,
+        deleted: null,
+        detail: `raw data expires by retention policy "${this.retention.policy}" (${this.retention.days} d); rollups are in "${this.rollupRp}"`,
+      };
+    }
+    // Never delete what is not rolled up yet: stop at the first uncovered hour with raw data (looking back 31 days).
+    const since = cut - 31 * 86_400_000;
+    const [counts, covered] = await Promise.all([this.rawCounts(since, cut), this.rollupCoverage(since, cut)]);
+    const cov = new Set(covered);
+    for (const c of counts) if (!cov.has(c.hour)) cut = Math.min(cut, c.hour);
+    const time = BigInt(cut) * 1_000_000n;
+    try {
+      for (const m of Object.keys(MEASUREMENTS)) await this.query(`DELETE FROM ${ident(m)} WHERE time < ${time}`, 'POST');
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      return {
+        before: cut,
+        deleted: null,
+        detail: `DELETE refused (${err instanceof Error ? err.message : String(err)}): set the raw bucket's retention to the configured days instead`,
+      };
+    }
+    const pruned = Math.max(await this.loadPrunedBefore(), cut);
+    const meta: IPoint = { measurement: 'rollup_meta', tags: {}, fields: { raw_pruned_before: new LpValue(`${pruned}i`) }, timestamp: '0' };
+    await this.writeLines('write rollup meta', [meta], this.rollupRp);
+    this.prunedBefore = pruned;
+    return { before: cut, deleted: null, detail: `DELETE of raw points before ${new Date(cut).toISOString()}` };
   }
 
   async queryRaw(rq: RawQuery): Promise<Point[]> {
@@ -271,10 +517,10 @@ export class InfluxStore implements Store {
     this.closed = true;
   }
 
-  private async query(sql: string) {
+  private async query(sql: string, method: 'GET' | 'POST' = 'GET') {
     if (this.closed) throw new StoreUnavailableError('influx: store is closed');
     const res: IResponse = await this.call('query', () =>
-      this.queryClient.queryRaw(sql, { database: this.cfg.database, precision: 'ms' }),
+      this.queryClient.queryRaw(sql, { database: this.cfg.database, precision: 'ms', method }),
     );
     const first = res.results?.[0];
     if (first?.error) throw new Error(`influx: query failed: ${first.error} (${sql})`);
@@ -318,6 +564,19 @@ function makeClient(cfg: InfluxStoreConfig, requestTimeout: number): InfluxDB {
     password: cfg.password,
     pool: { backoff: NO_BACKOFF, maxRetries: 0, requestTimeout },
   });
+}
+
+/** The field that every round of a measurement carries (what rawCounts counts). */
+const PRIMARY_FIELD: Record<RollupMeasurement, string> = { icmp: 'loss', http: 'ok', dns: 'ok', tcp: 'ok' };
+
+function timeRange(from: number, to: number): string {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
+  return `time >= ${BigInt(from) * 1_000_000n} AND time < ${BigInt(to) * 1_000_000n}`;
+}
+
+function checkHours(from: number, to: number): void {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
+  if (from % ROLLUP_BUCKET_MS !== 0 || to % ROLLUP_BUCKET_MS !== 0 || to < from) throw new TypeError(`rollup range must be whole hours: ${from}..${to}`);
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -64,6 +64,90 @@ export interface IncidentQuery {
   limit?: number;
 }
 
+// ---- rollups (server/stores/rollup.ts: schema, histogram, builder; README "Rollups and raw retention") ----------
+
+/** Measurements that are rolled up: the probe results. */
+export const ROLLUP_MEASUREMENTS = ['icmp', 'http', 'dns', 'tcp'] as const satisfies readonly MeasurementName[];
+export type RollupMeasurement = (typeof ROLLUP_MEASUREMENTS)[number];
+/** A rollup bucket is one clock hour (an hour of Asia/Ho_Chi_Minh too: UTC+7 is a whole number of hours). */
+export const ROLLUP_BUCKET_MS = 3_600_000;
+
+/**
+ * Figures of a set of rounds. Every field merges by sum (latMin/latMax by min/max), so hourly rows merge into a
+ * month or a year exactly, and a quantile comes from the merged histogram (approximate: see rollup.ts HIST_BINS).
+ */
+export interface RollupFigures {
+  /** rounds that could be classified */
+  rounds: number;
+  /** rounds that failed (status.ts classify: nothing answered) */
+  failed: number;
+  /** rounds that answered past a threshold (classify `slow`, with the thresholds in force when rolled up) */
+  slow: number;
+  /** sum and count of the rounds' loss % (failed rounds count 100) */
+  lossSum: number;
+  lossN: number;
+  /** latency of rounds that answered (icmp rtt_median, http/dns total_ms, tcp connect_ms): sum, count, min, max */
+  latSum: number;
+  latN: number;
+  latMin: number | null;
+  latMax: number | null;
+  /** latency histogram, HIST_BINS counts ([] when a query did not ask for it) */
+  hist: number[];
+}
+
+/** One rolled-up hour of one series. */
+export interface RollupRow extends RollupFigures {
+  measurement: RollupMeasurement;
+  /** hour start, epoch ms (a multiple of ROLLUP_BUCKET_MS) */
+  hour: number;
+  tags: Tags;
+}
+
+/** Turns the raw points of a chunk of hours into rollup rows (server/stores/rollup.ts RollupAccumulator). */
+export type RollupBuild = (points: Point[]) => RollupRow[];
+
+export interface RollupQuery {
+  measurement: RollupMeasurement;
+  /** hour-aligned, inclusive; read only rows whose hour is in [from, to) */
+  from: number;
+  /** hour-aligned, exclusive */
+  to: number;
+  where?: Partial<Tags>;
+  /** tags kept in the result; rows differing only in other tags are merged */
+  groupBy: TagKey[];
+  /** merge into buckets of this width (a multiple of ROLLUP_BUCKET_MS, aligned to the epoch); omitted = whole range */
+  bucketMs?: number;
+  /** also merge the latency histograms (costs one column per bin) */
+  histogram?: boolean;
+}
+
+/** A merged group: `t` is the bucket start (null without bucketMs), `tags` the groupBy tags. */
+export interface RollupAgg extends RollupFigures {
+  t: number | null;
+  tags: Partial<Tags>;
+}
+
+/** How many raw points of a rolled-up measurement an hour holds. */
+export interface RawHourCount {
+  measurement: RollupMeasurement;
+  hour: number;
+  points: number;
+}
+
+export interface RollupResult {
+  hours: number;
+  points: number;
+  rows: number;
+}
+
+export interface PruneResult {
+  /** raw points older than this were (or will be, by a retention policy) removed */
+  before: number;
+  /** raw points deleted, when the store knows */
+  deleted: number | null;
+  detail: string;
+}
+
 export interface StoreHealth {
   ok: boolean;
   kind: string;
@@ -87,6 +171,28 @@ export interface Store {
   /** Upsert by id: the whole incident replaces the stored one. Throws StoreUnavailableError when down. */
   writeIncident(incident: Incident): Promise<void>;
   queryIncidents(q: IncidentQuery): Promise<Incident[]>;
+
+  // ---- rollups: the stores keep hourly rows and which hours they cover; what a row holds is decided by the
+  // builder (server/stores/rollup.ts), the same for both stores. Orchestration: server/reports/data/rollups.ts.
+
+  /** Raw points per hour of the rolled-up measurements in [from, to) (hours with none are absent); to plan rollups. */
+  rawCounts(from: number, to: number): Promise<RawHourCount[]>;
+  /**
+   * Roll up the hours [from, to) (hour-aligned): read their raw points of ROLLUP_MEASUREMENTS, `build` rows, replace
+   * the rows those hours had, and mark every hour of the range covered (hours without raw points too). Idempotent.
+   * A write that lands in a covered hour afterwards makes it uncovered again (stale) until it is rolled up anew;
+   * a write racing with the rollup leaves the hour stale, never silently missing from it.
+   */
+  rollup(from: number, to: number, build: RollupBuild): Promise<RollupResult>;
+  /** Hour starts in [from, to) whose rollup is current, ascending. */
+  rollupCoverage(from: number, to: number): Promise<number[]>;
+  /** Merged rollup rows of [from, to). Reads every row there: callers pass covered ranges (rollupCoverage). */
+  queryRollups(q: RollupQuery): Promise<RollupAgg[]>;
+  /**
+   * Remove raw points older than `before` (every measurement) whose hour is covered by a rollup; uncovered raw is kept
+   * until rolled up. Stores that expire raw data by a retention policy say so in `detail`.
+   */
+  pruneRaw(before: number): Promise<PruneResult>;
   close(): Promise<void>;
 }
 

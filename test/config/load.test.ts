@@ -32,7 +32,7 @@ describe('config validation', () => {
   it('accepts a minimal config and fills defaults', () => {
     const c = parseConfig(base());
     expect(c.server.port).toBe(8080);
-    expect(c.store).toEqual({ kind: 'duckdb', file: 'ioc.duckdb' });
+    expect(c.store).toMatchObject({ kind: 'duckdb', file: 'ioc.duckdb', rawRetentionDays: 30 });
     expect(c.server.agentTimeoutSec).toBe(20);
   });
 

@@ -7,6 +7,7 @@ accepted only for SMTP_USER/SMTP_PASS; RCPT to an address starting with `reject`
 Stops on stdin EOF, so it dies with the test process.
 """
 import asyncio
+import hashlib
 import json
 import os
 import sys
@@ -41,6 +42,16 @@ class Handler:
             "delivery": str(msg["x-ioc-delivery"]),
             "text": text.get_content() if text is not None else None,
             "html": html.get_content() if html is not None else None,
+            # files attached (the report emails): name as decoded from RFC 2231, and a digest of the bytes
+            "attachments": [
+                {
+                    "filename": a.get_filename(),
+                    "content_type": a.get_content_type(),
+                    "size": len(a.get_payload(decode=True) or b""),
+                    "sha256": hashlib.sha256(a.get_payload(decode=True) or b"").hexdigest(),
+                }
+                for a in msg.iter_attachments()
+            ],
         }
         print(json.dumps(out, ensure_ascii=False), flush=True)
         return "250 Message accepted"

@@ -20,6 +20,8 @@ export interface SinkMessage {
   delivery: string;
   text: string | null;
   html: string | null;
+  /** attached files (decoded name, MIME type, size and SHA-256 of the decoded bytes) */
+  attachments: { filename: string | null; content_type: string; size: number; sha256: string }[];
 }
 
 export function aiosmtpdAvailable(): boolean {

@@ -153,3 +153,10 @@ export function formatSignedMs(v: number | null | undefined, lang: Lang = 'vi'):
   const body = formatMs(Math.abs(v), lang);
   return v > 0 ? `+${body}` : v < 0 ? `−${body}` : body;
 }
+
+/** dd/mm/yyyy HH:mm in Asia/Ho_Chi_Minh (report archive: when a report was generated). */
+export function formatDateHm(ts: number | null | undefined): string {
+  if (!isNum(ts)) return DASH;
+  const p = parts(ts);
+  return `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}`;
+}

@@ -6,3 +6,13 @@ import type { Role } from '../../../config/schema.ts';
 export function canOperate(role: Role): boolean {
   return role === 'admin' || role === 'operator';
 }
+
+/** may see and generate the DOST outage-history report (carrier users get only their own carrier's reports) */
+export function canReportDost(role: Role): boolean {
+  return role !== 'carrier';
+}
+
+/** the carrier a user's reports are fixed to, or null when it may pick any */
+export function reportCarrier(user: { role: Role; carrier?: string | undefined }): string | null {
+  return user.role === 'carrier' ? (user.carrier ?? '') : null;
+}

@@ -1,11 +1,12 @@
-// Hash routes: #/ (map), #/incidents (history), #/incidents/<id> (one incident), #/agents.
+// Hash routes: #/ (map), #/incidents (history), #/incidents/<id> (one incident), #/agents, #/reports.
 // Hash routing needs nothing from the server; the notification links' path form (/incidents/<id>, see
 // server/notifiers/templates.ts incidentUrl) is accepted too and turned into its hash form.
 export type Route =
   | { page: 'map' }
   | { page: 'incidents' }
   | { page: 'incident'; id: string }
-  | { page: 'agents' };
+  | { page: 'agents' }
+  | { page: 'reports' };
 
 export type Page = Route['page'];
 
@@ -13,6 +14,7 @@ function fromPath(path: string): Route | null {
   const parts = path.split('/').filter(Boolean);
   if (parts.length === 0 || parts[0] === 'map') return { page: 'map' };
   if (parts[0] === 'agents' && parts.length === 1) return { page: 'agents' };
+  if (parts[0] === 'reports' && parts.length === 1) return { page: 'reports' };
   if (parts[0] === 'incidents') {
     if (parts.length === 1) return { page: 'incidents' };
     if (parts.length === 2) {
@@ -43,5 +45,7 @@ export function routeHref(r: Route): string {
       return `#/incidents/${encodeURIComponent(r.id)}`;
     case 'agents':
       return '#/agents';
+    case 'reports':
+      return '#/reports';
   }
 }

@@ -1,0 +1,172 @@
+// Carrier dead-zone report: for one carrier and a period, every commune where the carrier has an uplink (or figures),
+// from the ICMP rounds measured over that carrier's uplinks only (tag `carrier`; every ICMP target by default: loss
+// and RTT are ICMP figures, HTTP/DNS failures are the services' matter, see the DOST report).
+//
+// Per commune, the rounds of all the carrier's agents/uplinks and targets there are pooled:
+//   availabilityPct   rounds not failed / rounds × 100 (failed = nothing answered, status.ts classify)
+//   lossPct           mean loss of the rounds (a failed round counts 100 %)
+//   rttMedianMs/P95   quantiles of the rounds' median RTT (rounds that answered), from the rollup histogram: within
+//                     one bin (26 %) of the exact value, exact when the values are equal (server/stores/rollup.ts)
+//   hoursDown         clock hours of the period where more than half of the pooled rounds failed (failed × 2 > rounds)
+//   hoursDegraded     clock hours not down where more than half failed or were slow ((failed + slow) × 2 > rounds);
+//                     slow = answered past the loss/RTT thresholds of the target and commune. Hours without rounds
+//                     are neither (unknown); an hour cut by the period's edge counts with its rounds inside the period.
+//   worstHours        hours of the day (Asia/Ho_Chi_Minh) by mean loss over the period, worst first, at most 3, only
+//                     hours with some loss (ties: earlier hour first)
+//   incidents         incidents attributed to the carrier touching the commune: cause 'carrier' of this carrier and
+//                     'local_link' whose carrier is it; maintenance incidents are listed, not counted
+//   deadZone/why      any rule of the definition broken (availability < min, loss >= max, p95 > max), in words
+// Rows: dead zones first, then availability ascending (no data last), then loss descending, then commune code.
+import type { Directory } from '../../directory.ts';
+import { histQuantile, mergeFigures } from '../../stores/rollup.ts';
+import { ROLLUP_BUCKET_MS, type RollupAgg, type Store } from '../../stores/types.ts';
+import type { Incident } from '../../incidents/types.ts';
+import type { CarrierCommuneRow, CarrierReport, DeadZoneDefinition, Period, ReportIncident } from '../model.ts';
+import { localHour } from './periods.ts';
+import { readAggregates, roundClassifier, runRollup } from './rollups.ts';
+import { fmtNum } from './format.ts';
+
+export interface CarrierReportOptions {
+  /** roll up the period's closed hours first (default true; false reads raw data where not rolled up) */
+  ensureRollups?: boolean;
+  /** only these ICMP targets (default: every one) */
+  targets?: string[];
+}
+
+type Fig = Omit<RollupAgg, 't' | 'tags'>;
+
+export async function buildCarrierReport(
+  store: Store,
+  dir: Directory,
+  carrierId: string,
+  period: Period,
+  definition: DeadZoneDefinition,
+  now: number,
+  opts: CarrierReportOptions = {},
+): Promise<CarrierReport> {
+  const carrier = dir.carriers.get(carrierId);
+  if (!carrier) throw new Error(`unknown carrier "${carrierId}"`);
+  const classify = roundClassifier(dir);
+  if (opts.ensureRollups !== false) await runRollup(store, classify, { from: period.from, to: period.to, now });
+
+  const targets = opts.targets ? new Set(opts.targets) : null;
+  const groupBy = targets ? (['commune', 'target'] as const) : (['commune'] as const);
+  const base = { measurement: 'icmp' as const, from: period.from, to: period.to, where: { carrier: carrierId }, groupBy: [...groupBy] };
+  const [totals, hourly] = await Promise.all([
+    readAggregates(store, { ...base, histogram: true }, classify),
+    readAggregates(store, { ...base, bucketMs: ROLLUP_BUCKET_MS }, classify),
+  ]);
+  const keep = (a: RollupAgg) => !targets || targets.has(a.tags.target ?? '');
+
+  const perCommune = new Map<string, Fig>();
+  for (const a of totals.filter(keep)) {
+    const c = a.tags.commune ?? '';
+    const have = perCommune.get(c);
+    if (!have) perCommune.set(c, { ...a, hist: [...a.hist] });
+    else mergeFigures(have, a);
+  }
+  // (commune, hour) pooled counts; then hours down/degraded and loss per hour of the day.
+  const hours = new Map<string, { commune: string; t: number; rounds: number; failed: number; slow: number; lossSum: number; lossN: number }>();
+  for (const a of hourly.filter(keep)) {
+    const c = a.tags.commune ?? '';
+    const key = `${c}\u0000${a.t}`;
+    const h = hours.get(key) ?? { commune: c, t: a.t ?? 0, rounds: 0, failed: 0, slow: 0, lossSum: 0, lossN: 0 };
+    h.rounds += a.rounds;
+    h.failed += a.failed;
+    h.slow += a.slow;
+    h.lossSum += a.lossSum;
+    h.lossN += a.lossN;
+    hours.set(key, h);
+  }
+  const down = new Map<string, number>();
+  const degraded = new Map<string, number>();
+  const byHourOfDay = new Map<string, { sum: number; n: number }[]>();
+  for (const h of hours.values()) {
+    if (h.rounds > 0 && h.failed * 2 > h.rounds) down.set(h.commune, (down.get(h.commune) ?? 0) + 1);
+    else if (h.rounds > 0 && (h.failed + h.slow) * 2 > h.rounds) degraded.set(h.commune, (degraded.get(h.commune) ?? 0) + 1);
+    let day = byHourOfDay.get(h.commune);
+    if (!day) byHourOfDay.set(h.commune, (day = Array.from({ length: 24 }, () => ({ sum: 0, n: 0 }))));
+    const slot = day[localHour(h.t)]!;
+    slot.sum += h.lossSum;
+    slot.n += h.lossN;
+  }
+
+  const incidents = (await store.queryIncidents({ from: period.from, to: period.to, carrier: carrierId })).filter(
+    (i) => i.carrier === carrierId && (i.cause === 'carrier' || i.cause === 'local_link'),
+  );
+  const counted = new Map<string, number>();
+  for (const i of incidents) if (!i.maintenance) for (const c of i.communes) counted.set(c, (counted.get(c) ?? 0) + 1);
+
+  const codes = new Set<string>([...dir.communesOfCarrier(carrierId), ...perCommune.keys()]);
+  const rows: CarrierCommuneRow[] = [...codes].map((code) => {
+    const f = perCommune.get(code);
+    const availabilityPct = f && f.rounds > 0 ? ((f.rounds - f.failed) / f.rounds) * 100 : null;
+    const lossPct = f && f.lossN > 0 ? f.lossSum / f.lossN : null;
+    const rttMedianMs = f ? histQuantile(f.hist, 0.5, f.latMin, f.latMax) : null;
+    const rttP95Ms = f ? histQuantile(f.hist, 0.95, f.latMin, f.latMax) : null;
+    const why: string[] = [];
+    if (availabilityPct !== null && availabilityPct < definition.minAvailabilityPct)
+      why.push(`khả dụng ${fmtNum(availabilityPct)}% < ${fmtNum(definition.minAvailabilityPct)}%`);
+    if (lossPct !== null && lossPct >= definition.maxLossPct) why.push(`mất gói trung bình ${fmtNum(lossPct)}% ≥ ${fmtNum(definition.maxLossPct)}%`);
+    if (rttP95Ms !== null && rttP95Ms > definition.maxRttP95Ms) why.push(`RTT p95 ${fmtNum(rttP95Ms, 0)} ms > ${fmtNum(definition.maxRttP95Ms)} ms`);
+    const day = byHourOfDay.get(code) ?? [];
+    const worstHours = day
+      .map((s, hour) => ({ hour, loss: s.n > 0 ? s.sum / s.n : 0 }))
+      .filter((s) => s.loss > 0)
+      .sort((a, b) => b.loss - a.loss || a.hour - b.hour)
+      .slice(0, 3)
+      .map((s) => s.hour);
+    const c = dir.communes.get(code);
+    return {
+      commune: code,
+      name: c?.fullName ?? code,
+      availabilityPct,
+      lossPct,
+      rttMedianMs,
+      rttP95Ms,
+      hoursDegraded: degraded.get(code) ?? 0,
+      hoursDown: down.get(code) ?? 0,
+      worstHours,
+      incidents: counted.get(code) ?? 0,
+      deadZone: why.length > 0,
+      why: why.length ? capitalize(why.join('; ')) : null,
+    };
+  });
+  rows.sort(
+    (a, b) =>
+      Number(b.deadZone) - Number(a.deadZone) ||
+      (a.availabilityPct ?? Infinity) - (b.availabilityPct ?? Infinity) ||
+      (b.lossPct ?? -1) - (a.lossPct ?? -1) ||
+      (a.commune < b.commune ? -1 : a.commune > b.commune ? 1 : 0),
+  );
+
+  return {
+    kind: 'carrier',
+    province: { code: dir.province.code, name: dir.province.name },
+    carrier: { id: carrier.id, name: carrier.name },
+    period,
+    generatedAt: now,
+    definition,
+    rows,
+    incidents: incidents.map((i) => reportIncident(i, period, now)).sort((a, b) => a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1)),
+  };
+}
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** An incident as reports list it: its duration clipped to the period (and to now while open). */
+export function reportIncident(i: Incident, period: Period, now: number): ReportIncident {
+  const from = Math.max(i.openedAt, period.from);
+  const to = Math.min(i.resolvedAt ?? now, period.to);
+  return {
+    id: i.id,
+    cause: i.cause,
+    subject: i.subject,
+    openedAt: i.openedAt,
+    resolvedAt: i.resolvedAt,
+    durationMin: Math.max(0, to - from) / 60_000,
+    communes: [...i.communes],
+    summary: i.evidence.summary,
+    maintenance: i.maintenance,
+  };
+}

@@ -1,0 +1,231 @@
+// Rollup orchestration and the read path of reports (README "Rollups and raw retention").
+//
+// - roundClassifier: a raw point -> the verdict of status.ts `classify` with the thresholds of its target and commune,
+//   so a report's failed/slow rounds are the ones the live map saw.
+// - runRollup: rolls up the closed hours of a range that are not covered (never rolled, or stale after a late write),
+//   in chunks of at most maxPoints raw points. An hour is closed graceMs after it ends (writes in flight finish first).
+//   Idempotent: covered hours are skipped, a chunk rolled twice gives the same rows.
+// - startRollupJob: every intervalMs, runRollup over the raw retention window (+7 days), then pruneRaw.
+// - readAggregates: figures of a period = rollup rows of its covered whole hours + raw points of the rest (edges of a
+//   period not on an hour, hours not rolled up yet), folded by the same builder, so both sides of the boundary agree.
+import { classify } from '../../state/status.ts';
+import type { Directory } from '../../directory.ts';
+import { addRound, aggKey, emptyFigures, hourOf, mergeFigures, rollupBuilder, type RoundClassifier } from '../../stores/rollup.ts';
+import {
+  ROLLUP_BUCKET_MS,
+  type FieldValue,
+  type RollupAgg,
+  type RollupMeasurement,
+  type RollupQuery,
+  type Store,
+  type Tags,
+} from '../../stores/types.ts';
+import type { ProbeResult } from '../../../config/wire.ts';
+
+const H = ROLLUP_BUCKET_MS;
+const DAY = 86_400_000;
+
+// ---- classification ----
+
+const num = (v: FieldValue | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (v: FieldValue | undefined) => (typeof v === 'string' ? v : undefined);
+
+/** Raw fields -> the probe result `classify` reads; null when the fields cannot give a verdict. */
+const AS_RESULT = {
+  icmp: (f, base) => {
+    const received = num(f.received);
+    const loss = num(f.loss);
+    if (received === null || loss === null) return null;
+    return { ...base, kind: 'icmp', sent: num(f.sent) ?? 0, received, loss, rtt_min: num(f.rtt_min), rtt_median: num(f.rtt_median), rtt_avg: num(f.rtt_avg), rtt_max: num(f.rtt_max), jitter: num(f.jitter), error: str(f.error) };
+  },
+  http: (f, base) => {
+    if (typeof f.ok !== 'boolean') return null;
+    return { ...base, kind: 'http', ok: f.ok, status: num(f.status), total_ms: num(f.total_ms), error: str(f.error) as never };
+  },
+  dns: (f, base) => {
+    if (typeof f.ok !== 'boolean') return null;
+    return { ...base, kind: 'dns', ok: f.ok, total_ms: num(f.total_ms), answers: num(f.answers) ?? 0, rcode: str(f.rcode) ?? '', error: str(f.error) };
+  },
+  tcp: (f, base) => {
+    if (typeof f.ok !== 'boolean') return null;
+    return { ...base, kind: 'tcp', ok: f.ok, connect_ms: num(f.connect_ms), error: str(f.error) };
+  },
+} satisfies Record<RollupMeasurement, (f: Record<string, FieldValue>, base: { ts: number; target: string }) => ProbeResult | null>;
+
+/** Classifies raw points like the live status machine, with the thresholds of each target and commune. */
+export function roundClassifier(dir: Pick<Directory, 'thresholdsFor'>): RoundClassifier {
+  return (m, tags, fields) => {
+    const r = AS_RESULT[m](fields, { ts: 0, target: tags.target });
+    if (!r) return null;
+    const c = classify(r, dir.thresholdsFor(tags.target, tags.commune));
+    return { verdict: c.verdict, lossPct: c.lossPct, latencyMs: c.latencyMs };
+  };
+}
+
+// ---- rolling up ----
+
+export interface RollupRunOptions {
+  /** epoch ms; hours in [hourOf(from), to) are considered */
+  from: number;
+  to: number;
+  now: number;
+  /** an hour is rolled up only this long after it ends (default 2 min) */
+  graceMs?: number;
+  /** raw points per rollup chunk (default 50 000) */
+  maxPoints?: number;
+}
+
+export interface RollupRunStats {
+  hours: number;
+  points: number;
+  rows: number;
+  chunks: number;
+}
+
+/** Contiguous runs [from, to) of sorted hour starts. */
+export function hourRuns(hours: readonly number[]): { from: number; to: number }[] {
+  const runs: { from: number; to: number }[] = [];
+  for (const h of hours) {
+    const last = runs[runs.length - 1];
+    if (last && last.to === h) last.to = h + H;
+    else runs.push({ from: h, to: h + H });
+  }
+  return runs;
+}
+
+/** Rolls up the closed, uncovered hours of [from, to). */
+export async function runRollup(store: Store, classifyRound: RoundClassifier, o: RollupRunOptions): Promise<RollupRunStats> {
+  const closedEnd = hourOf(o.now - (o.graceMs ?? 120_000));
+  const start = hourOf(o.from);
+  const end = Math.min(hourOf(o.to + H - 1), closedEnd);
+  const stats: RollupRunStats = { hours: 0, points: 0, rows: 0, chunks: 0 };
+  if (end <= start) return stats;
+  const covered = new Set(await store.rollupCoverage(start, end));
+  const todo: number[] = [];
+  for (let h = start; h < end; h += H) if (!covered.has(h)) todo.push(h);
+  if (!todo.length) return stats;
+  const build = rollupBuilder(classifyRound);
+  const maxPoints = o.maxPoints ?? 50_000;
+  for (const run of hourRuns(todo)) {
+    const perHour = new Map<number, number>();
+    for (const c of await store.rawCounts(run.from, run.to)) perHour.set(c.hour, (perHour.get(c.hour) ?? 0) + c.points);
+    // Chunks of whole hours holding at most maxPoints raw points (an hour alone may hold more).
+    let chunkFrom = run.from;
+    let inChunk = 0;
+    const flush = async (to: number) => {
+      if (to <= chunkFrom) return;
+      const r = await store.rollup(chunkFrom, to, build);
+      stats.hours += r.hours;
+      stats.points += r.points;
+      stats.rows += r.rows;
+      stats.chunks++;
+      chunkFrom = to;
+      inChunk = 0;
+    };
+    for (let h = run.from; h < run.to; h += H) {
+      const n = perHour.get(h) ?? 0;
+      if (inChunk > 0 && inChunk + n > maxPoints) await flush(h);
+      inChunk += n;
+    }
+    await flush(run.to);
+  }
+  return stats;
+}
+
+export interface RollupJobOptions {
+  store: Store;
+  classify: RoundClassifier;
+  /** raw data kept this many days (0: forever, no pruning) */
+  rawRetentionDays: number;
+  /** default 10 min */
+  intervalMs?: number;
+  now?: () => number;
+  onRun?: (r: { rollup: RollupRunStats; prune: Awaited<ReturnType<Store['pruneRaw']>> | null; ms: number }) => void;
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * The server's rollup step: rolls up every closed hour of the raw window (retention + 7 days, or the last 7 days when
+ * raw data is kept forever) that is not covered, then prunes raw data past the retention. Start it from the
+ * composition root; `runOnce` is the step itself (tests, on demand), never overlapping a run in progress.
+ */
+export function startRollupJob(o: RollupJobOptions): { runOnce(): Promise<void>; stop(): void } {
+  const now = o.now ?? Date.now;
+  let running: Promise<void> | null = null;
+  const step = async () => {
+    const t = now();
+    const t0 = Date.now();
+    const window = (o.rawRetentionDays > 0 ? o.rawRetentionDays + 7 : 7) * DAY;
+    const rollup = await runRollup(o.store, o.classify, { from: t - window, to: t, now: t });
+    const prune = o.rawRetentionDays > 0 ? await o.store.pruneRaw(t - o.rawRetentionDays * DAY) : null;
+    o.onRun?.({ rollup, prune, ms: Date.now() - t0 });
+  };
+  const runOnce = () => {
+    running ??= step().finally(() => (running = null));
+    return running;
+  };
+  const timer = setInterval(() => {
+    runOnce().catch((err: unknown) => o.onError?.(err));
+  }, o.intervalMs ?? 600_000);
+  timer.unref();
+  return {
+    runOnce,
+    stop: () => clearInterval(timer),
+  };
+}
+
+// ---- reading ----
+
+export type AggregateQuery = Omit<RollupQuery, 'from' | 'to'> & { from: number; to: number };
+
+/**
+ * Merged figures of [from, to) (any ms, not only hours): rollup rows for the whole hours that are covered, raw points
+ * folded with the same classifier for everything else. Sorted by t then by the groupBy tags.
+ */
+export async function readAggregates(store: Store, q: AggregateQuery, classifyRound: RoundClassifier, rawChunkMs = 6 * H): Promise<RollupAgg[]> {
+  if (q.bucketMs !== undefined && (q.bucketMs <= 0 || q.bucketMs % H !== 0)) throw new TypeError(`bad bucketMs ${q.bucketMs}`);
+  const hStart = hourOf(q.from + H - 1);
+  const hEnd = hourOf(q.to);
+  const covered = hEnd > hStart ? await store.rollupCoverage(hStart, hEnd) : [];
+  const runs = hourRuns(covered);
+  const out = new Map<string, RollupAgg>();
+  const merge = (a: RollupAgg) => {
+    const key = aggKey(a.t, a.tags, q.groupBy);
+    const have = out.get(key);
+    if (have) mergeFigures(have, a);
+    else out.set(key, { ...a, hist: a.hist.length ? a.hist : emptyFigures(!!q.histogram).hist });
+  };
+  for (const run of runs) for (const a of await store.queryRollups({ ...q, from: run.from, to: run.to })) merge(a);
+
+  // Raw for the rest: the gaps between covered runs.
+  const gaps: { from: number; to: number }[] = [];
+  let at = q.from;
+  for (const run of runs) {
+    if (run.from > at) gaps.push({ from: at, to: run.from });
+    at = Math.max(at, run.to);
+  }
+  if (at < q.to) gaps.push({ from: at, to: q.to });
+  const b = q.bucketMs;
+  for (const g of gaps) {
+    for (let from = g.from; from < g.to; from += rawChunkMs) {
+      const to = Math.min(g.to, from + rawChunkMs);
+      const points = await store.queryRaw({ measurement: q.measurement, from, to, ...(q.where ? { where: q.where } : {}) });
+      const local = new Map<string, RollupAgg>();
+      for (const p of points) {
+        const o = classifyRound(q.measurement, p.tags, p.fields);
+        if (!o) continue;
+        const t = b ? p.ts - (((p.ts % b) + b) % b) : null;
+        const tags: Partial<Tags> = {};
+        for (const k of q.groupBy) tags[k] = p.tags[k];
+        const key = aggKey(t, tags, q.groupBy);
+        let a = local.get(key);
+        if (!a) local.set(key, (a = { t, tags, ...emptyFigures(!!q.histogram) }));
+        addRound(a, o);
+      }
+      for (const a of local.values()) merge(a);
+    }
+  }
+  return [...out.values()].sort(
+    (x, y) => (x.t ?? 0) - (y.t ?? 0) || q.groupBy.reduce((acc, k) => acc || ((x.tags[k] ?? '') < (y.tags[k] ?? '') ? -1 : (x.tags[k] ?? '') > (y.tags[k] ?? '') ? 1 : 0), 0),
+  );
+}

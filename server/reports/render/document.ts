@@ -1,0 +1,315 @@
+// A report laid out once, independent of the file format: title, facts, the definitions used, summary figures,
+// tables (typed columns, raw values) and, for carriers, the map. csv.ts, xlsx.ts and pdf.ts only typeset this,
+// so the three formats cannot disagree on a figure or a heading.
+import type { ProvinceFile } from '../../../config/schema.ts';
+import type { CarrierReport, DostReport, OutageStats, Report, ReportIncident, ReportKind } from '../model.ts';
+import { CAUSE_VI, DASH, ascii, causes, date, dateTime, hours, lastDay, num, pct } from './format.ts';
+
+/** How a column's raw values are typeset (and, in XLSX, which number format they get). */
+export type ColType = 'text' | 'int' | 'pct' | 'ms' | 'hours' | 'minutes' | 'delta' | 'datetime' | 'bool';
+export type Cell = string | number | boolean | null;
+
+export interface Column {
+  header: string;
+  type: ColType;
+  /** relative width (PDF columns, XLSX character widths) */
+  width: number;
+}
+
+export interface Table {
+  /** XLSX sheet name (at most 31 characters, none of []:*?/\) */
+  sheet: string;
+  title: string;
+  columns: Column[];
+  rows: Cell[][];
+  /** said instead of an empty table */
+  empty: string;
+  /** rows to emphasise (dead zones, communes below the green bar) */
+  highlight?: boolean[];
+}
+
+export type MapState = 'dead' | 'ok' | 'none';
+export interface MapSpec {
+  title: string;
+  /** commune code -> state; rank = position among the dead zones (1 = worst), printed on the map */
+  communes: Map<string, { state: MapState; rank?: number }>;
+  legend: Record<MapState, string>;
+  /** the dead zones in rank order, one line each, printed beside the map */
+  items: string[];
+}
+
+export interface ReportDoc {
+  kind: ReportKind;
+  title: string;
+  subtitle: string;
+  /** Vietnamese, for the download name ("Báo cáo vùng lõm sóng - VNPT - Tháng 10-2026") */
+  fileTitle: string;
+  /** ASCII fallback of fileTitle, safe in any file system */
+  fileSlug: string;
+  meta: [string, string][];
+  definitions: { title: string; lines: string[] };
+  summary: [string, string][];
+  tables: Table[];
+  map: MapSpec | null;
+  generatedAt: number;
+}
+
+export interface DocContext {
+  /** the province file (names of communes in incidents, polygons for the map) */
+  province?: ProvinceFile;
+  /** target id -> name, for service incidents (DOST reports carry it in their service rows) */
+  targetName?: (id: string) => string | undefined;
+  /** carrier id -> name */
+  carrierName?: (id: string) => string | undefined;
+}
+
+export function provinceTitle(name: string): string {
+  return /^(Tỉnh|Thành phố)\s/.test(name) ? name : `Tỉnh ${name}`;
+}
+
+function periodMeta(label: string, from: number, to: number): [string, string][] {
+  return [
+    ['Kỳ báo cáo', label],
+    ['Từ ngày', date(from)],
+    ['Đến hết ngày', lastDay(to)],
+  ];
+}
+
+function fileNames(parts: string[]): { fileTitle: string; fileSlug: string } {
+  // "/" and other path characters never reach a file name; "Tháng 10/2026" -> "Tháng 10-2026"
+  const clean = parts.map((p) => p.replace(/[\\/:*?"<>|]+/g, '-').replace(/\s+/g, ' ').trim()).filter(Boolean);
+  const fileTitle = clean.join(' - ');
+  const fileSlug = ascii(fileTitle)
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 120);
+  return { fileTitle, fileSlug: fileSlug || 'bao-cao' };
+}
+
+/** Names for the codes incidents carry. */
+function names(ctx: DocContext, extra: [string, string][] = []) {
+  const m = new Map<string, string>(extra);
+  for (const c of ctx.province?.communes ?? []) if (!m.has(c.code)) m.set(c.code, c.fullName);
+  return {
+    commune: (code: string) => m.get(code) ?? code,
+    subject: (i: ReportIncident) => {
+      const n = i.cause === 'carrier' ? ctx.carrierName?.(i.subject) : i.cause === 'service' ? ctx.targetName?.(i.subject) : m.get(i.subject);
+      return n ?? i.subject;
+    },
+  };
+}
+
+function incidentTable(incidents: ReportIncident[], n: ReturnType<typeof names>, empty: string): Table {
+  return {
+    sheet: 'Sự cố',
+    title: 'Danh sách sự cố trong kỳ',
+    columns: [
+      { header: 'Bắt đầu', type: 'datetime', width: 11 },
+      { header: 'Kết thúc', type: 'datetime', width: 11 },
+      { header: 'Thời lượng trong kỳ (phút)', type: 'minutes', width: 9 },
+      { header: 'Nguyên nhân', type: 'text', width: 10 },
+      { header: 'Đối tượng', type: 'text', width: 13 },
+      { header: 'Xã/phường bị ảnh hưởng', type: 'text', width: 24 },
+      { header: 'Mô tả', type: 'text', width: 26 },
+      { header: 'Bảo trì', type: 'bool', width: 6 },
+      { header: 'Mã sự cố', type: 'text', width: 14 },
+    ],
+    rows: incidents.map((i) => [
+      i.openedAt,
+      i.resolvedAt ?? 'Đang diễn ra',
+      i.durationMin,
+      CAUSE_VI[i.cause],
+      n.subject(i),
+      i.communes.map(n.commune).join(', '),
+      i.summary,
+      i.maintenance,
+      i.id,
+    ]),
+    empty,
+  };
+}
+
+function carrierDoc(r: CarrierReport, ctx: DocContext): ReportDoc {
+  const d = r.definition;
+  const dead = r.rows.filter((x) => x.deadZone);
+  const n = names({ ...ctx, carrierName: (id) => (id === r.carrier.id ? r.carrier.name : ctx.carrierName?.(id)) }, r.rows.map((x) => [x.commune, x.name]));
+  const province = provinceTitle(r.province.name);
+  const map: MapSpec = {
+    title: `Bản đồ vùng lõm sóng ${r.carrier.name} — ${province}`,
+    communes: new Map(),
+    legend: {
+      dead: 'Vùng lõm sóng (số: thứ hạng, 1 là tệ nhất)',
+      ok: `Có đo, đạt ngưỡng`,
+      none: `Không có số liệu đo qua ${r.carrier.name}`,
+    },
+    items: dead.map((x, i) => `${i + 1}. ${x.name}: khả dụng ${pct(x.availabilityPct)}, mất gói ${pct(x.lossPct)}`),
+  };
+  for (const row of r.rows) map.communes.set(row.commune, { state: row.deadZone ? 'dead' : 'ok' });
+  dead.forEach((row, i) => map.communes.set(row.commune, { state: 'dead', rank: i + 1 }));
+  return {
+    kind: 'carrier',
+    title: 'BÁO CÁO VÙNG LÕM SÓNG',
+    subtitle: `Nhà mạng ${r.carrier.name} — ${province} — ${r.period.label}`,
+    ...fileNames(['Báo cáo vùng lõm sóng', r.carrier.name, r.period.label]),
+    meta: [
+      ['Nhà mạng', r.carrier.name],
+      ['Địa bàn', province],
+      ...periodMeta(r.period.label, r.period.from, r.period.to),
+      ['Thời điểm lập', `${dateTime(r.generatedAt)} (giờ Việt Nam)`],
+    ],
+    definitions: {
+      title: 'Định nghĩa sử dụng trong báo cáo',
+      lines: [
+        `Vùng lõm sóng: xã/phường mà trên các đường truyền của ${r.carrier.name} trong kỳ có tỷ lệ khả dụng dưới ${pct(d.minAvailabilityPct)}, ` +
+          `hoặc tỷ lệ mất gói trung bình từ ${pct(d.maxLossPct)} trở lên, hoặc độ trễ (RTT) phân vị 95 trên ${num(d.maxRttP95Ms, 0)} ms.`,
+        `Khả dụng: tỷ lệ lượt đo không thất bại, chỉ tính các lượt đo qua đường truyền của ${r.carrier.name}.`,
+        'Giờ suy giảm / giờ mất kết nối: tổng số giờ trong kỳ ở trạng thái chất lượng kém / mất kết nối.',
+        'Khung giờ tệ nhất: các giờ trong ngày (giờ Việt Nam) có tỷ lệ mất gói cao nhất, tối đa 3 khung giờ.',
+        `Sự cố: các sự cố được quy cho ${r.carrier.name} có ảnh hưởng tới xã/phường. Xếp hạng: vùng lõm trước, sau đó theo khả dụng tăng dần.`,
+      ],
+    },
+    summary: [
+      ['Số xã/phường có số liệu', num(r.rows.length)],
+      ['Số vùng lõm sóng', num(dead.length)],
+      ['Số sự cố quy cho nhà mạng', num(r.incidents.length)],
+    ],
+    tables: [
+      {
+        sheet: 'Xã phường',
+        title: 'Xã/phường theo mức độ (tệ nhất trước)',
+        columns: [
+          { header: 'Hạng', type: 'int', width: 4 },
+          { header: 'Mã xã', type: 'text', width: 6 },
+          { header: 'Xã/phường', type: 'text', width: 16 },
+          { header: 'Vùng lõm', type: 'bool', width: 6 },
+          { header: 'Khả dụng (%)', type: 'pct', width: 8 },
+          { header: 'Mất gói (%)', type: 'pct', width: 7 },
+          { header: 'RTT trung vị (ms)', type: 'ms', width: 8 },
+          { header: 'RTT p95 (ms)', type: 'ms', width: 8 },
+          { header: 'Giờ suy giảm', type: 'hours', width: 7 },
+          { header: 'Giờ mất kết nối', type: 'hours', width: 7 },
+          { header: 'Khung giờ tệ nhất', type: 'text', width: 14 },
+          { header: 'Sự cố', type: 'int', width: 5 },
+          { header: 'Lý do', type: 'text', width: 22 },
+        ],
+        rows: r.rows.map((x, i) => [
+          i + 1,
+          x.commune,
+          x.name,
+          x.deadZone,
+          x.availabilityPct,
+          x.lossPct,
+          x.rttMedianMs,
+          x.rttP95Ms,
+          x.hoursDegraded,
+          x.hoursDown,
+          x.worstHours.length ? hours(x.worstHours) : null,
+          x.incidents,
+          x.why,
+        ]),
+        empty: `Không có số liệu đo qua đường truyền của ${r.carrier.name} trong kỳ.`,
+        highlight: r.rows.map((x) => x.deadZone),
+      },
+      incidentTable(r.incidents, n, `Không có sự cố nào được quy cho ${r.carrier.name} trong kỳ.`),
+    ],
+    map,
+    generatedAt: r.generatedAt,
+  };
+}
+
+function statsCells(s: OutageStats): Cell[] {
+  const c = causes(s.causes);
+  return [s.uptimePct, s.incidents, s.downtimeMin, s.mttrMin, s.longestOutageMin, s.maintenanceMin, c === DASH ? null : c];
+}
+const statsColumns = (uptime: string): Column[] => [
+  { header: uptime, type: 'pct', width: 8 },
+  { header: 'Số sự cố', type: 'int', width: 5 },
+  { header: 'Tổng gián đoạn (phút)', type: 'minutes', width: 8 },
+  { header: 'MTTR (phút)', type: 'minutes', width: 7 },
+  { header: 'Gián đoạn dài nhất (phút)', type: 'minutes', width: 8 },
+  { header: 'Bảo trì (phút)', type: 'minutes', width: 7 },
+  { header: 'Nguyên nhân (số sự cố)', type: 'text', width: 15 },
+];
+const compareColumns: Column[] = [
+  { header: 'Kỳ trước (%)', type: 'pct', width: 7 },
+  { header: 'Thay đổi (điểm %)', type: 'delta', width: 7 },
+];
+
+function dostDoc(r: DostReport, ctx: DocContext): ReportDoc {
+  const g = r.green;
+  const targets = new Map(r.services.map((s) => [s.target, s.name]));
+  const n = names({ ...ctx, targetName: (id) => targets.get(id) ?? ctx.targetName?.(id) }, r.communes.map((x) => [x.commune, x.name]));
+  const province = provinceTitle(r.province.name);
+  const scope: [string, string][] = [];
+  if (r.scope.commune) scope.push(['Phạm vi', n.commune(r.scope.commune)]);
+  if (r.scope.target) scope.push(['Dịch vụ', targets.get(r.scope.target) ?? ctx.targetName?.(r.scope.target) ?? r.scope.target]);
+  const scopeName = scope.map(([, v]) => v);
+  return {
+    kind: 'dost',
+    title: 'BÁO CÁO LỊCH SỬ GIÁN ĐOẠN DỊCH VỤ',
+    subtitle: `${[province, ...scopeName].join(' — ')} — ${r.period.label}`,
+    ...fileNames(['Báo cáo gián đoạn', ...scopeName, r.period.label]),
+    meta: [
+      ['Địa bàn', province],
+      ...scope,
+      ...periodMeta(r.period.label, r.period.from, r.period.to),
+      ['So sánh với', `${r.previousPeriod.label} (${date(r.previousPeriod.from)}–${lastDay(r.previousPeriod.to)})`],
+      ['Thời điểm lập', `${dateTime(r.generatedAt)} (giờ Việt Nam)`],
+    ],
+    definitions: {
+      title: 'Định nghĩa sử dụng trong báo cáo',
+      lines: [
+        `Mức “xanh”: xã/phường có thời gian hoạt động từ ${pct(g.minUptimePct)} trở lên, không có lần gián đoạn nào dài quá ${num(g.maxOutageMin)} phút ` +
+          `và không quá ${num(g.maxIncidents)} sự cố trong kỳ.`,
+        'Thời gian hoạt động: tỷ lệ thời gian không gián đoạn; thời gian bảo trì được tính riêng, không tính là hoạt động cũng không tính là gián đoạn.',
+        'MTTR: thời gian khắc phục trung bình của các sự cố đã kết thúc trong kỳ.',
+        'Thay đổi: chênh lệch thời gian hoạt động so với kỳ trước, tính bằng điểm phần trăm.',
+      ],
+    },
+    summary: [
+      ['Số xã/phường', num(r.summary.communes)],
+      ['Đạt mức xanh', num(r.summary.green)],
+      ['Chưa đạt', num(r.summary.notGreen)],
+      ['Số sự cố', num(r.summary.incidents)],
+      ['Tổng thời gian gián đoạn', `${num(r.summary.downtimeMin)} phút`],
+    ],
+    tables: [
+      {
+        sheet: 'Xã phường',
+        title: 'Theo xã/phường',
+        columns: [
+          { header: 'Mã xã', type: 'text', width: 6 },
+          { header: 'Xã/phường', type: 'text', width: 15 },
+          { header: 'Đạt xanh', type: 'bool', width: 5 },
+          ...statsColumns('Hoạt động (%)'),
+          ...compareColumns,
+          { header: 'Lý do chưa đạt', type: 'text', width: 20 },
+        ],
+        rows: r.communes.map((x) => [x.commune, x.name, x.green, ...statsCells(x), x.previous?.uptimePct ?? null, x.deltaUptimePct, x.reason]),
+        empty: 'Không có xã/phường nào trong phạm vi báo cáo.',
+        highlight: r.communes.map((x) => !x.green),
+      },
+      {
+        sheet: 'Dịch vụ',
+        title: 'Theo dịch vụ',
+        columns: [
+          { header: 'Mã dịch vụ', type: 'text', width: 8 },
+          { header: 'Dịch vụ', type: 'text', width: 20 },
+          ...statsColumns('Hoạt động (%)'),
+          ...compareColumns,
+        ],
+        rows: r.services.map((x) => [x.target, x.name, ...statsCells(x), x.previous?.uptimePct ?? null, x.deltaUptimePct]),
+        empty: 'Không có dịch vụ nào trong phạm vi báo cáo.',
+      },
+      incidentTable(r.incidents, n, 'Không có sự cố nào trong kỳ.'),
+    ],
+    map: null,
+    generatedAt: r.generatedAt,
+  };
+}
+
+const builders = { carrier: carrierDoc, dost: dostDoc } satisfies { [K in ReportKind]: (r: Extract<Report, { kind: K }>, ctx: DocContext) => ReportDoc };
+
+export function layout(r: Report, ctx: DocContext = {}): ReportDoc {
+  return (builders[r.kind] as (r: Report, ctx: DocContext) => ReportDoc)(r, ctx);
+}

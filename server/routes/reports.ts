@@ -1,0 +1,189 @@
+// /api/reports: the archive, on-demand generation with progress, downloads.
+// Roles: admin, operator and dost see and generate every report (DOST's and every carrier's); a carrier user
+// (or carrier API token) sees and generates only its own carrier's dead-zone reports, never DOST's. Another
+// carrier's report answers 404 like a missing one, so ids cannot be probed.
+import { readFileSync } from 'node:fs';
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { COMMUNE_CODE, REPORT_FORMATS, REPORT_KINDS, parseVnTime, type ReportFormat } from '../../config/schema.ts';
+import { formatIssues } from '../../config/wire.ts';
+import type { AuthEnv } from '../auth/middleware.ts';
+import { scopeOf } from '../auth/scope.ts';
+import type { Directory } from '../directory.ts';
+import type { ArchiveEntry, ReportArchive } from '../reports/archive.ts';
+import type { PeriodHelpers } from '../reports/cron.ts';
+import type { JobProgress, ReportRequest, ReportRunner, RequestPeriod } from '../reports/runner.ts';
+
+const DAY = 86_400_000;
+const MAX_SPAN = 400 * DAY;
+
+/** A day (YYYY-MM-DD, Asia/Ho_Chi_Minh), a local time (YYYY-MM-DDTHH:MM[offset]) or epoch ms. */
+const instant = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .transform((s) => parseVnTime(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00` : s))
+    .refine((v) => !Number.isNaN(v), 'expected a date YYYY-MM-DD, a time YYYY-MM-DDTHH:MM or epoch ms'),
+]);
+const isDay = (v: unknown) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v);
+
+const generateBody = z
+  .object({
+    kind: z.enum(REPORT_KINDS),
+    /** carrier reports; a carrier user may leave it out (its own) */
+    carrier: z.string().min(1).max(64).optional(),
+    /** DOST report for one commune / one service */
+    commune: z.string().regex(COMMUNE_CODE, 'expected a 5-digit commune code').optional(),
+    target: z.string().min(1).max(64).optional(),
+    period: z
+      .object({
+        type: z.enum(['week', 'month', 'custom']),
+        /** week/month: any day inside it (default: the last complete one); custom: the first day */
+        from: z.union([z.string(), z.number()]).optional(),
+        /** custom: the last day (a day is inclusive; a time or epoch ms is exclusive) */
+        to: z.union([z.string(), z.number()]).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+const listQuery = z
+  .object({
+    kind: z.enum(REPORT_KINDS).optional(),
+    carrier: z.string().min(1).max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .strict();
+
+export interface ReportRouteDeps {
+  archive: ReportArchive;
+  runner: Pick<ReportRunner, 'submit' | 'job'>;
+  dir: Directory;
+  periods: PeriodHelpers;
+  now?: () => number;
+}
+
+/** RFC 6266 / RFC 5987: an ASCII fallback plus the UTF-8 name, so browsers save "Báo cáo … Tháng 10-2026.pdf". */
+export function contentDisposition(name: string, asciiName: string): string {
+  const enc = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${asciiName.replace(/["\\]/g, '_')}"; filename*=UTF-8''${enc}`;
+}
+
+/** What the archive says about a job this process no longer (or never) ran. */
+function progressOf(e: ArchiveEntry): JobProgress {
+  const finished = e.status === 'done' || e.status === 'failed';
+  return {
+    id: e.id,
+    status: e.status,
+    stage: e.status === 'done' ? 'done' : e.status === 'failed' ? 'failed' : e.status === 'retrying' ? 'retry' : 'queued',
+    stageLabel: e.status === 'done' ? 'Hoàn tất' : e.status === 'failed' ? 'Thất bại' : 'Đang chờ',
+    percent: finished ? 100 : 0,
+    attempts: e.attempts,
+    maxAttempts: e.attempts,
+    error: e.error,
+    nextAttemptAt: e.nextAttemptAt,
+    delivery: e.delivery.status,
+  };
+}
+
+/** Mounted by the lead at /api/reports, behind requireSession. */
+export function reportRoutes(d: ReportRouteDeps) {
+  const now = d.now ?? Date.now;
+  const visible = (c: Context<AuthEnv>, e: ArchiveEntry | null): e is ArchiveEntry => {
+    const { carrier } = scopeOf(c.get('user'));
+    return !!e && (carrier === null || (e.kind === 'carrier' && e.carrier === carrier));
+  };
+  const notFound = (c: Context<AuthEnv>, id: string) => c.json({ error: `no report "${id}"` }, 404);
+  /** recipients are for admins, operators and DOST: a carrier user sees its report, not who else gets it */
+  const out = (c: Context<AuthEnv>, e: ArchiveEntry) =>
+    scopeOf(c.get('user')).carrier === null ? e : { ...e, delivery: { ...e.delivery, to: [] }, requestedBy: null };
+
+  const period = (p: z.infer<typeof generateBody>['period']): RequestPeriod | string => {
+    const t = now();
+    const parse = (v: string | number | undefined, name: string) => {
+      if (v === undefined) return undefined;
+      const r = instant.safeParse(v);
+      return r.success ? r.data : `period.${name}: ${formatIssues(r.error.issues)}`;
+    };
+    const from = parse(p.from, 'from');
+    if (typeof from === 'string') return from;
+    if (p.type !== 'custom') {
+      if (p.to !== undefined) return `period.to: only for a custom period`;
+      const per = from === undefined ? d.periods.previous(p.type, t) : d.periods.containing(p.type, from);
+      if (per.from > t) return 'period: starts in the future';
+      return { ...per, type: p.type };
+    }
+    const to = parse(p.to, 'to');
+    if (typeof to === 'string') return to;
+    if (from === undefined || to === undefined) return 'period: a custom period needs `from` and `to`';
+    // a day given as `to` is the last day reported: the period ends at the next midnight
+    const end = isDay(p.to) ? to + DAY : to;
+    if (end <= from) return 'period: `to` must be after `from`';
+    if (end - from > MAX_SPAN) return 'period: longer than 400 days';
+    if (from > t) return 'period: starts in the future';
+    return { ...d.periods.custom(from, end), type: 'custom' };
+  };
+
+  return new Hono<AuthEnv>()
+    .get('/', (c) => {
+      const q = listQuery.safeParse(c.req.query());
+      if (!q.success) return c.json({ error: formatIssues(q.error.issues) }, 400);
+      const list = d.archive
+        .list((e) => visible(c, e) && (!q.data.kind || e.kind === q.data.kind) && (!q.data.carrier || e.carrier === q.data.carrier))
+        .slice(0, q.data.limit);
+      return c.json(list.map((e) => out(c, e)));
+    })
+    .post('/', async (c) => {
+      const b = generateBody.safeParse(await c.req.json().catch(() => undefined));
+      if (!b.success) return c.json({ error: formatIssues(b.error.issues) }, 400);
+      const { carrier: scoped } = scopeOf(c.get('user'));
+      const body = b.data;
+      if (scoped !== null && body.kind !== 'carrier') return c.json({ error: 'a carrier account may only generate its own carrier reports' }, 403);
+      if (scoped !== null && body.carrier !== undefined && body.carrier !== scoped)
+        return c.json({ error: 'a carrier account may only generate its own carrier reports' }, 403);
+      const p = period(body.period);
+      if (typeof p === 'string') return c.json({ error: p }, 400);
+      let req: ReportRequest;
+      if (body.kind === 'carrier') {
+        const carrier = scoped ?? body.carrier;
+        if (!carrier) return c.json({ error: 'carrier: required for a carrier report' }, 400);
+        if (!d.dir.carriers.has(carrier)) return c.json({ error: `carrier: unknown carrier "${carrier}"` }, 400);
+        if (body.commune || body.target) return c.json({ error: 'commune/target: only for a DOST report' }, 400);
+        req = { kind: 'carrier', carrier, period: p };
+      } else {
+        if (body.carrier) return c.json({ error: 'carrier: not for a DOST report' }, 400);
+        if (body.commune && !d.dir.communes.has(body.commune)) return c.json({ error: `commune: unknown commune "${body.commune}"` }, 400);
+        if (body.target && !d.dir.targets.has(body.target)) return c.json({ error: `target: unknown target "${body.target}"` }, 400);
+        req = { kind: 'dost', scope: { ...(body.commune ? { commune: body.commune } : {}), ...(body.target ? { target: body.target } : {}) }, period: p };
+      }
+      const e = d.runner.submit(req, { trigger: 'manual', requestedBy: c.get('user').username });
+      return c.json({ id: e.id, job: `/api/reports/jobs/${e.id}`, status: e.status, period: e.period }, 202);
+    })
+    .get('/jobs/:id', (c) => {
+      const id = c.req.param('id');
+      const e = d.archive.get(id);
+      if (!visible(c, e)) return notFound(c, id);
+      return c.json(d.runner.job(id) ?? progressOf(e));
+    })
+    .get('/:id', (c) => {
+      const id = c.req.param('id');
+      const e = d.archive.get(id);
+      return visible(c, e) ? c.json(out(c, e)) : notFound(c, id);
+    })
+    .get('/:id/:format', (c) => {
+      const id = c.req.param('id');
+      const format = c.req.param('format') as ReportFormat;
+      const e = d.archive.get(id);
+      if (!visible(c, e)) return notFound(c, id);
+      if (!(REPORT_FORMATS as readonly string[]).includes(format)) return c.json({ error: `format: expected one of ${REPORT_FORMATS.join(', ')}` }, 400);
+      const f = d.archive.file(id, format);
+      if (!f) return c.json({ error: e.status === 'done' ? `report "${id}" has no ${format} file` : `report "${id}" is ${e.status}` }, 404);
+      const body = readFileSync(f.path);
+      return c.body(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), 200, {
+        'Content-Type': f.contentType,
+        'Content-Length': String(body.length),
+        'Content-Disposition': contentDisposition(f.name, f.asciiName),
+        'Cache-Control': 'private, no-store',
+        'X-Content-Type-Options': 'nosniff',
+      });
+    });
+}

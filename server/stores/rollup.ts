@@ -1,0 +1,226 @@
+// The rollup schema, shared by both stores (README "Rollups and raw retention"): what an hourly row holds, the latency
+// histogram, and the pure builder that turns raw points into rows. Stores only keep rows and coverage; the same
+// builder makes the rows of both, and reports fold raw points of not-yet-rolled hours with it too, so figures are the
+// same whichever side of the raw/rolled-up boundary an hour is on.
+//
+// Histogram: HIST_BINS log-spaced latency bins, three per octave (each bin spans a ratio of 2^(1/3) ≈ 1.26):
+//   bin 0 = [0, 1) ms, bin k = [2^((k-1)/3), 2^(k/3)) ms for k = 1..46, bin 47 = [2^(46/3) ≈ 40.3 s, ∞).
+// Counts merge by addition across hours, agents and targets. A quantile is found in the bin holding its rank and
+// interpolated geometrically inside it, clamped to the group's min/max: it is off by at most one bin's ratio (26 %)
+// from the exact value and exact when every value is equal. Why not a t-digest: counts in fixed bins are plain
+// integer columns that DuckDB's sum() and InfluxQL's sum() merge on the server, so a year merges without shipping rows.
+import type { FieldValue, Point, RollupAgg, RollupFigures, RollupMeasurement, RollupRow, Tags, TagKey } from './types.ts';
+import { ROLLUP_BUCKET_MS, ROLLUP_MEASUREMENTS, TAG_KEYS } from './types.ts';
+
+export const HIST_BINS = 48;
+const PER_OCTAVE = 3;
+/** Upper bound ratio of a bin to its lower bound: the worst-case relative error of a quantile. */
+export const HIST_BIN_RATIO = 2 ** (1 / PER_OCTAVE);
+/** Column / field names of the bins: h00 .. h47 */
+export const HIST_COLS = Array.from({ length: HIST_BINS }, (_, i) => `h${String(i).padStart(2, '0')}`);
+
+/** Scalar figures as store columns / fields, in this order. */
+export const FIGURE_COLS = ['rounds', 'failed', 'slow', 'loss_sum', 'loss_n', 'lat_sum', 'lat_n', 'lat_min', 'lat_max'] as const;
+/** How each scalar column merges. */
+export const FIGURE_MERGE: Record<(typeof FIGURE_COLS)[number], 'sum' | 'min' | 'max'> = {
+  rounds: 'sum',
+  failed: 'sum',
+  slow: 'sum',
+  loss_sum: 'sum',
+  loss_n: 'sum',
+  lat_sum: 'sum',
+  lat_n: 'sum',
+  lat_min: 'min',
+  lat_max: 'max',
+};
+/** Integer-valued columns (the rest are floats). */
+export const INT_COLS = new Set<string>(['rounds', 'failed', 'slow', 'loss_n', 'lat_n', ...HIST_COLS]);
+
+/** Rollup measurement name in both stores: `icmp_1h` etc. */
+export const rollupName = (m: RollupMeasurement) => `${m}_1h`;
+
+export const isRollupMeasurement = (m: string): m is RollupMeasurement => (ROLLUP_MEASUREMENTS as readonly string[]).includes(m);
+
+export const hourOf = (ts: number) => ts - (((ts % ROLLUP_BUCKET_MS) + ROLLUP_BUCKET_MS) % ROLLUP_BUCKET_MS);
+
+export function binOf(ms: number): number {
+  if (!(ms >= 1)) return 0;
+  return Math.min(HIST_BINS - 1, 1 + Math.floor(PER_OCTAVE * Math.log2(ms)));
+}
+
+/** [lower, upper) bound of a bin in ms (upper Infinity for the last). */
+export function binBounds(bin: number): [number, number] {
+  if (bin <= 0) return [0, 1];
+  const lo = 2 ** ((bin - 1) / PER_OCTAVE);
+  return [lo, bin >= HIST_BINS - 1 ? Infinity : 2 ** (bin / PER_OCTAVE)];
+}
+
+/**
+ * q-quantile (0..1) of the values counted in `hist`: the value of rank q·n, interpolated geometrically inside its bin,
+ * clamped to [min, max]. Null when the histogram is empty.
+ */
+export function histQuantile(hist: readonly number[], q: number, min: number | null, max: number | null): number | null {
+  const n = hist.reduce((a, b) => a + b, 0);
+  if (n === 0) return null;
+  const rank = Math.min(Math.max(q, 0), 1) * n;
+  let before = 0;
+  for (let i = 0; i < hist.length; i++) {
+    const c = hist[i] ?? 0;
+    if (c === 0) continue;
+    if (before + c >= rank || i === hist.length - 1) {
+      let [lo, hi] = binBounds(i);
+      if (min !== null) lo = Math.max(lo, min);
+      if (max !== null) hi = Math.min(hi, max);
+      if (!Number.isFinite(hi)) hi = lo;
+      if (hi <= lo) return lo;
+      const frac = Math.min(Math.max((rank - before) / c, 0), 1);
+      return lo > 0 ? lo * (hi / lo) ** frac : lo + (hi - lo) * frac;
+    }
+    before += c;
+  }
+  return null;
+}
+
+export function emptyFigures(withHist = true): RollupFigures {
+  return {
+    rounds: 0,
+    failed: 0,
+    slow: 0,
+    lossSum: 0,
+    lossN: 0,
+    latSum: 0,
+    latN: 0,
+    latMin: null,
+    latMax: null,
+    hist: withHist ? new Array<number>(HIST_BINS).fill(0) : [],
+  };
+}
+
+const minN = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+const maxN = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+
+/** into += from (histograms merge when both have one). */
+export function mergeFigures(into: RollupFigures, from: RollupFigures): RollupFigures {
+  into.rounds += from.rounds;
+  into.failed += from.failed;
+  into.slow += from.slow;
+  into.lossSum += from.lossSum;
+  into.lossN += from.lossN;
+  into.latSum += from.latSum;
+  into.latN += from.latN;
+  into.latMin = minN(into.latMin, from.latMin);
+  into.latMax = maxN(into.latMax, from.latMax);
+  if (into.hist.length && from.hist.length) for (let i = 0; i < HIST_BINS; i++) into.hist[i]! += from.hist[i] ?? 0;
+  return into;
+}
+
+/** The verdict of one round, as status.ts `classify` gives it. */
+export interface RoundOutcome {
+  verdict: 'good' | 'slow' | 'fail';
+  lossPct: number | null;
+  latencyMs: number | null;
+}
+
+/** Classifies a raw point; null = not a round that counts (e.g. a point without the fields a verdict needs). */
+export type RoundClassifier = (measurement: RollupMeasurement, tags: Tags, fields: Record<string, FieldValue>) => RoundOutcome | null;
+
+/** Adds one classified round to figures. Latency counts only for rounds that answered. */
+export function addRound(f: RollupFigures, o: RoundOutcome): void {
+  f.rounds++;
+  if (o.verdict === 'fail') f.failed++;
+  else if (o.verdict === 'slow') f.slow++;
+  if (o.lossPct !== null && Number.isFinite(o.lossPct)) {
+    f.lossSum += o.lossPct;
+    f.lossN++;
+  }
+  const lat = o.latencyMs;
+  if (o.verdict !== 'fail' && lat !== null && Number.isFinite(lat) && lat >= 0) {
+    f.latSum += lat;
+    f.latN++;
+    f.latMin = minN(f.latMin, lat);
+    f.latMax = maxN(f.latMax, lat);
+    if (f.hist.length) f.hist[binOf(lat)]!++;
+  }
+}
+
+/** Folds raw points into hourly rows per (measurement, six tags, hour). */
+export class RollupAccumulator {
+  private readonly rows = new Map<string, RollupRow>();
+  points = 0;
+  constructor(private readonly classify: RoundClassifier) {}
+
+  add(p: Point): void {
+    if (!isRollupMeasurement(p.measurement)) return;
+    const o = this.classify(p.measurement, p.tags, p.fields);
+    if (!o) return;
+    this.points++;
+    const hour = hourOf(p.ts);
+    const key = `${p.measurement}\u0000${hour}\u0000${TAG_KEYS.map((k) => p.tags[k]).join('\u0000')}`;
+    let row = this.rows.get(key);
+    if (!row) {
+      row = { measurement: p.measurement, hour, tags: { ...p.tags }, ...emptyFigures() };
+      this.rows.set(key, row);
+    }
+    addRound(row, o);
+  }
+
+  result(): RollupRow[] {
+    return [...this.rows.values()];
+  }
+}
+
+/** A RollupBuild for Store.rollup from a classifier. */
+export function rollupBuilder(classify: RoundClassifier): (points: Point[]) => RollupRow[] {
+  return (points) => {
+    const acc = new RollupAccumulator(classify);
+    for (const p of points) acc.add(p);
+    return acc.result();
+  };
+}
+
+/** Group key of a rollup aggregate (bucket + grouped tag values). */
+export function aggKey(t: number | null, tags: Partial<Tags>, groupBy: readonly TagKey[]): string {
+  return `${t ?? ''}\u0000${groupBy.map((k) => tags[k] ?? '').join('\u0000')}`;
+}
+
+/** Validates a rollup row for storage: hour aligned and inside [from, to), finite figures, full histogram. */
+export function checkRow(r: RollupRow, from: number, to: number): void {
+  if (!isRollupMeasurement(r.measurement)) throw new TypeError(`rollup: unknown measurement ${r.measurement}`);
+  if (!Number.isSafeInteger(r.hour) || r.hour % ROLLUP_BUCKET_MS !== 0 || r.hour < from || r.hour >= to)
+    throw new TypeError(`rollup: row hour ${r.hour} is not an hour start inside [${from}, ${to})`);
+  if (r.hist.length !== HIST_BINS) throw new TypeError(`rollup: histogram must have ${HIST_BINS} bins`);
+  for (const v of [r.rounds, r.failed, r.slow, r.lossN, r.latN, ...r.hist])
+    if (!Number.isSafeInteger(v) || v < 0) throw new TypeError(`rollup: counts must be non-negative integers`);
+  for (const v of [r.lossSum, r.latSum]) if (!Number.isFinite(v)) throw new TypeError('rollup: sums must be finite');
+}
+
+/** Row figures -> column values in FIGURE_COLS then HIST_COLS order. */
+export function figureValues(r: RollupFigures): (number | null)[] {
+  return [r.rounds, r.failed, r.slow, r.lossSum, r.lossN, r.latSum, r.latN, r.latMin, r.latMax, ...r.hist];
+}
+
+/** Column values (FIGURE_COLS, then HIST_COLS when withHist) -> figures. */
+export function figuresFrom(get: (col: string) => unknown, withHist: boolean): RollupFigures {
+  const n = (c: string) => {
+    const v = get(c);
+    return v === null || v === undefined ? 0 : Number(v);
+  };
+  const nn = (c: string) => {
+    const v = get(c);
+    return v === null || v === undefined ? null : Number(v);
+  };
+  return {
+    rounds: n('rounds'),
+    failed: n('failed'),
+    slow: n('slow'),
+    lossSum: n('loss_sum'),
+    lossN: n('loss_n'),
+    latSum: n('lat_sum'),
+    latN: n('lat_n'),
+    latMin: nn('lat_min'),
+    latMax: nn('lat_max'),
+    hist: withHist ? HIST_COLS.map(n) : [],
+  };
+}
+
+export type { RollupAgg };

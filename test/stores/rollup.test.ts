@@ -1,0 +1,252 @@
+// The rollup part of the Store contract, run unchanged against DuckDB (temp file) and a real influxd: rows and their
+// figures, coverage of empty hours, idempotency, a late write uncovering its hour, grouping/buckets/filters/histograms,
+// pruning only rolled-up raw data; and InfluxDB's retention policies when it manages the database.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_THRESHOLDS } from '../../config/schema.ts';
+import { roundClassifier } from '../../server/reports/data/rollups.ts';
+import { DuckDbStore } from '../../server/stores/duckdb.ts';
+import { InfluxStore } from '../../server/stores/influx.ts';
+import { HIST_BINS, rollupBuilder } from '../../server/stores/rollup.ts';
+import type { Point, RollupAgg, Store, Tags } from '../../server/stores/types.ts';
+import { skipWithoutInfluxd, startInfluxd, type Influxd } from '../helpers/influxd.ts';
+
+const H = 3_600_000;
+const H0 = Date.UTC(2026, 9, 5, 3); // 10:00 in Hà Nội
+const build = rollupBuilder(roundClassifier({ thresholdsFor: () => DEFAULT_THRESHOLDS }));
+
+const tagsA: Tags = { province: '51', commune: '21034', carrier: 'vnpt', agent: 'ag-a', target: 'gateway', uplink: '' };
+const tagsB: Tags = { province: '51', commune: '21040', carrier: 'viettel', agent: 'ag-b', target: 'gateway', uplink: 'wan1' };
+const tagsHttp: Tags = { ...tagsA, target: 'dvc' };
+
+function icmp(ts: number, tags: Tags, received: number, rtt: number | null): Point {
+  return {
+    measurement: 'icmp',
+    ts,
+    tags,
+    fields: { sent: 10, received, loss: (10 - received) * 10, rtt_min: rtt, rtt_median: rtt, rtt_avg: rtt, rtt_max: rtt, jitter: null, error: null, backfilled: false },
+  };
+}
+function http(ts: number, ok: boolean, total: number): Point {
+  return {
+    measurement: 'http',
+    ts,
+    tags: tagsHttp,
+    fields: { ok, status: ok ? 200 : 503, dns_ms: null, connect_ms: null, tls_ms: null, ttfb_ms: null, total_ms: total, cert_days_left: null, error: ok ? null : 'status', backfilled: false },
+  };
+}
+
+// Hour 0: good 20 ms; slow by loss (20 %, 30 ms); failed; slow by RTT (200 ms > 150). Hour 1: two good 25 ms + B 5 ms.
+const POINTS: Point[] = [
+  icmp(H0, tagsA, 10, 20),
+  icmp(H0 + 30_000, tagsA, 8, 30),
+  icmp(H0 + 60_000, tagsA, 0, null),
+  icmp(H0 + 90_000, tagsA, 10, 200),
+  icmp(H0 + H, tagsA, 10, 25),
+  icmp(H0 + H + 30_000, tagsA, 10, 25),
+  icmp(H0 + H + 5_000, tagsB, 10, 5),
+  http(H0, true, 500),
+  http(H0 + 60_000, false, 10_000),
+  http(H0 + 120_000, true, 4000),
+];
+
+/** Histogram with one count per value, by the documented bin formula: bin = 1 + floor(3 log2 ms), 0 below 1 ms. */
+function histOf(values: number[]): number[] {
+  const h = new Array<number>(HIST_BINS).fill(0);
+  for (const v of values) h[v < 1 ? 0 : Math.min(HIST_BINS - 1, 1 + Math.floor(3 * Math.log2(v)))]!++;
+  return h;
+}
+
+const figs = (a: RollupAgg) => ({ ...a });
+
+interface Harness {
+  name: string;
+  skip: boolean;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  open(): Promise<Store>;
+}
+
+const dirs: string[] = [];
+const duck: Harness = {
+  name: 'duckdb',
+  skip: false,
+  async setup() {},
+  async teardown() {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  },
+  async open() {
+    const d = mkdtempSync(join(tmpdir(), 'rollup-duck-'));
+    dirs.push(d);
+    const s = new DuckDbStore(join(d, 'x.duckdb'));
+    await s.init();
+    return s;
+  },
+};
+const SKIP_INFLUX = skipWithoutInfluxd();
+let influxd: Influxd | null = null;
+let n = 0;
+const influx: Harness = {
+  name: 'influx',
+  skip: SKIP_INFLUX,
+  async setup() {
+    influxd = await startInfluxd();
+  },
+  async teardown() {
+    await influxd?.dispose();
+  },
+  async open() {
+    const s = new InfluxStore({ url: influxd!.url, database: `rollup_${process.pid}_${++n}`, createDatabase: true });
+    await s.init();
+    return s;
+  },
+};
+
+describe.each([duck, influx])('Store rollups: $name', (h) => {
+  describe.skipIf(h.skip)(h.name, () => {
+    const opened: Store[] = [];
+    beforeAll(() => h.setup(), 60_000);
+    afterAll(async () => {
+      for (const s of opened) await s.close().catch(() => undefined);
+      await h.teardown();
+    }, 60_000);
+    const fresh = async () => {
+      const s = await h.open();
+      opened.push(s);
+      await s.write(POINTS);
+      return s;
+    };
+
+    it('rawCounts counts raw points per hour and measurement', async () => {
+      const s = await fresh();
+      expect(await s.rawCounts(H0 - H, H0 + 3 * H)).toEqual([
+        { measurement: 'http', hour: H0, points: 3 },
+        { measurement: 'icmp', hour: H0, points: 4 },
+        { measurement: 'icmp', hour: H0 + H, points: 3 },
+      ]);
+    });
+
+    it('rolls up hours into rows with the right figures; empty hours are covered too; idempotent', async () => {
+      const s = await fresh();
+      expect(await s.rollupCoverage(H0 - H, H0 + 4 * H)).toEqual([]);
+      const r = await s.rollup(H0, H0 + 3 * H, build);
+      expect(r).toEqual({ hours: 3, points: 10, rows: 4 });
+      expect(await s.rollupCoverage(H0 - H, H0 + 4 * H)).toEqual([H0, H0 + H, H0 + 2 * H]);
+
+      const all = ['province', 'commune', 'carrier', 'agent', 'target', 'uplink'] as const;
+      const perRow = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + 3 * H, groupBy: [...all], bucketMs: H, histogram: true });
+      expect(perRow.map(figs)).toEqual([
+        { t: H0, tags: tagsA, rounds: 4, failed: 1, slow: 2, lossSum: 120, lossN: 4, latSum: 250, latN: 3, latMin: 20, latMax: 200, hist: histOf([20, 30, 200]) },
+        { t: H0 + H, tags: tagsA, rounds: 2, failed: 0, slow: 0, lossSum: 0, lossN: 2, latSum: 50, latN: 2, latMin: 25, latMax: 25, hist: histOf([25, 25]) },
+        { t: H0 + H, tags: tagsB, rounds: 1, failed: 0, slow: 0, lossSum: 0, lossN: 1, latSum: 5, latN: 1, latMin: 5, latMax: 5, hist: histOf([5]) },
+      ]);
+      // HTTP: a failed check counts 100 % loss and no latency; 4000 ms > responseMs 3000 is slow.
+      const web = await s.queryRollups({ measurement: 'http', from: H0, to: H0 + 3 * H, groupBy: ['target'] });
+      expect(web).toEqual([{ t: null, tags: { target: 'dvc' }, rounds: 3, failed: 1, slow: 1, lossSum: 100, lossN: 3, latSum: 4500, latN: 2, latMin: 500, latMax: 4000, hist: [] }]);
+
+      // rolling again changes nothing
+      await s.rollup(H0, H0 + 3 * H, build);
+      expect(await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + 3 * H, groupBy: [...all], bucketMs: H, histogram: true })).toEqual(perRow);
+    });
+
+    it('merges across hours, groups, filters and buckets', async () => {
+      const s = await fresh();
+      await s.rollup(H0, H0 + 2 * H, build);
+      const byCarrier = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + 2 * H, groupBy: ['carrier'], histogram: true });
+      expect(byCarrier).toEqual([
+        { t: null, tags: { carrier: 'viettel' }, rounds: 1, failed: 0, slow: 0, lossSum: 0, lossN: 1, latSum: 5, latN: 1, latMin: 5, latMax: 5, hist: histOf([5]) },
+        { t: null, tags: { carrier: 'vnpt' }, rounds: 6, failed: 1, slow: 2, lossSum: 120, lossN: 6, latSum: 300, latN: 5, latMin: 20, latMax: 200, hist: histOf([20, 30, 200, 25, 25]) },
+      ]);
+      const where = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + 2 * H, where: { uplink: 'wan1' }, groupBy: [] });
+      expect(where.map((a) => a.rounds)).toEqual([1]);
+      const empty = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + 2 * H, where: { carrier: 'fpt' }, groupBy: [] });
+      expect(empty).toEqual([]);
+      const twoHours = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + 2 * H, groupBy: [], bucketMs: 2 * H });
+      expect(twoHours.map((a) => [a.t, a.rounds])).toEqual([[H0 - (H0 % (2 * H)), 4], [H0 - (H0 % (2 * H)) + 2 * H, 3]]);
+      const onlyFirst = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + H, groupBy: ['commune'] });
+      expect(onlyFirst.map((a) => [a.tags.commune, a.rounds])).toEqual([['21034', 4]]);
+    });
+
+    it('a late write uncovers its hour until rolled up again; a replay does not double count', async () => {
+      const s = await fresh();
+      await s.rollup(H0, H0 + 3 * H, build);
+      await s.write([icmp(H0 + 2 * H + 10_000, tagsA, 0, null)]);
+      expect(await s.rollupCoverage(H0, H0 + 3 * H)).toEqual([H0, H0 + H]);
+      await s.rollup(H0 + 2 * H, H0 + 3 * H, build);
+      expect(await s.rollupCoverage(H0, H0 + 3 * H)).toEqual([H0, H0 + H, H0 + 2 * H]);
+      const third = await s.queryRollups({ measurement: 'icmp', from: H0 + 2 * H, to: H0 + 3 * H, groupBy: [] });
+      expect(third.map((a) => [a.rounds, a.failed])).toEqual([[1, 1]]);
+
+      await s.write(POINTS.slice(0, 2)); // replayed batch
+      expect(await s.rollupCoverage(H0, H0 + 3 * H)).toEqual([H0 + H, H0 + 2 * H]);
+      await s.rollup(H0, H0 + H, build);
+      const first = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + H, groupBy: [] });
+      expect(first.map((a) => [a.rounds, a.failed, a.slow])).toEqual([[4, 1, 2]]);
+    });
+
+    it('pruneRaw deletes raw data of rolled-up hours only; the rollups stay; a late write below the horizon changes nothing', async () => {
+      const s = await fresh();
+      await s.write([icmp(H0 + 3 * H + 1000, tagsA, 10, 40)]);
+      await s.rollup(H0, H0 + 3 * H, build); // H0+3h stays raw only
+      const res = await s.pruneRaw(H0 + 4 * H + 123);
+      expect(res.before).toBeLessThanOrEqual(H0 + 4 * H);
+      const raw = await s.queryRaw({ measurement: 'icmp', from: H0 - H, to: H0 + 5 * H });
+      expect(raw.map((p) => p.ts)).toEqual([H0 + 3 * H + 1000]);
+      expect(await s.queryRaw({ measurement: 'http', from: H0 - H, to: H0 + 5 * H })).toEqual([]);
+      const kept = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + 3 * H, groupBy: [] });
+      expect(kept.map((a) => a.rounds)).toEqual([7]);
+      // a very late point in a pruned hour: the hour stays covered by its complete rollup
+      await s.write([icmp(H0 + 30 * 60_000, tagsA, 10, 22)]);
+      expect(await s.rollupCoverage(H0, H0 + 3 * H)).toEqual([H0, H0 + H, H0 + 2 * H]);
+    });
+
+    it('refuses rows outside the range and ranges that are not whole hours', async () => {
+      const s = await fresh();
+      await expect(s.rollup(H0 + 1, H0 + H, build)).rejects.toBeInstanceOf(TypeError);
+      await expect(s.rollup(H0 + H, H0 + 2 * H, () => build(POINTS))).rejects.toBeInstanceOf(TypeError);
+      expect(await s.rollupCoverage(H0, H0 + 3 * H)).toEqual([]);
+    });
+  });
+});
+
+describe.skipIf(SKIP_INFLUX)('InfluxStore retention policies (createDatabase)', () => {
+  let ifx: Influxd;
+  beforeAll(async () => {
+    ifx = await startInfluxd();
+  }, 60_000);
+  afterAll(async () => {
+    await ifx?.dispose();
+  });
+
+  it('raw data expires after rawRetentionDays in the default policy; rollups live forever in their own policy', async () => {
+    const db = `rp_${process.pid}`;
+    const s = new InfluxStore({ url: ifx.url, database: db, createDatabase: true, rawRetentionDays: 30 });
+    await s.init();
+    const res = await fetch(`${ifx.url}/query?db=${db}&q=${encodeURIComponent(`SHOW RETENTION POLICIES ON "${db}"`)}`);
+    const body = (await res.json()) as { results: { series: { columns: string[]; values: unknown[][] }[] }[] };
+    const series = body.results[0]!.series[0]!;
+    const rows = series.values.map((v) => Object.fromEntries(series.columns.map((c, i) => [c, v[i]])));
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'autogen', duration: '720h0m0s', shardGroupDuration: '24h0m0s', default: true }),
+        expect.objectContaining({ name: 'rollups', duration: '0s', default: false }),
+      ]),
+    );
+    // Recent data (inside the raw policy): rows land in the rollup policy, not in the default one.
+    const now = Date.now();
+    const hour = now - (now % H) - 2 * H;
+    await s.write([icmp(hour + 1000, tagsA, 10, 12)]);
+    await s.rollup(hour, hour + H, build);
+    const q = async (sql: string) => {
+      const r = await fetch(`${ifx.url}/query?db=${db}&epoch=ms&q=${encodeURIComponent(sql)}`);
+      return JSON.stringify(await r.json());
+    };
+    expect(await q('SELECT sum("rounds") FROM "rollups"."icmp_1h"')).toContain('"values":[[0,1]]');
+    expect(await q('SELECT * FROM "autogen"."icmp_1h"')).not.toContain('values');
+    const pr = await s.pruneRaw(now);
+    expect(pr.detail).toContain('retention policy "autogen" (30 d)');
+    await s.close();
+  });
+});
