@@ -131,7 +131,7 @@ function makeLink(server: string, extra: Partial<LinkOptions> = {}) {
 describe('agentUrl', () => {
   it.each([
     ['http://127.0.0.1:8080', 'ws://127.0.0.1:8080/ws/agent'],
-    ['https://ioc.example.vn/', 'wss://ioc.example.vn/ws/agent'],
+    ['https://ioc.example.org/', 'wss://ioc.example.org/ws/agent'],
     ['ws://127.0.0.1:8080/ws/agent', 'ws://127.0.0.1:8080/ws/agent'],
     ['127.0.0.1:8080', 'ws://127.0.0.1:8080/ws/agent'],
   ])('%s -> %s', (input, out) => expect(agentUrl(input)).toBe(out));
