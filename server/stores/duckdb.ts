@@ -15,9 +15,11 @@
 // Rollups (README "Rollups and raw retention"): one table per rolled-up measurement, `icmp_1h` etc., with `hour`
 // (BIGINT epoch ms), the six tags and the figures of server/stores/rollup.ts as columns (h00..h47 the histogram); no
 // key, rows of an hour are replaced as a whole. `rollup_hours(hour, rolled_at, points)` lists the covered hours.
-// Consistency without a clock: rollup() reads the raw points and writes rows + coverage inside the write queue, and
-// every write() deletes the coverage of the hours it touches in its own transaction, so a covered hour is always
-// exactly the rollup of the raw data it had. pruneRaw() deletes raw points only in covered hours, and remembers the
+// Consistency without a clock: every write() deletes the coverage of the hours it touches in its own transaction,
+// and rollup() writes rows + coverage in the write queue after checking that no write committed since it read the
+// raw points (outside the queue, so ingest does not wait) touched those hours (else it reads again in the queue):
+// a covered hour is always exactly the rollup of the raw data it has. DuckDB locks its file: this process is the
+// only writer, so an in-memory write sequence is enough. pruneRaw() deletes raw points only in covered hours, and remembers the
 // horizon (`store_meta.raw_pruned_before`): a late point below it cannot uncover an hour whose raw data is gone.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -36,14 +38,17 @@ import {
 } from '@duckdb/node-api';
 import type { Incident } from '../incidents/types.ts';
 import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
-import { checkRow, FIGURE_COLS, FIGURE_MERGE, figuresFrom, figureValues, HIST_COLS, hourOf, INT_COLS, isRollupMeasurement, rollupName } from './rollup.ts';
+import { checkLink, checkRow, FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, figureValues, HIST_COLS, hourOf, INT_COLS, isRollupMeasurement, rollupName } from './rollup.ts';
 import {
+  LINK_KEYS,
   ROLLUP_BUCKET_MS,
   ROLLUP_MEASUREMENTS,
   StoreUnavailableError,
   TAG_KEYS,
   type FieldValue,
   type IncidentQuery,
+  type LinkAgg,
+  type LinkQuery,
   type Point,
   type PruneResult,
   type RawHourCount,
@@ -120,6 +125,10 @@ export class DuckDbStore implements Store {
   private initPromise: Promise<void> | null = null;
   /** raw points below this were pruned: a late write there must not uncover an hour (store_meta.raw_pruned_before) */
   private prunedBefore = -Infinity;
+  /** committed writes, and the last one that touched each hour: a rollup that read outside the write queue checks it */
+  private writeSeq = 0;
+  private readonly lastWrite = new Map<number, number>();
+  private rollupsInFlight = 0;
 
   /** @param file absolute path of the database file; its directory is created when missing */
   constructor(readonly file: string) {}
@@ -166,12 +175,16 @@ export class DuckDbStore implements Store {
         `acknowledged_by VARCHAR, acknowledged_at BIGINT, communes JSON NOT NULL, targets JSON NOT NULL, evidence JSON NOT NULL, ` +
         `notes JSON NOT NULL, extra JSON NOT NULL)`,
     );
-    const figureCols = [...FIGURE_COLS, ...HIST_COLS].map((f) => `${q(f)} ${INT_COLS.has(f) ? 'INTEGER' : 'DOUBLE'}`);
+    const figCols = [...FIGURE_COLS, ...HIST_COLS].map((f) => `${q(f)} ${INT_COLS.has(f) ? 'INTEGER' : 'DOUBLE'}`);
     for (const m of ROLLUP_MEASUREMENTS) {
       await c.run(
-        `CREATE TABLE IF NOT EXISTS ${q(rollupName(m))} (hour BIGINT NOT NULL, ${TAG_KEYS.map((k) => `${q(k)} VARCHAR NOT NULL`).join(', ')}, ${figureCols.join(', ')})`,
+        `CREATE TABLE IF NOT EXISTS ${q(rollupName(m))} (hour BIGINT NOT NULL, ${TAG_KEYS.map((k) => `${q(k)} VARCHAR NOT NULL`).join(', ')}, ${figCols.join(', ')})`,
       );
     }
+    await c.run(
+      `CREATE TABLE IF NOT EXISTS link_1h (hour BIGINT NOT NULL, province VARCHAR NOT NULL, commune VARCHAR NOT NULL, carrier VARCHAR NOT NULL, ` +
+        `hod INTEGER NOT NULL, down BOOLEAN NOT NULL, degraded BOOLEAN NOT NULL, ${figCols.join(', ')})`,
+    );
     await c.run('CREATE TABLE IF NOT EXISTS rollup_hours (hour BIGINT PRIMARY KEY, rolled_at BIGINT NOT NULL, points BIGINT NOT NULL)');
     await c.run('CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)');
     const meta = (await c.runAndReadAll(`SELECT value FROM store_meta WHERE key = 'raw_pruned_before'`)).getRowsJS();
@@ -239,6 +252,8 @@ export class DuckDbStore implements Store {
         const stale = [...touched].filter((h) => h >= this.prunedBefore);
         if (stale.length) await c.run(`DELETE FROM rollup_hours WHERE hour IN (${stale.join(', ')})`);
         await c.run('COMMIT');
+        this.writeSeq++;
+        for (const h of touched) this.lastWrite.set(h, this.writeSeq);
       } catch (err) {
         for (const [st] of chunks) st.appender.clear();
         await c.run('ROLLBACK').catch(() => undefined);
@@ -253,12 +268,12 @@ export class DuckDbStore implements Store {
   }
 
   /** Raw points through the read queue (conn null) or on a connection the caller holds (rollup, in the write queue). */
-  private async rawOn(conn: DuckDBConnection | null, rq: RawQuery): Promise<Point[]> {
+  private async rawOn(conn: DuckDBConnection | null, rq: RawQuery, ordered = true): Promise<Point[]> {
     const fields = fieldDefs(rq.measurement);
     const { sql: where, values, types } = whereSql(rq.from, rq.to, rq.where);
     let sql =
       `SELECT ts, ${TAG_KEYS.map(q).join(', ')}${fields.map(([f]) => `, ${q(f)}`).join('')} FROM ${q(rq.measurement)}` +
-      ` WHERE ${where} ORDER BY ts, agent, target, uplink`;
+      ` WHERE ${where}${ordered ? ' ORDER BY ts, agent, target, uplink' : ''}`;
     if (rq.limit !== undefined) {
       if (!Number.isSafeInteger(rq.limit) || rq.limit < 0) throw new TypeError(`bad limit ${rq.limit}`);
       sql += ` LIMIT ${rq.limit}`;
@@ -360,42 +375,52 @@ export class DuckDbStore implements Store {
     await this.ready();
     checkHours(from, to);
     if (from === to) return { hours: 0, points: 0, rows: 0 };
-    // In the write queue: no write can land between reading the raw points and marking the hours covered.
+    // Read and build outside the write queue (ingest goes on meanwhile); then, in the queue, check that no write
+    // touched these hours since the read began (this process is the file's only writer), else read again in the queue.
+    if (this.rollupsInFlight === 0) this.lastWrite.clear();
+    this.rollupsInFlight++;
+    const seen = this.writeSeq;
+    const readAll = async (conn: DuckDBConnection | null) => {
+      const points: Point[] = [];
+      for (const m of ROLLUP_MEASUREMENTS) for (const p of await this.rawOn(conn, { measurement: m, from, to }, false)) points.push(p);
+      return points;
+    };
+    let points: Point[];
+    let built: ReturnType<RollupBuild>;
+    try {
+      points = await readAll(null);
+      built = build(points);
+    } catch (err) {
+      this.rollupsInFlight--;
+      throw err;
+    }
     return this.writes.run(async () => {
       const c = this.writeConn;
       if (!c) throw new StoreUnavailableError('duckdb: store is closed');
-      const points: Point[] = [];
-      for (const m of ROLLUP_MEASUREMENTS) for (const p of await this.rawOn(c, { measurement: m, from, to })) points.push(p);
-      const rows = build(points);
+      let touchedSince = false;
+      for (const [h, seq] of this.lastWrite) if (h >= from && h < to && seq > seen) touchedSince = true;
+      if (touchedSince) {
+        points = await readAll(c);
+        built = build(points);
+      }
+      const { series, links } = built;
       const perHour = new Map<number, number>();
       for (const p of points) perHour.set(hourOf(p.ts), (perHour.get(hourOf(p.ts)) ?? 0) + 1);
-      for (const r of rows) checkRow(r, from, to);
-      const types: DuckDBType[] = [BIGINT, ...TAG_KEYS.map(() => VARCHAR), ...[...FIGURE_COLS, ...HIST_COLS].map((f) => (INT_COLS.has(f) ? INTEGER : DOUBLE))];
+      for (const r of series) checkRow(r, from, to);
+      for (const l of links) checkLink(l, from, to);
+      const figTypes = [...FIGURE_COLS, ...HIST_COLS].map((f) => (INT_COLS.has(f) ? INTEGER : DOUBLE));
+      const seriesTypes: DuckDBType[] = [BIGINT, ...TAG_KEYS.map(() => VARCHAR), ...figTypes];
+      const linkTypes: DuckDBType[] = [BIGINT, VARCHAR, VARCHAR, VARCHAR, INTEGER, BOOLEAN, BOOLEAN, ...figTypes];
       try {
         await c.run('BEGIN TRANSACTION');
-        for (const m of ROLLUP_MEASUREMENTS) {
-          await c.run(`DELETE FROM ${q(rollupName(m))} WHERE hour >= $1 AND hour < $2`, [BigInt(from), BigInt(to)], [BIGINT, BIGINT]);
-          const mine = rows.filter((r) => r.measurement === m);
-          if (!mine.length) continue;
-          const appender = await c.createAppender(rollupName(m));
-          try {
-            for (let start = 0; start < mine.length; start += CHUNK_ROWS) {
-              const slice = mine.slice(start, start + CHUNK_ROWS);
-              const cols: DuckDBValue[][] = types.map(() => new Array<DuckDBValue>(slice.length));
-              slice.forEach((r, i) => {
-                cols[0]![i] = BigInt(r.hour);
-                TAG_KEYS.forEach((k, j) => (cols[1 + j]![i] = r.tags[k] ?? ''));
-                figureValues(r).forEach((v, j) => (cols[1 + TAG_KEYS.length + j]![i] = v));
-              });
-              const chunk = DuckDBDataChunk.create(types, slice.length);
-              chunk.setColumns(cols);
-              appender.appendDataChunk(chunk);
-            }
-            appender.flushSync();
-          } finally {
-            appender.closeSync();
-          }
+        for (const table of [...ROLLUP_MEASUREMENTS.map(rollupName), 'link_1h']) {
+          await c.run(`DELETE FROM ${q(table)} WHERE hour >= $1 AND hour < $2`, [BigInt(from), BigInt(to)], [BIGINT, BIGINT]);
         }
+        for (const m of ROLLUP_MEASUREMENTS) {
+          const mine = series.filter((r) => r.measurement === m);
+          await appendRows(c, rollupName(m), seriesTypes, mine, (r) => [BigInt(r.hour), ...TAG_KEYS.map((k) => r.tags[k] ?? ''), ...figureValues(r)]);
+        }
+        await appendRows(c, 'link_1h', linkTypes, links, (l) => [BigInt(l.hour), l.province, l.commune, l.carrier, l.hod, l.down, l.degraded, ...figureValues(l)]);
         const counts = [...perHour].map(([h, n]) => `(${h}, ${n})`).join(', ');
         await c.run(
           `INSERT OR REPLACE INTO rollup_hours SELECT r.range, $3, ${counts ? 'coalesce(v.n, 0)' : '0'} FROM range($1, $2, ${ROLLUP_BUCKET_MS}) r` +
@@ -408,8 +433,8 @@ export class DuckDbStore implements Store {
         await c.run('ROLLBACK').catch(() => undefined);
         throw new StoreUnavailableError(`duckdb: rollup failed: ${msg(err)}`, { cause: err });
       }
-      return { hours: (to - from) / ROLLUP_BUCKET_MS, points: points.length, rows: rows.length };
-    });
+      return { hours: (to - from) / ROLLUP_BUCKET_MS, points: points.length, rows: series.length };
+    }).finally(() => this.rollupsInFlight--);
   }
 
   async rollupCoverage(from: number, to: number): Promise<number[]> {
@@ -436,7 +461,7 @@ export class DuckDbStore implements Store {
       types.push(VARCHAR);
       parts.push(`${q(k)} = $${values.length}`);
     }
-    const cols = [...FIGURE_COLS, ...(rq.histogram ? HIST_COLS : [])];
+    const cols = [...figureCols(rq.figures), ...(rq.histogram ? HIST_COLS : [])];
     const keys = [...(b ? [`(hour - (((hour % ${b}) + ${b}) % ${b}))`] : []), ...groupBy.map(q)];
     const sql =
       `SELECT ${b ? `${keys[0]} AS t, ` : ''}${groupBy.map(q).map((k) => `${k}, `).join('')}` +
@@ -453,6 +478,46 @@ export class DuckDbStore implements Store {
       const tags: Partial<Tags> = {};
       groupBy.forEach((k, i) => (tags[k] = r[(b ? 1 : 0) + i] as string));
       out.push({ t: b ? Number(r[0]) : null, tags, ...figuresFrom(get, !!rq.histogram) });
+    }
+    return out;
+  }
+
+  async queryLinks(lq: LinkQuery): Promise<LinkAgg[]> {
+    await this.ready();
+    checkRange(lq.from, lq.to);
+    for (const k of lq.groupBy) if (!(LINK_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown link key ${k}`);
+    const groupBy = [...new Set(lq.groupBy)];
+    const parts = ['hour >= $1', 'hour < $2'];
+    const values: DuckDBValue[] = [BigInt(lq.from), BigInt(lq.to)];
+    const types: DuckDBType[] = [BIGINT, BIGINT];
+    for (const k of ['province', 'commune', 'carrier'] as const) {
+      const v = lq.where?.[k];
+      if (v === undefined) continue;
+      values.push(v);
+      types.push(VARCHAR);
+      parts.push(`${q(k)} = $${values.length}`);
+    }
+    const cols = [...FIGURE_COLS, ...(lq.histogram ? HIST_COLS : [])];
+    const sql =
+      `SELECT ${groupBy.map((k) => `${q(k)}, `).join('')}count(*)::DOUBLE, sum(down::INTEGER)::DOUBLE, sum(degraded::INTEGER)::DOUBLE, ` +
+      cols.map((c) => `${FIGURE_MERGE[c as keyof typeof FIGURE_MERGE] ?? 'sum'}(${q(c)})::DOUBLE`).join(', ') +
+      ` FROM link_1h WHERE ${parts.join(' AND ')}` +
+      (groupBy.length ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')} ORDER BY ${groupBy.map((_, i) => i + 1).join(', ')}` : '');
+    const rows = await this.read(sql, values, types);
+    const off = groupBy.length + 3;
+    const colIndex = new Map(cols.map((c, i) => [c, off + i]));
+    const out: LinkAgg[] = [];
+    for (const r of rows) {
+      if (!r[groupBy.length]) continue; // no rows at all (an aggregate without GROUP BY still answers one row)
+      const tags: LinkAgg['tags'] = {};
+      groupBy.forEach((k, i) => (tags[k] = String(r[i])));
+      out.push({
+        tags,
+        hours: Number(r[groupBy.length]),
+        hoursDown: Number(r[groupBy.length + 1]),
+        hoursDegraded: Number(r[groupBy.length + 2]),
+        ...figuresFrom((c) => r[colIndex.get(c)!], !!lq.histogram),
+      });
     }
     return out;
   }
@@ -592,6 +657,25 @@ function whereSql(from: number, to: number, where: Partial<Tags> | undefined) {
     parts.push(`${q(k)} = $${values.length}`);
   }
   return { sql: parts.join(' AND '), values, types };
+}
+
+/** Appends rows to a table through a data-chunk appender (inside the caller's transaction). */
+async function appendRows<T>(c: DuckDBConnection, table: string, types: DuckDBType[], rows: readonly T[], values: (r: T) => DuckDBValue[]): Promise<void> {
+  if (!rows.length) return;
+  const appender = await c.createAppender(table);
+  try {
+    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+      const slice = rows.slice(start, start + CHUNK_ROWS);
+      const cols: DuckDBValue[][] = types.map(() => new Array<DuckDBValue>(slice.length));
+      slice.forEach((r, i) => values(r).forEach((v, j) => (cols[j]![i] = v)));
+      const chunk = DuckDBDataChunk.create(types, slice.length);
+      chunk.setColumns(cols);
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
 }
 
 function checkRange(from: number, to: number): void {

@@ -44,20 +44,24 @@
 import { InfluxDB, Raw, ResultError, type IPoint, type IPoolOptions, type IResponse } from 'influx';
 import type { Incident } from '../incidents/types.ts';
 import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
-import { checkRow, FIGURE_COLS, FIGURE_MERGE, figuresFrom, HIST_COLS, hourOf, isRollupMeasurement, rollupName } from './rollup.ts';
+import { checkLink, checkRow, FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, HIST_COLS, hourOf, isRollupMeasurement, rollupName } from './rollup.ts';
 import {
+  LINK_KEYS,
   ROLLUP_BUCKET_MS,
   ROLLUP_MEASUREMENTS,
   StoreUnavailableError,
   TAG_KEYS,
   type FieldValue,
   type IncidentQuery,
+  type LinkAgg,
+  type LinkQuery,
   type Point,
   type PruneResult,
   type RawHourCount,
   type RawQuery,
   type RollupAgg,
   type RollupBuild,
+  type RollupFigures,
   type RollupMeasurement,
   type RollupQuery,
   type RollupResult,
@@ -238,32 +242,30 @@ export class InfluxStore implements Store {
     const rolledAt = Date.now();
     await Promise.allSettled([...this.inflight]);
     const points = (await Promise.all(ROLLUP_MEASUREMENTS.map((m) => this.queryRaw({ measurement: m, from, to })))).flat();
-    const rows = build(points);
-    for (const r of rows) checkRow(r, from, to);
+    const { series, links } = build(points);
+    for (const r of series) checkRow(r, from, to);
+    for (const l of links) checkLink(l, from, to);
+    // A re-rolled hour gets every bin written, zeros included: an overwrite keeps the fields it omits.
     const before = new Set(await this.coverageMarks(from, to).then((m) => [...m.keys()]));
-    const lines: IPoint[] = rows.map((r) => {
+    const tagsOf = (m: string, pairs: [string, string][]) => {
       const tags: Record<string, string> = {};
-      for (const k of TAG_KEYS) {
-        const v = r.tags[k] ?? '';
-        if (v !== '') tags[k] = new Raw(escapeTag(rollupName(r.measurement), k, v)) as unknown as string;
-      }
-      const fields: Record<string, unknown> = {
-        rounds: new LpValue(`${r.rounds}i`),
-        failed: new LpValue(`${r.failed}i`),
-        slow: new LpValue(`${r.slow}i`),
-        loss_sum: new LpValue(String(r.lossSum)),
-        loss_n: new LpValue(`${r.lossN}i`),
-        lat_sum: new LpValue(String(r.latSum)),
-        lat_n: new LpValue(`${r.latN}i`),
-      };
-      if (r.latMin !== null) fields.lat_min = new LpValue(String(r.latMin));
-      if (r.latMax !== null) fields.lat_max = new LpValue(String(r.latMax));
-      const dense = before.has(r.hour);
-      r.hist.forEach((c, i) => {
-        if (c > 0 || dense) fields[HIST_COLS[i]!] = new LpValue(`${c}i`);
-      });
-      return { measurement: rollupName(r.measurement), tags, fields, timestamp: String(r.hour) };
-    });
+      for (const [k, v] of pairs) if (v !== '') tags[k] = new Raw(escapeTag(m, k, v)) as unknown as string;
+      return tags;
+    };
+    const lines: IPoint[] = [
+      ...series.map((r) => ({
+        measurement: rollupName(r.measurement),
+        tags: tagsOf(rollupName(r.measurement), TAG_KEYS.map((k) => [k, r.tags[k] ?? ''])),
+        fields: figureFields(r, before.has(r.hour)),
+        timestamp: String(r.hour),
+      })),
+      ...links.map((l) => ({
+        measurement: 'link_1h',
+        tags: tagsOf('link_1h', [['province', l.province], ['commune', l.commune], ['carrier', l.carrier], ['hod', String(l.hod)]]),
+        fields: { ...figureFields(l, before.has(l.hour)), down: new LpValue(l.down ? '1i' : '0i'), degraded: new LpValue(l.degraded ? '1i' : '0i') },
+        timestamp: String(l.hour),
+      })),
+    ];
     await this.writeLines('write rollup', lines, this.rollupRp);
     const perHour = new Map<number, number>();
     for (const p of points) perHour.set(hourOf(p.ts), (perHour.get(hourOf(p.ts)) ?? 0) + 1);
@@ -277,7 +279,7 @@ export class InfluxStore implements Store {
       });
     }
     await this.writeLines('write rollup coverage', marks, this.rollupRp);
-    return { hours: (to - from) / ROLLUP_BUCKET_MS, points: points.length, rows: rows.length };
+    return { hours: (to - from) / ROLLUP_BUCKET_MS, points: points.length, rows: series.length };
   }
 
   /** hour -> rolled_at of the coverage marks in [from, to) */
@@ -321,7 +323,7 @@ export class InfluxStore implements Store {
     if (b !== undefined && (!Number.isSafeInteger(b) || b <= 0 || b % ROLLUP_BUCKET_MS !== 0)) throw new TypeError(`bad bucketMs ${b}`);
     for (const k of rq.groupBy) if (!(TAG_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown tag ${k}`);
     const groupBy = [...new Set(rq.groupBy)];
-    const cols = [...FIGURE_COLS, ...(rq.histogram ? HIST_COLS : [])];
+    const cols = [...figureCols(rq.figures), ...(rq.histogram ? HIST_COLS : [])];
     const select = cols.map((c) => `${FIGURE_MERGE[c as keyof typeof FIGURE_MERGE] ?? 'sum'}(${ident(c)}) AS ${ident(c)}`).join(', ');
     const group = [...(b ? [`time(${b}ms)`] : []), ...groupBy.map(ident)];
     const sql =
@@ -346,6 +348,42 @@ export class InfluxStore implements Store {
       }
     }
     return out.sort((x, y) => (x.t ?? 0) - (y.t ?? 0) || groupBy.reduce((acc, k) => acc || cmp(x.tags[k] ?? '', y.tags[k] ?? ''), 0));
+  }
+
+  async queryLinks(lq: LinkQuery): Promise<LinkAgg[]> {
+    for (const k of lq.groupBy) if (!(LINK_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown link key ${k}`);
+    const groupBy = [...new Set(lq.groupBy)];
+    const cols = [...FIGURE_COLS, ...(lq.histogram ? HIST_COLS : [])];
+    const select = [
+      'count("rounds") AS "hours"',
+      'sum("down") AS "down"',
+      'sum("degraded") AS "degraded"',
+      ...cols.map((c) => `${FIGURE_MERGE[c as keyof typeof FIGURE_MERGE] ?? 'sum'}(${ident(c)}) AS ${ident(c)}`),
+    ].join(', ');
+    const parts = [timeRange(lq.from, lq.to)];
+    for (const k of ['province', 'commune', 'carrier'] as const) {
+      const v = lq.where?.[k];
+      if (v !== undefined) parts.push(`${ident(k)} = ${influxString(v)}`);
+    }
+    const sql = `SELECT ${select} FROM ${this.rollupFrom('link_1h')} WHERE ${parts.join(' AND ')}${groupBy.length ? ` GROUP BY ${groupBy.map(ident).join(', ')}` : ''}`;
+    const out: LinkAgg[] = [];
+    for (const s of await this.query(sql)) {
+      const col = new Map(s.columns.map((c, i) => [c, i]));
+      const tags: LinkAgg['tags'] = {};
+      for (const k of groupBy) {
+        const v = (s.tags as Record<string, string | undefined> | undefined)?.[k];
+        tags[k] = typeof v === 'string' ? v : '';
+      }
+      for (const row of s.values ?? []) {
+        const get = (c: string) => {
+          const i = col.get(c);
+          return i === undefined ? null : row[i];
+        };
+        if (!get('hours')) continue;
+        out.push({ tags: { ...tags }, hours: Number(get('hours')), hoursDown: Number(get('down') ?? 0), hoursDegraded: Number(get('degraded') ?? 0), ...figuresFrom(get, !!lq.histogram) });
+      }
+    }
+    return out.sort((x, y) => groupBy.reduce((acc, k) => acc || cmpTag(k, x.tags[k] ?? '', y.tags[k] ?? ''), 0));
   }
 
   async pruneRaw(before: number): Promise<PruneResult> {
@@ -470,36 +508,64 @@ export class InfluxStore implements Store {
       },
       timestamp: String(inc.openedAt),
     };
-    const send = () => this.client.writePoints([point], { database: this.cfg.database, precision: 'ms' });
-    try {
-      await this.call('write incident', send);
-    } catch (err) {
-      if (!(err instanceof StoreUnavailableError) || statusOf(err.cause) !== 404 || !this.cfg.createDatabase) throw err;
-      await this.call('create database', () => this.client.createDatabase(this.cfg.database));
-      await this.call('write incident', send);
-    }
+    await this.writeLines('write incident', [point], this.incidentRps()[0]);
+  }
+
+  /**
+   * [where incidents are written, where older ones may still be]. Raw data expiring by retention policy must not take
+   * the incident history with it, so then incidents live in the rollup policy; reads look in both (an incident written
+   * before the switch and updated after exists twice: the copy in the first wins).
+   */
+  private incidentRps(): [string, string | null] {
+    if (this.retention && this.rollupRp) return [this.rollupRp, ''];
+    return ['', this.rollupRp || null];
   }
 
   async queryIncidents(iq: IncidentQuery): Promise<Incident[]> {
     if (!Number.isSafeInteger(iq.from) || !Number.isSafeInteger(iq.to)) throw new TypeError('from/to must be integer epoch ms');
     if (iq.limit !== undefined && (!Number.isSafeInteger(iq.limit) || iq.limit < 0)) throw new TypeError(`bad limit ${iq.limit}`);
-    const parts = [`time < ${BigInt(iq.to) * 1_000_000n}`, `("open" = true OR "resolved_at" > ${iq.from})`];
-    if (iq.openOnly) parts.push(`"open" = true`);
-    if (iq.cause !== undefined) parts.push(`"cause" = ${influxString(iq.cause)}`);
-    if (iq.id !== undefined) parts.push(`"id" = ${influxString(iq.id)}`);
-    const series = await this.query(`SELECT "doc" FROM "incident" WHERE ${parts.join(' AND ')}`);
-    const out: Incident[] = [];
-    for (const s of series) {
-      const di = s.columns.indexOf('doc');
-      for (const row of s.values ?? []) {
-        const doc = row[di];
-        if (typeof doc !== 'string') continue;
-        const inc = JSON.parse(doc) as Incident;
-        if (iq.commune !== undefined && !inc.communes.includes(iq.commune)) continue;
-        if (iq.target !== undefined && !inc.targets.includes(iq.target)) continue;
-        if (iq.carrier !== undefined && inc.carrier !== iq.carrier) continue;
-        out.push(inc);
+    // id, cause and openedAt (the time) never change: safe to filter in InfluxQL in every policy.
+    const fixed = [`time < ${BigInt(iq.to) * 1_000_000n}`];
+    if (iq.cause !== undefined) fixed.push(`"cause" = ${influxString(iq.cause)}`);
+    if (iq.id !== undefined) fixed.push(`"id" = ${influxString(iq.id)}`);
+    const live = [...fixed, `("open" = true OR "resolved_at" > ${iq.from})`];
+    if (iq.openOnly) live.push(`"open" = true`);
+    const [primary, secondary] = this.incidentRps();
+    const from = (rp: string) => (rp ? `${ident(rp)}."incident"` : '"incident"');
+    const [main, older] = await Promise.all([
+      this.query(`SELECT "doc" FROM ${from(primary)} WHERE ${live.join(' AND ')}`),
+      secondary === null
+        ? Promise.resolve([])
+        : // a copy there may be stale (state filters would pick the wrong one), and the policy may not exist
+          this.query(`SELECT "doc" FROM ${from(secondary)} WHERE ${fixed.join(' AND ')}`).catch((err: unknown) => {
+            if (err instanceof StoreUnavailableError) throw err;
+            return [];
+          }),
+    ]);
+    // Copies in the older place: the newer place decides, whatever state its copy is in.
+    const newest = older.some((x) => x.values?.length)
+      ? await this.query(`SELECT "doc" FROM ${from(primary)} WHERE ${fixed.join(' AND ')}`)
+      : main;
+    const byId = new Map<string, Incident>();
+    for (const series of [older, newest]) {
+      for (const s of series) {
+        const di = s.columns.indexOf('doc');
+        for (const row of s.values ?? []) {
+          const doc = row[di];
+          if (typeof doc !== 'string') continue;
+          const inc = JSON.parse(doc) as Incident;
+          byId.set(inc.id, inc);
+        }
       }
+    }
+    const out: Incident[] = [];
+    for (const inc of byId.values()) {
+      if (!(inc.openedAt < iq.to && (inc.resolvedAt === null || inc.resolvedAt > iq.from))) continue;
+      if (iq.openOnly && inc.resolvedAt !== null) continue;
+      if (iq.commune !== undefined && !inc.communes.includes(iq.commune)) continue;
+      if (iq.target !== undefined && !inc.targets.includes(iq.target)) continue;
+      if (iq.carrier !== undefined && inc.carrier !== iq.carrier) continue;
+      out.push(inc);
     }
     out.sort((a, b) => b.openedAt - a.openedAt || cmp(b.id, a.id));
     return iq.limit === undefined ? out : out.slice(0, iq.limit);
@@ -577,6 +643,30 @@ function timeRange(from: number, to: number): string {
 function checkHours(from: number, to: number): void {
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
   if (from % ROLLUP_BUCKET_MS !== 0 || to % ROLLUP_BUCKET_MS !== 0 || to < from) throw new TypeError(`rollup range must be whole hours: ${from}..${to}`);
+}
+
+/** Rollup figures as line-protocol fields; histogram bins only when non-zero unless `dense`. */
+function figureFields(r: RollupFigures, dense: boolean): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    rounds: new LpValue(`${r.rounds}i`),
+    failed: new LpValue(`${r.failed}i`),
+    slow: new LpValue(`${r.slow}i`),
+    loss_sum: new LpValue(String(r.lossSum)),
+    loss_n: new LpValue(`${r.lossN}i`),
+    lat_sum: new LpValue(String(r.latSum)),
+    lat_n: new LpValue(`${r.latN}i`),
+  };
+  if (r.latMin !== null) fields.lat_min = new LpValue(String(r.latMin));
+  if (r.latMax !== null) fields.lat_max = new LpValue(String(r.latMax));
+  r.hist.forEach((c, i) => {
+    if (c > 0 || dense) fields[HIST_COLS[i]!] = new LpValue(`${c}i`);
+  });
+  return fields;
+}
+
+/** Link tags sort like DuckDB's: hod numerically, the others as text. */
+function cmpTag(k: string, a: string, b: string): number {
+  return k === 'hod' ? Number(a) - Number(b) : cmp(a, b);
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -3,13 +3,18 @@
 // builder makes the rows of both, and reports fold raw points of not-yet-rolled hours with it too, so figures are the
 // same whichever side of the raw/rolled-up boundary an hour is on.
 //
+// Two kinds of rows per hour: series rows (`icmp_1h`, `http_1h`, `dns_1h`, `tcp_1h`: one per measurement and six tags)
+// and link rows (`link_1h`: one per commune and carrier, that carrier's ICMP series pooled, with the hour's verdict
+// and its local hour of the day), which carrier reports merge over a year without one row per hour leaving the store.
+//
 // Histogram: HIST_BINS log-spaced latency bins, three per octave (each bin spans a ratio of 2^(1/3) ≈ 1.26):
 //   bin 0 = [0, 1) ms, bin k = [2^((k-1)/3), 2^(k/3)) ms for k = 1..46, bin 47 = [2^(46/3) ≈ 40.3 s, ∞).
 // Counts merge by addition across hours, agents and targets. A quantile is found in the bin holding its rank and
 // interpolated geometrically inside it, clamped to the group's min/max: it is off by at most one bin's ratio (26 %)
 // from the exact value and exact when every value is equal. Why not a t-digest: counts in fixed bins are plain
 // integer columns that DuckDB's sum() and InfluxQL's sum() merge on the server, so a year merges without shipping rows.
-import type { FieldValue, Point, RollupAgg, RollupFigures, RollupMeasurement, RollupRow, Tags, TagKey } from './types.ts';
+import { VN_OFFSET_MS } from '../../config/schema.ts';
+import type { FieldValue, LinkRow, Point, RollupAgg, RollupFigures, RollupMeasurement, RollupRow, RollupRows, Tags, TagKey } from './types.ts';
 import { ROLLUP_BUCKET_MS, ROLLUP_MEASUREMENTS, TAG_KEYS } from './types.ts';
 
 export const HIST_BINS = 48;
@@ -21,6 +26,14 @@ export const HIST_COLS = Array.from({ length: HIST_BINS }, (_, i) => `h${String(
 
 /** Scalar figures as store columns / fields, in this order. */
 export const FIGURE_COLS = ['rounds', 'failed', 'slow', 'loss_sum', 'loss_n', 'lat_sum', 'lat_n', 'lat_min', 'lat_max'] as const;
+/** The columns of RollupQuery figures: 'counts'. */
+export const COUNT_COLS = ['rounds', 'failed', 'slow', 'loss_sum', 'loss_n'] as const;
+
+/** Scalar columns a query reads. */
+export function figureCols(figures: 'all' | 'counts' | undefined): readonly (typeof FIGURE_COLS)[number][] {
+  return figures === 'counts' ? COUNT_COLS : FIGURE_COLS;
+}
+
 /** How each scalar column merges. */
 export const FIGURE_MERGE: Record<(typeof FIGURE_COLS)[number], 'sum' | 'min' | 'max'> = {
   rounds: 'sum',
@@ -169,13 +182,49 @@ export class RollupAccumulator {
   }
 }
 
-/** A RollupBuild for Store.rollup from a classifier. */
-export function rollupBuilder(classify: RoundClassifier): (points: Point[]) => RollupRow[] {
+/** Local (Asia/Ho_Chi_Minh) hour of the day of an hour start. */
+export const hourOfDay = (hour: number) => Math.floor((((hour + VN_OFFSET_MS) % 86_400_000) + 86_400_000) % 86_400_000 / ROLLUP_BUCKET_MS);
+
+/**
+ * Link rows from the ICMP series rows of whole hours: per (hour, province, commune, carrier), every ICMP series of
+ * that carrier pooled (rows without a carrier have no link). The verdict rule is the carrier report's (carrier.ts).
+ */
+export function linkRows(series: readonly RollupRow[]): LinkRow[] {
+  const links = new Map<string, LinkRow>();
+  for (const r of series) {
+    if (r.measurement !== 'icmp' || r.tags.carrier === '') continue;
+    const key = `${r.hour}\u0000${r.tags.province}\u0000${r.tags.commune}\u0000${r.tags.carrier}`;
+    let l = links.get(key);
+    if (!l) {
+      l = { hour: r.hour, province: r.tags.province, commune: r.tags.commune, carrier: r.tags.carrier, hod: hourOfDay(r.hour), down: false, degraded: false, ...emptyFigures() };
+      links.set(key, l);
+    }
+    mergeFigures(l, r);
+  }
+  for (const l of links.values()) {
+    l.down = l.rounds > 0 && l.failed * 2 > l.rounds;
+    l.degraded = !l.down && l.rounds > 0 && (l.failed + l.slow) * 2 > l.rounds;
+  }
+  return [...links.values()];
+}
+
+/** A RollupBuild for Store.rollup from a classifier: series rows, and link rows pooled from them. */
+export function rollupBuilder(classify: RoundClassifier): (points: Point[]) => RollupRows {
   return (points) => {
     const acc = new RollupAccumulator(classify);
     for (const p of points) acc.add(p);
-    return acc.result();
+    const series = acc.result();
+    return { series, links: linkRows(series) };
   };
+}
+
+/** Validates a link row for storage. */
+export function checkLink(l: LinkRow, from: number, to: number): void {
+  if (!Number.isSafeInteger(l.hour) || l.hour % ROLLUP_BUCKET_MS !== 0 || l.hour < from || l.hour >= to)
+    throw new TypeError(`rollup: link hour ${l.hour} is not an hour start inside [${from}, ${to})`);
+  if (!Number.isInteger(l.hod) || l.hod < 0 || l.hod > 23) throw new TypeError('rollup: link hod must be 0-23');
+  if (l.hist.length !== HIST_BINS) throw new TypeError(`rollup: histogram must have ${HIST_BINS} bins`);
+  if (!l.carrier) throw new TypeError('rollup: a link needs a carrier');
 }
 
 /** Group key of a rollup aggregate (bucket + grouped tag values). */

@@ -103,8 +103,53 @@ export interface RollupRow extends RollupFigures {
   tags: Tags;
 }
 
-/** Turns the raw points of a chunk of hours into rollup rows (server/stores/rollup.ts RollupAccumulator). */
-export type RollupBuild = (points: Point[]) => RollupRow[];
+/**
+ * One carrier's link in one commune for one hour: the ICMP rounds over all of that carrier's uplinks there (every
+ * agent, every ICMP target) pooled into one row, with the hour's verdict. Carrier reports read these: a year is
+ * 8 760 rows per commune, merged by the store, instead of a row per hour shipped to the server.
+ */
+export interface LinkRow extends RollupFigures {
+  hour: number;
+  province: string;
+  commune: string;
+  carrier: string;
+  /** hour of the day in Asia/Ho_Chi_Minh (0-23), to find the worst hours of the day by grouping */
+  hod: number;
+  /** more than half of the pooled rounds failed (failed × 2 > rounds) */
+  down: boolean;
+  /** not down, and more than half failed or were slow ((failed + slow) × 2 > rounds) */
+  degraded: boolean;
+}
+
+/** What a rollup step writes for a chunk of hours. */
+export interface RollupRows {
+  series: RollupRow[];
+  links: LinkRow[];
+}
+
+/** Turns the raw points of a chunk of hours into rollup rows (server/stores/rollup.ts rollupBuilder). */
+export type RollupBuild = (points: Point[]) => RollupRows;
+
+export const LINK_KEYS = ['province', 'commune', 'carrier', 'hod'] as const;
+export type LinkKey = (typeof LINK_KEYS)[number];
+
+export interface LinkQuery {
+  /** hour-aligned, inclusive */
+  from: number;
+  /** hour-aligned, exclusive */
+  to: number;
+  where?: Partial<Record<'province' | 'commune' | 'carrier', string>>;
+  groupBy: LinkKey[];
+  histogram?: boolean;
+}
+
+/** Merged link rows: figures plus how many hours were down / degraded / had rounds. */
+export interface LinkAgg extends RollupFigures {
+  tags: Partial<Record<LinkKey, string>>;
+  hours: number;
+  hoursDown: number;
+  hoursDegraded: number;
+}
 
 export interface RollupQuery {
   measurement: RollupMeasurement;
@@ -119,6 +164,8 @@ export interface RollupQuery {
   bucketMs?: number;
   /** also merge the latency histograms (costs one column per bin) */
   histogram?: boolean;
+  /** 'counts': only rounds, failed, slow, lossSum, lossN are read (latency figures come back 0/null); default 'all' */
+  figures?: 'all' | 'counts';
 }
 
 /** A merged group: `t` is the bucket start (null without bucketMs), `tags` the groupBy tags. */
@@ -178,8 +225,9 @@ export interface Store {
   /** Raw points per hour of the rolled-up measurements in [from, to) (hours with none are absent); to plan rollups. */
   rawCounts(from: number, to: number): Promise<RawHourCount[]>;
   /**
-   * Roll up the hours [from, to) (hour-aligned): read their raw points of ROLLUP_MEASUREMENTS, `build` rows, replace
-   * the rows those hours had, and mark every hour of the range covered (hours without raw points too). Idempotent.
+   * Roll up the hours [from, to) (hour-aligned): read their raw points of ROLLUP_MEASUREMENTS, `build` series and link
+   * rows, replace the rows those hours had, and mark every hour of the range covered (hours without raw points too).
+   * Idempotent.
    * A write that lands in a covered hour afterwards makes it uncovered again (stale) until it is rolled up anew;
    * a write racing with the rollup leaves the hour stale, never silently missing from it.
    */
@@ -188,6 +236,8 @@ export interface Store {
   rollupCoverage(from: number, to: number): Promise<number[]>;
   /** Merged rollup rows of [from, to). Reads every row there: callers pass covered ranges (rollupCoverage). */
   queryRollups(q: RollupQuery): Promise<RollupAgg[]>;
+  /** Merged link rows of [from, to) (covered ranges, as queryRollups); `hod` comes back as '0'..'23'. */
+  queryLinks(q: LinkQuery): Promise<LinkAgg[]>;
   /**
    * Remove raw points older than `before` (every measurement) whose hour is covered by a rollup; uncovered raw is kept
    * until rolled up. Stores that expire raw data by a retention policy say so in `detail`.

@@ -23,7 +23,7 @@ import { customPeriod, localMidnight, previousPeriod } from '../../server/report
 import { roundClassifier, runRollup, startRollupJob } from '../../server/reports/data/rollups.ts';
 import { DuckDbStore } from '../../server/stores/duckdb.ts';
 import { InfluxStore } from '../../server/stores/influx.ts';
-import { binOf, emptyFigures } from '../../server/stores/rollup.ts';
+import { binOf, emptyFigures, linkRows } from '../../server/stores/rollup.ts';
 import type { Point, RollupRow, Store, Tags } from '../../server/stores/types.ts';
 import { influxdAvailable, startInfluxd, type Influxd } from '../helpers/influxd.ts';
 
@@ -174,6 +174,7 @@ async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
 }
 
 async function prepare(name: string, store: Store, now: number): Promise<void> {
+  seed = 7; // the same data for every store
   const today = Math.floor(now / H) * H - 23 * H; // raw for the last 24 h (23 closed hours + the current one)
   const yearStart = today - 364 * DAY;
   console.log(`\n[${name}] preparing a year: rollup rows ${new Date(yearStart).toISOString()} .. ${new Date(today).toISOString()}, raw after`);
@@ -181,9 +182,9 @@ async function prepare(name: string, store: Store, now: number): Promise<void> {
     let rows = 0;
     for (let day = yearStart; day < today; day += DAY) {
       const r = await store.rollup(day, day + DAY, () => {
-        const out: RollupRow[] = [];
-        for (let hour = day; hour < day + DAY; hour += H) for (let ci = 0; ci < communes.length; ci++) for (let ti = 0; ti < TARGETS.length; ti++) out.push(syntheticRow(ci, ti, hour));
-        return out;
+        const series: RollupRow[] = [];
+        for (let hour = day; hour < day + DAY; hour += H) for (let ci = 0; ci < communes.length; ci++) for (let ti = 0; ti < TARGETS.length; ti++) series.push(syntheticRow(ci, ti, hour));
+        return { series, links: linkRows(series) };
       });
       rows += r.rows;
     }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type ProvinceFile } from '../../config/schema.ts';
 import { buildDirectory } from '../../server/directory.ts';
-import { readAggregates, roundClassifier, runRollup, startRollupJob } from '../../server/reports/data/rollups.ts';
+import { readAggregates, readLinks, roundClassifier, runRollup, startRollupJob } from '../../server/reports/data/rollups.ts';
 import { DuckDbStore } from '../../server/stores/duckdb.ts';
 import { InfluxStore } from '../../server/stores/influx.ts';
 import { rollupBuilder } from '../../server/stores/rollup.ts';
@@ -145,6 +145,12 @@ describe.each([duck, influx])('rollup orchestration: $name', (h) => {
       await s.rollup(H0 + H, H0 + 2 * H, rollupBuilder(classify));
       expect(await s.rollupCoverage(H0, H0 + 4 * H)).toEqual([H0 + H]);
       expect(await readAggregates(s, q, classify)).toEqual(raw);
+      // Link rows: the edge hours are pooled on their rounds inside the range (H0: 18 of 35 failed = down)
+      const lq = { from: q.from, to: q.to, groupBy: ['commune' as const], histogram: true };
+      const links = await readLinks(s, lq, classify);
+      expect(links.map((a) => [a.tags.commune, a.hours, a.hoursDown, a.hoursDegraded, a.rounds, a.failed])).toEqual([['21034', 4, 1, 0, 165, 83]]);
+      await s.rollup(H0 + 2 * H, H0 + 3 * H, rollupBuilder(classify));
+      expect(await readLinks(s, lq, classify)).toEqual(links);
       const hourly = await readAggregates(s, { ...q, bucketMs: H }, classify);
       expect(hourly.map((a) => [a.t, a.rounds])).toEqual([
         [H0, 35],

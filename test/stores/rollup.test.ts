@@ -10,6 +10,7 @@ import { roundClassifier } from '../../server/reports/data/rollups.ts';
 import { DuckDbStore } from '../../server/stores/duckdb.ts';
 import { InfluxStore } from '../../server/stores/influx.ts';
 import { HIST_BINS, rollupBuilder } from '../../server/stores/rollup.ts';
+import type { Incident } from '../../server/incidents/types.ts';
 import type { Point, RollupAgg, Store, Tags } from '../../server/stores/types.ts';
 import { skipWithoutInfluxd, startInfluxd, type Influxd } from '../helpers/influxd.ts';
 
@@ -151,6 +152,31 @@ describe.each([duck, influx])('Store rollups: $name', (h) => {
       expect(await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + 3 * H, groupBy: [...all], bucketMs: H, histogram: true })).toEqual(perRow);
     });
 
+    it('link rows pool a carrier\'s ICMP rounds per commune and hour, with the hour\'s verdict', async () => {
+      const s = await fresh();
+      await s.rollup(H0, H0 + 3 * H, build);
+      const byCarrier = await s.queryLinks({ from: H0, to: H0 + 3 * H, groupBy: ['carrier'], histogram: true });
+      expect(byCarrier).toEqual([
+        { tags: { carrier: 'viettel' }, hours: 1, hoursDown: 0, hoursDegraded: 0, rounds: 1, failed: 0, slow: 0, lossSum: 0, lossN: 1, latSum: 5, latN: 1, latMin: 5, latMax: 5, hist: histOf([5]) },
+        // hour 0: 1 failed + 2 slow of 4 is a majority (degraded); hour 1 is fine
+        { tags: { carrier: 'vnpt' }, hours: 2, hoursDown: 0, hoursDegraded: 1, rounds: 6, failed: 1, slow: 2, lossSum: 120, lossN: 6, latSum: 300, latN: 5, latMin: 20, latMax: 200, hist: histOf([20, 30, 200, 25, 25]) },
+      ]);
+      // H0 is 10:00 in Hà Nội
+      const byHod = await s.queryLinks({ from: H0, to: H0 + 3 * H, groupBy: ['hod'] });
+      expect(byHod.map((a) => [a.tags.hod, a.hours, a.rounds, a.hist])).toEqual([
+        ['10', 1, 4, []],
+        ['11', 2, 3, []],
+      ]);
+      const one = await s.queryLinks({ from: H0, to: H0 + 3 * H, where: { commune: '21040' }, groupBy: ['commune', 'carrier'] });
+      expect(one.map((a) => [a.tags, a.rounds])).toEqual([[{ commune: '21040', carrier: 'viettel' }, 1]]);
+      expect(await s.queryLinks({ from: H0, to: H0 + 3 * H, where: { carrier: 'fpt' }, groupBy: [] })).toEqual([]);
+      // a failed hour is down
+      await s.write([0, 1, 2].map((i) => icmp(H0 + 2 * H + i * 60_000, tagsA, 0, null)));
+      await s.rollup(H0 + 2 * H, H0 + 3 * H, build);
+      const down = await s.queryLinks({ from: H0 + 2 * H, to: H0 + 3 * H, groupBy: [] });
+      expect(down.map((a) => [a.hours, a.hoursDown, a.hoursDegraded, a.failed])).toEqual([[1, 1, 0, 3]]);
+    });
+
     it('merges across hours, groups, filters and buckets', async () => {
       const s = await fresh();
       await s.rollup(H0, H0 + 2 * H, build);
@@ -247,6 +273,25 @@ describe.skipIf(SKIP_INFLUX)('InfluxStore retention policies (createDatabase)', 
     expect(await q('SELECT * FROM "autogen"."icmp_1h"')).not.toContain('values');
     const pr = await s.pruneRaw(now);
     expect(pr.detail).toContain('retention policy "autogen" (30 d)');
+
+    // Incidents are history: they live in the rollup policy, so a year-old one is kept (the raw policy would refuse it).
+    const inc = (id: string, openedAt: number, resolvedAt: number | null): Incident => ({
+      id, cause: 'local_link', subject: '21034', openedAt, resolvedAt, communes: ['21034'], targets: ['gateway'], carrier: 'vnpt', severity: 'down',
+      evidence: { summary: 'x', figures: {} }, acknowledgedBy: null, acknowledgedAt: null, notes: [], maintenance: false,
+    });
+    const old = inc('old', now - 300 * 86_400_000, now - 300 * 86_400_000 + H);
+    await s.writeIncident(old);
+    expect(await s.queryIncidents({ from: now - 400 * 86_400_000, to: now })).toEqual([old]);
+    expect(await q('SELECT count("doc") FROM "rollups"."incident"')).toContain('"values":[[0,1]]');
+    // A copy written before retention was managed (default policy, still open) loses to the newer one.
+    const legacy = inc('legacy', now - 2 * H, null);
+    const line = `incident,id=legacy,cause=local_link doc=${JSON.stringify(JSON.stringify(legacy))},open=true,resolved_at=0i,severity="down",maintenance=false,affected=1i ${legacy.openedAt}`;
+    expect((await fetch(`${ifx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: line })).status).toBe(204);
+    expect((await s.queryIncidents({ from: now - H, to: now, openOnly: true })).map((i) => i.id)).toEqual(['legacy']);
+    const resolved = { ...legacy, resolvedAt: now - H };
+    await s.writeIncident(resolved);
+    expect(await s.queryIncidents({ from: now - H, to: now, openOnly: true })).toEqual([]);
+    expect(await s.queryIncidents({ from: now - 3 * H, to: now })).toEqual([resolved]);
     await s.close();
   });
 });

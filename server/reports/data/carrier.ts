@@ -1,6 +1,8 @@
 // Carrier dead-zone report: for one carrier and a period, every commune where the carrier has an uplink (or figures),
-// from the ICMP rounds measured over that carrier's uplinks only (tag `carrier`; every ICMP target by default: loss
-// and RTT are ICMP figures, HTTP/DNS failures are the services' matter, see the DOST report).
+// from the ICMP rounds measured over that carrier's uplinks only (tag `carrier`; every ICMP target: loss and RTT are
+// ICMP figures, HTTP/DNS failures are the services' matter, see the DOST report). It reads the link rows
+// (stores/types.ts LinkRow: rolled up per commune, carrier and hour) and folds raw points the same way where not
+// rolled up, so a year is one merged query.
 //
 // Per commune, the rounds of all the carrier's agents/uplinks and targets there are pooled:
 //   availabilityPct   rounds not failed / rounds × 100 (failed = nothing answered, status.ts classify)
@@ -18,22 +20,17 @@
 //   deadZone/why      any rule of the definition broken (availability < min, loss >= max, p95 > max), in words
 // Rows: dead zones first, then availability ascending (no data last), then loss descending, then commune code.
 import type { Directory } from '../../directory.ts';
-import { histQuantile, mergeFigures } from '../../stores/rollup.ts';
-import { ROLLUP_BUCKET_MS, type RollupAgg, type Store } from '../../stores/types.ts';
+import { emptyFigures, histQuantile, mergeFigures } from '../../stores/rollup.ts';
+import type { RollupFigures, Store } from '../../stores/types.ts';
 import type { Incident } from '../../incidents/types.ts';
 import type { CarrierCommuneRow, CarrierReport, DeadZoneDefinition, Period, ReportIncident } from '../model.ts';
-import { localHour } from './periods.ts';
-import { readAggregates, roundClassifier, runRollup } from './rollups.ts';
+import { readLinks, roundClassifier, runRollup } from './rollups.ts';
 import { fmtNum } from './format.ts';
 
 export interface CarrierReportOptions {
   /** roll up the period's closed hours first (default true; false reads raw data where not rolled up) */
   ensureRollups?: boolean;
-  /** only these ICMP targets (default: every one) */
-  targets?: string[];
 }
-
-type Fig = Omit<RollupAgg, 't' | 'tags'>;
 
 export async function buildCarrierReport(
   store: Store,
@@ -49,46 +46,17 @@ export async function buildCarrierReport(
   const classify = roundClassifier(dir);
   if (opts.ensureRollups !== false) await runRollup(store, classify, { from: period.from, to: period.to, now });
 
-  const targets = opts.targets ? new Set(opts.targets) : null;
-  const groupBy = targets ? (['commune', 'target'] as const) : (['commune'] as const);
-  const base = { measurement: 'icmp' as const, from: period.from, to: period.to, where: { carrier: carrierId }, groupBy: [...groupBy] };
-  const [totals, hourly] = await Promise.all([
-    readAggregates(store, { ...base, histogram: true }, classify),
-    readAggregates(store, { ...base, bucketMs: ROLLUP_BUCKET_MS }, classify),
-  ]);
-  const keep = (a: RollupAgg) => !targets || targets.has(a.tags.target ?? '');
-
-  const perCommune = new Map<string, Fig>();
-  for (const a of totals.filter(keep)) {
+  // One read: the carrier's link rows merged per (commune, hour of the day).
+  const links = await readLinks(store, { from: period.from, to: period.to, where: { carrier: carrierId }, groupBy: ['commune', 'hod'], histogram: true }, classify);
+  const perCommune = new Map<string, { fig: RollupFigures; down: number; degraded: number; byHour: { hod: number; loss: number }[] }>();
+  for (const a of links) {
     const c = a.tags.commune ?? '';
-    const have = perCommune.get(c);
-    if (!have) perCommune.set(c, { ...a, hist: [...a.hist] });
-    else mergeFigures(have, a);
-  }
-  // (commune, hour) pooled counts; then hours down/degraded and loss per hour of the day.
-  const hours = new Map<string, { commune: string; t: number; rounds: number; failed: number; slow: number; lossSum: number; lossN: number }>();
-  for (const a of hourly.filter(keep)) {
-    const c = a.tags.commune ?? '';
-    const key = `${c}\u0000${a.t}`;
-    const h = hours.get(key) ?? { commune: c, t: a.t ?? 0, rounds: 0, failed: 0, slow: 0, lossSum: 0, lossN: 0 };
-    h.rounds += a.rounds;
-    h.failed += a.failed;
-    h.slow += a.slow;
-    h.lossSum += a.lossSum;
-    h.lossN += a.lossN;
-    hours.set(key, h);
-  }
-  const down = new Map<string, number>();
-  const degraded = new Map<string, number>();
-  const byHourOfDay = new Map<string, { sum: number; n: number }[]>();
-  for (const h of hours.values()) {
-    if (h.rounds > 0 && h.failed * 2 > h.rounds) down.set(h.commune, (down.get(h.commune) ?? 0) + 1);
-    else if (h.rounds > 0 && (h.failed + h.slow) * 2 > h.rounds) degraded.set(h.commune, (degraded.get(h.commune) ?? 0) + 1);
-    let day = byHourOfDay.get(h.commune);
-    if (!day) byHourOfDay.set(h.commune, (day = Array.from({ length: 24 }, () => ({ sum: 0, n: 0 }))));
-    const slot = day[localHour(h.t)]!;
-    slot.sum += h.lossSum;
-    slot.n += h.lossN;
+    let e = perCommune.get(c);
+    if (!e) perCommune.set(c, (e = { fig: emptyFigures(), down: 0, degraded: 0, byHour: [] }));
+    mergeFigures(e.fig, a);
+    e.down += a.hoursDown;
+    e.degraded += a.hoursDegraded;
+    if (a.lossN > 0) e.byHour.push({ hod: Number(a.tags.hod), loss: a.lossSum / a.lossN });
   }
 
   const incidents = (await store.queryIncidents({ from: period.from, to: period.to, carrier: carrierId })).filter(
@@ -99,7 +67,8 @@ export async function buildCarrierReport(
 
   const codes = new Set<string>([...dir.communesOfCarrier(carrierId), ...perCommune.keys()]);
   const rows: CarrierCommuneRow[] = [...codes].map((code) => {
-    const f = perCommune.get(code);
+    const e = perCommune.get(code);
+    const f = e?.fig;
     const availabilityPct = f && f.rounds > 0 ? ((f.rounds - f.failed) / f.rounds) * 100 : null;
     const lossPct = f && f.lossN > 0 ? f.lossSum / f.lossN : null;
     const rttMedianMs = f ? histQuantile(f.hist, 0.5, f.latMin, f.latMax) : null;
@@ -109,13 +78,11 @@ export async function buildCarrierReport(
       why.push(`khả dụng ${fmtNum(availabilityPct)}% < ${fmtNum(definition.minAvailabilityPct)}%`);
     if (lossPct !== null && lossPct >= definition.maxLossPct) why.push(`mất gói trung bình ${fmtNum(lossPct)}% ≥ ${fmtNum(definition.maxLossPct)}%`);
     if (rttP95Ms !== null && rttP95Ms > definition.maxRttP95Ms) why.push(`RTT p95 ${fmtNum(rttP95Ms, 0)} ms > ${fmtNum(definition.maxRttP95Ms)} ms`);
-    const day = byHourOfDay.get(code) ?? [];
-    const worstHours = day
-      .map((s, hour) => ({ hour, loss: s.n > 0 ? s.sum / s.n : 0 }))
+    const worstHours = (e?.byHour ?? [])
       .filter((s) => s.loss > 0)
-      .sort((a, b) => b.loss - a.loss || a.hour - b.hour)
+      .sort((a, b) => b.loss - a.loss || a.hod - b.hod)
       .slice(0, 3)
-      .map((s) => s.hour);
+      .map((s) => s.hod);
     const c = dir.communes.get(code);
     return {
       commune: code,
@@ -124,8 +91,8 @@ export async function buildCarrierReport(
       lossPct,
       rttMedianMs,
       rttP95Ms,
-      hoursDegraded: degraded.get(code) ?? 0,
-      hoursDown: down.get(code) ?? 0,
+      hoursDegraded: e?.degraded ?? 0,
+      hoursDown: e?.down ?? 0,
       worstHours,
       incidents: counted.get(code) ?? 0,
       deadZone: why.length > 0,

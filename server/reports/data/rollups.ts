@@ -10,10 +10,12 @@
 //   period not on an hour, hours not rolled up yet), folded by the same builder, so both sides of the boundary agree.
 import { classify } from '../../state/status.ts';
 import type { Directory } from '../../directory.ts';
-import { addRound, aggKey, emptyFigures, hourOf, mergeFigures, rollupBuilder, type RoundClassifier } from '../../stores/rollup.ts';
+import { addRound, aggKey, emptyFigures, hourOf, linkRows, mergeFigures, RollupAccumulator, rollupBuilder, type RoundClassifier } from '../../stores/rollup.ts';
 import {
   ROLLUP_BUCKET_MS,
   type FieldValue,
+  type LinkAgg,
+  type LinkQuery,
   type RollupAgg,
   type RollupMeasurement,
   type RollupQuery,
@@ -21,6 +23,7 @@ import {
   type Tags,
 } from '../../stores/types.ts';
 import type { ProbeResult } from '../../../config/wire.ts';
+import type { Thresholds } from '../../../config/schema.ts';
 
 const H = ROLLUP_BUCKET_MS;
 const DAY = 86_400_000;
@@ -54,10 +57,18 @@ const AS_RESULT = {
 
 /** Classifies raw points like the live status machine, with the thresholds of each target and commune. */
 export function roundClassifier(dir: Pick<Directory, 'thresholdsFor'>): RoundClassifier {
+  // thresholdsFor merges four objects: once per (target, commune), not once per point.
+  const cache = new Map<string, Thresholds>();
+  const thresholds = (target: string, commune: string) => {
+    const key = `${target}\u0000${commune}`;
+    let th = cache.get(key);
+    if (!th) cache.set(key, (th = dir.thresholdsFor(target, commune)));
+    return th;
+  };
   return (m, tags, fields) => {
     const r = AS_RESULT[m](fields, { ts: 0, target: tags.target });
     if (!r) return null;
-    const c = classify(r, dir.thresholdsFor(tags.target, tags.commune));
+    const c = classify(r, thresholds(tags.target, tags.commune));
     return { verdict: c.verdict, lossPct: c.lossPct, latencyMs: c.latencyMs };
   };
 }
@@ -188,14 +199,9 @@ export async function readAggregates(store: Store, q: AggregateQuery, classifyRo
   const hEnd = hourOf(q.to);
   const covered = hEnd > hStart ? await store.rollupCoverage(hStart, hEnd) : [];
   const runs = hourRuns(covered);
-  const out = new Map<string, RollupAgg>();
-  const merge = (a: RollupAgg) => {
-    const key = aggKey(a.t, a.tags, q.groupBy);
-    const have = out.get(key);
-    if (have) mergeFigures(have, a);
-    else out.set(key, { ...a, hist: a.hist.length ? a.hist : emptyFigures(!!q.histogram).hist });
-  };
-  for (const run of runs) for (const a of await store.queryRollups({ ...q, from: run.from, to: run.to })) merge(a);
+  // One list per source: rollup rows per covered run (sorted by the store), raw points folded per chunk.
+  const sources: { rows: RollupAgg[]; sorted: boolean }[] = [];
+  for (const run of runs) sources.push({ rows: await store.queryRollups({ ...q, from: run.from, to: run.to }), sorted: true });
 
   // Raw for the rest: the gaps between covered runs.
   const gaps: { from: number; to: number }[] = [];
@@ -222,10 +228,106 @@ export async function readAggregates(store: Store, q: AggregateQuery, classifyRo
         if (!a) local.set(key, (a = { t, tags, ...emptyFigures(!!q.histogram) }));
         addRound(a, o);
       }
-      for (const a of local.values()) merge(a);
+      if (local.size) sources.push({ rows: [...local.values()], sorted: false });
     }
   }
-  return [...out.values()].sort(
-    (x, y) => (x.t ?? 0) - (y.t ?? 0) || q.groupBy.reduce((acc, k) => acc || ((x.tags[k] ?? '') < (y.tags[k] ?? '') ? -1 : (x.tags[k] ?? '') > (y.tags[k] ?? '') ? 1 : 0), 0),
-  );
+
+  let out: RollupAgg[];
+  if (sources.length === 1 && sources[0]!.sorted) out = sources[0]!.rows;
+  else {
+    const merged = new Map<string, RollupAgg>();
+    for (const src of sources) {
+      for (const a of src.rows) {
+        const key = aggKey(a.t, a.tags, q.groupBy);
+        const have = merged.get(key);
+        if (have) mergeFigures(have, a);
+        else merged.set(key, { ...a, hist: a.hist.length || !q.histogram ? a.hist : emptyFigures(true).hist });
+      }
+    }
+    const keys = q.groupBy;
+    out = [...merged.values()].sort((x, y) => {
+      const dt = (x.t ?? 0) - (y.t ?? 0);
+      if (dt) return dt;
+      for (const k of keys) {
+        const a = x.tags[k] ?? '';
+        const c = y.tags[k] ?? '';
+        if (a !== c) return a < c ? -1 : 1;
+      }
+      return 0;
+    });
+  }
+  if (q.figures === 'counts') for (const a of out) Object.assign(a, { latSum: 0, latN: 0, latMin: null, latMax: null });
+  return out;
+}
+
+/**
+ * Merged link rows (one carrier's pooled ICMP rounds per commune and hour, see LinkRow) of [from, to): the store's
+ * rows for covered whole hours, link rows built from raw points by the same builder for the rest. Raw chunks start
+ * on whole hours so an hour is never pooled in two halves; an hour cut by the range's edge is pooled on the rounds
+ * inside the range. Sorted by the groupBy keys (hod numerically).
+ */
+export async function readLinks(store: Store, q: LinkQuery & { from: number; to: number }, classifyRound: RoundClassifier, rawChunkMs = 6 * H): Promise<LinkAgg[]> {
+  if (rawChunkMs % H !== 0) throw new TypeError('rawChunkMs must be whole hours');
+  const hStart = hourOf(q.from + H - 1);
+  const hEnd = hourOf(q.to);
+  const runs = hourRuns(hEnd > hStart ? await store.rollupCoverage(hStart, hEnd) : []);
+  const merged = new Map<string, LinkAgg>();
+  const keyOf = (tags: LinkAgg['tags']) => q.groupBy.map((k) => tags[k] ?? '').join('\u0000');
+  const add = (a: LinkAgg) => {
+    const key = keyOf(a.tags);
+    const have = merged.get(key);
+    if (!have) merged.set(key, { ...a, hist: a.hist.length || !q.histogram ? a.hist : emptyFigures(true).hist });
+    else {
+      mergeFigures(have, a);
+      have.hours += a.hours;
+      have.hoursDown += a.hoursDown;
+      have.hoursDegraded += a.hoursDegraded;
+    }
+  };
+  for (const run of runs) for (const a of await store.queryLinks({ ...q, from: run.from, to: run.to })) add(a);
+
+  const gaps: { from: number; to: number }[] = [];
+  let at = q.from;
+  for (const run of runs) {
+    if (run.from > at) gaps.push({ from: at, to: run.from });
+    at = Math.max(at, run.to);
+  }
+  if (at < q.to) gaps.push({ from: at, to: q.to });
+  for (const g of gaps) {
+    for (let from = g.from; from < g.to; from = Math.min(g.to, hourOf(from) + rawChunkMs)) {
+      const to = Math.min(g.to, hourOf(from) + rawChunkMs);
+      const points = await store.queryRaw({ measurement: 'icmp', from, to, ...(q.where ? { where: q.where } : {}) });
+      const acc = new RollupAccumulator(classifyRound);
+      for (const p of points) acc.add(p);
+      for (const l of linkRows(acc.result())) {
+        const tags: LinkAgg['tags'] = {};
+        for (const k of q.groupBy) tags[k] = String(l[k]);
+        add({
+          tags,
+          hours: 1,
+          hoursDown: l.down ? 1 : 0,
+          hoursDegraded: l.degraded ? 1 : 0,
+          rounds: l.rounds,
+          failed: l.failed,
+          slow: l.slow,
+          lossSum: l.lossSum,
+          lossN: l.lossN,
+          latSum: l.latSum,
+          latN: l.latN,
+          latMin: l.latMin,
+          latMax: l.latMax,
+          hist: q.histogram ? l.hist : [],
+        });
+      }
+    }
+  }
+  const num = (k: string) => k === 'hod';
+  return [...merged.values()].sort((x, y) => {
+    for (const k of q.groupBy) {
+      const a = x.tags[k] ?? '';
+      const b = y.tags[k] ?? '';
+      if (a !== b) return num(k) ? Number(a) - Number(b) : a < b ? -1 : 1;
+    }
+    return 0;
+  });
 }
