@@ -28,6 +28,7 @@ import { SnapshotBuilder } from './incidents/snapshot.ts';
 import { createNotifications, NotifyConfigError, type Dispatcher } from './notifiers/index.ts';
 import { attributionThresholds } from './state/attribution.ts';
 import { createReports, ReportsConfigError, type Reports } from './reports/index.ts';
+import { roundClassifier, startRollupJob } from './reports/data/rollups.ts';
 import type { Store } from './stores/types.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -103,6 +104,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   hub.incidentSource = () => incidents.openIncidents();
   incidents.startLoop(2000);
   const reports = createReports({ config: cfg, dir, store, log, env: process.env });
+  // Hourly rollups of closed hours, then raw data past store.rawRetentionDays pruned: every 10 min, first after 1 min.
+  const rollups = startRollupJob({
+    store, classify: roundClassifier(dir), rawRetentionDays: cfg.store.rawRetentionDays,
+    onRun: (r) => log.info({ rollup: r.rollup, prune: r.prune, ms: r.ms }, 'rollup step'),
+    onError: (err) => log.warn({ err: String(err) }, 'rollup step failed; retried at the next run'),
+  });
+  const firstRollup = setTimeout(() => void rollups.runOnce().catch(() => {}), 60_000);
+  firstRollup.unref();
   const { users, generated } = await resolveUsers(cfg.users, cfg.server.dataDir, opts.adminPassword ?? process.env.IOC_ADMIN_PASSWORD);
 
   const app = createApp({
@@ -141,6 +150,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       if (closed) return;
       closed = true;
       clearInterval(sweep);
+      clearTimeout(firstRollup);
+      rollups.stop();
       await fleet?.stop();
       hub.close();
       for (const ws of wss.clients) ws.terminate();
