@@ -221,6 +221,12 @@ export function createHttpProbe(opts: HttpProbeOptions = {}): Probe<HttpTarget> 
         if (signal.aborted) return fail('timeout', `no complete answer within ${target.timeoutMs} ms`);
         fail(classifyError(e), e.code ? `${e.code}: ${e.message}` : e.message);
       });
+      // The deadline holds even when the socket never reports the abort as an error (seen under heavy load):
+      // settle on the signal itself.
+      const onAbort = () => fail('timeout', `no complete answer within ${target.timeoutMs} ms`);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      req.once('close', () => signal.removeEventListener('abort', onAbort));
       req.end();
     });
   }

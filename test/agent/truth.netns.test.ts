@@ -128,10 +128,11 @@ describe.skipIf(skip)(SUITE, () => {
       // The responder logs the delay it gave each echo (by ICMP sequence), so each RTT is compared
       // with what was really injected into that echo, and the reported jitter with the jitter of the
       // injected delays themselves. The remainder per echo is the overhead measured in the test
-      // above (~0.3 ms): its median must stay under 1 ms, and 90 % of echoes within 3 ms, which
-      // lets the wake-ups that land behind another process on a shared box pass without letting a
-      // systematic error through. The jitter tolerance (0.5 ms) is the overhead's own variation
-      // showing up in consecutive differences; losing the jitter (0) or doubling it (~13) is far out.
+      // above (~0.3 ms): its median must stay under 1 ms, and 90 % of echoes within 5 ms, which
+      // lets the wake-ups that land behind another process on a shared box (other test files run in
+      // parallel: agents, influxd, Chromium) pass without letting a systematic error through. The jitter
+      // tolerance (1.5 ms) is the overhead's own variation showing up in consecutive differences under
+      // that load (0.02 ms on an idle box); losing the jitter (0) or doubling it (~13) is far out.
       const from = jitSvc.lines.length;
       const r = await run<IcmpResult>(icmpProbe, icmpT(jit.nsIp, 200, 10));
       const injected = new Map<number, number>();
@@ -153,8 +154,8 @@ describe.skipIf(skip)(SUITE, () => {
       );
       expect(Math.min(...over)).toBeGreaterThanOrEqual(-0.1); // never earlier than injected (0.1: ping's rounding)
       expect(sortedOver[100]!).toBeLessThanOrEqual(1);
-      expect(over.filter((o) => o <= 3).length).toBeGreaterThanOrEqual(180);
-      expect(Math.abs(r.jitter! - trueJitter)).toBeLessThanOrEqual(0.5);
+      expect(over.filter((o) => o <= 5).length).toBeGreaterThanOrEqual(180);
+      expect(Math.abs(r.jitter! - trueJitter)).toBeLessThanOrEqual(1.5);
       expect(Math.abs(trueJitter - 20 / 3)).toBeLessThan(2); // the injection itself is the uniform one asked for
     }, 30_000);
 
