@@ -26,15 +26,17 @@
 // tag set) and timestamp, and id/cause/openedAt never change, so rewriting an incident replaces it. Every field is
 // written every time (an overwrite keeps fields the rewrite omits). Overlap and open filters run in InfluxQL on
 // `time`, `open` and `resolved_at`; commune/target/carrier filters on the parsed doc. A string field holds at most
-// 64 KiB: the engine refuses notes that would make an incident larger (INCIDENT_MAX_BYTES).
+// 64 KiB: the engine refuses notes that would make an incident larger (INCIDENT_MAX_BYTES). Incidents are history:
+// when the raw data expires by retention policy they are written to the rollup policy instead (incidentRps), and
+// reads look in both.
 //
 // Rollups (README "Rollups and raw retention"): maintained by the server, not by continuous queries, because CQs
 // exist only in 1.x (2.x has tasks in Flux, 3.x neither) and cannot apply the status thresholds per target and commune;
 // the same builder as DuckDB's makes the rows, so both stores report the same figures. Measurements `icmp_1h` etc.
-// (tags as raw, timestamp = hour start, fields of server/stores/rollup.ts; histogram bins h00..h47 written only when
+// and `link_1h` (tags province, commune, carrier, hod; plus down/degraded as 0/1 integers) (tags as raw, timestamp = hour start, fields of server/stores/rollup.ts; histogram bins h00..h47 written only when
 // non-zero, all of them when an hour is rolled up again since an overwrite keeps omitted fields) and `rollup_hour`
 // (one point per covered hour: rolled_at, points), both in the retention policy `rollupPolicy` (default "rollups",
-// infinite; '' = the default policy). Staleness: every raw write also writes `rollup_dirty` (default policy, one point
+// infinite, 520-week shards; '' = the default policy). Staleness: every raw write also writes `rollup_dirty` (default policy, one point
 // per hour touched, field written_at = when the write started) in the same request, before the points; an hour is
 // covered while its rollup_hour.rolled_at > rollup_dirty.written_at. rollup() takes rolled_at before waiting for
 // the writes in flight, so a racing write leaves the hour stale (rolled again), never silently missing.
@@ -160,7 +162,9 @@ export class InfluxStore implements Store {
     const db = this.cfg.database;
     const policies = await this.client.showRetentionPolicies(db);
     if (this.rollupRp && !policies.some((p) => p.name === this.rollupRp)) {
-      await this.client.createRetentionPolicy(this.rollupRp, { database: db, duration: 'INF', replication: 1 });
+      // Long shards: InfluxQL opens an iterator per series, field and shard; a year of link rows took 28 s over the
+      // default 7-day shards and 1.7 s in one shard (measured on influxd 1.6, test/bench/reports.bench.ts).
+      await this.query(`CREATE RETENTION POLICY ${ident(this.rollupRp)} ON ${ident(db)} DURATION INF REPLICATION 1 SHARD DURATION 520w`, 'POST');
     }
     const days = this.cfg.rawRetentionDays;
     const def = policies.find((p) => p.default)?.name;

@@ -124,7 +124,9 @@ describe.skipIf(skip)(SUITE, () => {
       expect(r.rtt_min!).toBeGreaterThanOrEqual(49.9);
     });
 
-    it('injected jitter (50 +- 10 ms uniform): every echo reads as its own injected delay, and jitter as the true jitter', async () => {
+    // retried: its per-echo tolerances measure scheduling noise too, and a burst of load from a parallel test file
+    // can push many echoes late at once; a systematic error fails every attempt
+    it('injected jitter (50 +- 10 ms uniform): every echo reads as its own injected delay, and jitter as the true jitter', { retry: 2, timeout: 30_000 }, async () => {
       // The responder logs the delay it gave each echo (by ICMP sequence), so each RTT is compared
       // with what was really injected into that echo, and the reported jitter with the jitter of the
       // injected delays themselves. The remainder per echo is the overhead measured in the test
@@ -157,7 +159,7 @@ describe.skipIf(skip)(SUITE, () => {
       expect(over.filter((o) => o <= 5).length).toBeGreaterThanOrEqual(180);
       expect(Math.abs(r.jitter! - trueJitter)).toBeLessThanOrEqual(1.5);
       expect(Math.abs(trueJitter - 20 / 3)).toBeLessThan(2); // the injection itself is the uniform one asked for
-    }, 30_000);
+    });
 
     it('injected 10 % loss reads within binomial bounds over 1000 echoes', async () => {
       // Each echo request is dropped independently with p = 0.1 (nft numgen on input), so the number

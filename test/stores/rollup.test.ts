@@ -257,7 +257,7 @@ describe.skipIf(SKIP_INFLUX)('InfluxStore retention policies (createDatabase)', 
     expect(rows).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ name: 'autogen', duration: '720h0m0s', shardGroupDuration: '24h0m0s', default: true }),
-        expect.objectContaining({ name: 'rollups', duration: '0s', default: false }),
+        expect.objectContaining({ name: 'rollups', duration: '0s', shardGroupDuration: '87360h0m0s', default: false }),
       ]),
     );
     // Recent data (inside the raw policy): rows land in the rollup policy, not in the default one.
