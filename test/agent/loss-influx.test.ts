@@ -73,8 +73,9 @@ describe.skipIf(skipWithoutInfluxd())('loss: influxd stopped and restarted', () 
     expect(a.phantom).toEqual([]);
     expect(a.duplicateRows).toBe(0);
     expect(a.taken).toBe(a.produced);
-    expect(a.stored).toBe(a.taken);
-    expect(a.spoolLeft).toBe(0);
+    // a result taken just before SIGTERM may still be in the spool (on disk, sent at the next start): see loss-netns
+    expect(a.stored + a.spoolLeft).toBe(a.taken);
+    expect(a.spoolLeft).toBeLessThanOrEqual(2);
     expect(a.orderMatches).toBe(true);
     expect(a.backlog).toBeGreaterThan(40);
     // Refused batches go back in id order and are resent oldest first; the store came back between two flushes at

@@ -81,8 +81,9 @@ describe('loss: a real agent process keeps every result across failures', () => 
     expect(a.phantom).toEqual([]);
     expect(a.duplicateRows).toBe(0);
     expect(a.taken).toBe(a.produced); // nothing was killed: every result produced was taken
-    expect(a.stored).toBe(a.taken);
-    expect(a.spoolLeft).toBe(0);
+    // a result taken just before SIGTERM may still be in the spool (on disk, sent at the next start): see loss-netns
+    expect(a.stored + a.spoolLeft).toBe(a.taken);
+    expect(a.spoolLeft).toBeLessThanOrEqual(2);
     expect(a.orderMatches).toBe(true);
     expect(a.backlog).toBeGreaterThan(40); // ~10 s x 8 results/s waited in the spool
     expect(a.backlogInversions).toBe(0);
@@ -128,7 +129,7 @@ describe('loss: a real agent process keeps every result across failures', () => 
     expect(a.missing).toEqual([]);
     expect(a.phantom).toEqual([]);
     expect(a.duplicateRows).toBe(0);
-    expect(a.spoolLeft).toBe(0);
+    expect(a.spoolLeft).toBeLessThanOrEqual(2); // taken just before SIGTERM: on disk, sent at the next start
     expect(a.orderMatches).toBe(true);
     expect(a.resentWrites).toBeGreaterThanOrEqual(killedBatch); // the batch the dead agent never saw acked came again
     expect(Number(reopened.pending)).toBeGreaterThan(0);
