@@ -33,10 +33,11 @@
 // Rollups (README "Rollups and raw retention"): maintained by the server, not by continuous queries, because CQs
 // exist only in 1.x (2.x has tasks in Flux, 3.x neither) and cannot apply the status thresholds per target and commune;
 // the same builder as DuckDB's makes the rows, so both stores report the same figures. Measurements `icmp_1h` etc.
-// and `link_1h` (tags province, commune, carrier, hod; plus down/degraded as 0/1 integers) (tags as raw, timestamp = hour start, fields of server/stores/rollup.ts; histogram bins h00..h47 written only when
-// non-zero, all of them when an hour is rolled up again since an overwrite keeps omitted fields) and `rollup_hour`
-// (one point per covered hour: rolled_at, points), both in the retention policy `rollupPolicy` (default "rollups",
-// infinite, 520-week shards; '' = the default policy). Staleness: every raw write also writes `rollup_dirty` (default policy, one point
+// (the six tags) and `link_1h` (tags province, commune, carrier, hod; down/degraded as 0/1 integers): timestamp =
+// hour start, fields of server/stores/rollup.ts, histogram bins h00..h47 written only when non-zero (all of them when
+// an hour is rolled up again, since an overwrite keeps omitted fields); and `rollup_hour` (one point per covered
+// hour: rolled_at, points); all in the retention policy `rollupPolicy` (default "rollups", infinite, 520-week shards;
+// '' = the default policy). Staleness: every raw write also writes `rollup_dirty` (default policy, one point
 // per hour touched, field written_at = when the write started) in the same request, before the points; an hour is
 // covered while its rollup_hour.rolled_at > rollup_dirty.written_at. rollup() takes rolled_at before waiting for
 // the writes in flight, so a racing write leaves the hour stale (rolled again), never silently missing.
