@@ -60,6 +60,8 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
   let errors: number[] = [];
   let lastAgentPoint = 0;
   let self: WSContext | null = null;
+  // The plan's intervals, once per connection (building a plan hashes it): the config is fixed while running.
+  const intervals = new Map(deps.dir.planFor(agentId, 0, 1)?.targets.map((t) => [t.id, t.intervalSec]));
   const send = (ws: WSContext, m: ServerMessage) => {
     if (ws.readyState === 1) ws.send(JSON.stringify(m));
   };
@@ -76,8 +78,6 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
   };
 
   const onBatch = async (ws: WSContext, b: Batch) => {
-    const plan = deps.dir.planFor(agentId, 0, 1);
-    const intervals = new Map(plan?.targets.map((t) => [t.id, t.intervalSec]));
     const { fresh, late, rejected } = triage(b.results, now(), (t) => intervals.get(t));
     const unplanned = b.results.filter((r) => !intervals.has(r.target)).length;
     if (unplanned) deps.registry.counters.unplannedResults += unplanned; // kept: a target removed from config still had real figures

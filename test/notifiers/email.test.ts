@@ -37,7 +37,7 @@ describe.skipIf(skipWithoutAiosmtpd())('email notifier (real SMTP server on loop
 
   it('delivers HTML + text with a UTF-8 Vietnamese subject, authenticated', async () => {
     const inc = incident({ resolvedAt: T0 + 72 * MIN + 40_000 });
-    const msg = renderMessage('resolved', inc, inc.resolvedAt!, { names, lang: 'vi', uiBaseUrl: 'https://ioc.example.vn', now: T0 });
+    const msg = renderMessage('resolved', inc, inc.resolvedAt!, { names, lang: 'vi', uiBaseUrl: 'https://ioc.example.org', now: T0 });
     const mail = build('mật-khẩu-thử');
     expect(mail.defaultRecipients).toEqual(['truc-ban@quangngai.example']);
     await mail.send(msg, { ...ctxFor(['truc-ban@quangngai.example', 'vien-thong@quangngai.example'], 10_000), deliveryId: 'dlv-mail-1' });

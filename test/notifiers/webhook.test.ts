@@ -20,7 +20,7 @@ function build(url: string, secret: unknown = SECRET, env: NodeJS.ProcessEnv = {
   return buildNotifiers(cfg, { env }).get('ioc-hook')!;
 }
 
-const msg = renderMessage('opened', incident(), T0, { names, lang: 'vi', uiBaseUrl: 'https://ioc.example.vn', now: T0 });
+const msg = renderMessage('opened', incident(), T0, { names, lang: 'vi', uiBaseUrl: 'https://ioc.example.org', now: T0 });
 
 describe('webhook notifier', () => {
   it('POSTs the event as JSON with a verifiable HMAC-SHA256 signature over timestamp.body', async () => {
