@@ -2,6 +2,7 @@
 // Every field is documented in README ("Config reference"); `npm run gen:schema` publishes
 // config/config.schema.json from this file for editors and CI linting.
 import { z } from 'zod';
+import { causeSchema } from './vocabulary.ts';
 
 export const COMMUNE_CODE = /^\d{5}$/;
 const id = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'expected a lowercase id (a-z, 0-9, _ . -), at most 64 chars');
@@ -242,7 +243,7 @@ export type NotifyChannelKind = NotifyChannelConfig['kind'];
 export const notifyMatchSchema = z
   .object({
     /** local_link | carrier | service | agent (server/incidents/types.ts CAUSES) */
-    causes: z.array(z.enum(['local_link', 'carrier', 'service', 'agent'])).optional(),
+    causes: z.array(causeSchema).optional(),
     carriers: z.array(id).optional(),
     /** any affected commune in the list */
     communes: z.array(communeCode).optional(),

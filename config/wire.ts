@@ -6,6 +6,7 @@
 // UI feed (ws[s]://server/ws/live, session cookie):
 //   server -> UI: snapshot (on connect), delta (coalesced), hb
 import { z } from 'zod';
+import { causeSchema, severitySchema, statusSchema } from './vocabulary.ts';
 
 export const PROTOCOL_VERSION = 1 as const;
 const v = z.literal(PROTOCOL_VERSION);
@@ -206,9 +207,7 @@ export type WireError = z.infer<typeof errorSchema>;
 
 // ---- live UI feed -------------------------------------------------------------------------
 
-export const STATUSES = ['up', 'degraded', 'down', 'unknown'] as const;
-export const statusSchema = z.enum(STATUSES);
-export type Status = z.infer<typeof statusSchema>;
+export { STATUSES, statusSchema, type Status } from './vocabulary.ts';
 
 export const targetLiveSchema = z.object({
   id: z.string(),
@@ -240,14 +239,14 @@ export type CommuneLive = z.infer<typeof communeLiveSchema>;
 /** An incident as the UI sees it (same shape as server/incidents/types.ts, which checks it at compile time). */
 export const incidentSchema = z.object({
   id: z.string(),
-  cause: z.enum(['local_link', 'carrier', 'service', 'agent']),
+  cause: causeSchema,
   subject: z.string(),
   openedAt: ms,
   resolvedAt: ms.nullable(),
   communes: z.array(z.string()),
   targets: z.array(z.string()),
   carrier: z.string().nullable(),
-  severity: z.enum(['down', 'degraded']),
+  severity: severitySchema,
   evidence: z.object({ summary: z.string(), figures: z.record(z.string(), z.union([z.number(), z.string(), z.null()])) }),
   acknowledgedBy: z.string().nullable(),
   acknowledgedAt: ms.nullable(),

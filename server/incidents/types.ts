@@ -1,8 +1,8 @@
 // The incident model shared by the engine, the stores, the notifiers, the REST API and the UI.
 // One incident per cause: a carrier outage touching 30 communes is one incident listing 30 communes.
 
-export const CAUSES = ['local_link', 'carrier', 'service', 'agent'] as const;
-export type Cause = (typeof CAUSES)[number];
+import type { Cause, Severity } from '../../config/vocabulary.ts';
+export { CAUSES, type Cause } from '../../config/vocabulary.ts';
 
 export interface IncidentNote {
   at: number;
@@ -26,7 +26,7 @@ export interface Incident {
   /** the carrier involved, when one is (carrier incidents, local links of a known carrier) */
   carrier: string | null;
   /** 'down' or 'degraded' at its worst */
-  severity: 'down' | 'degraded';
+  severity: Severity;
   /** the figures that triggered it: human summary + machine-readable numbers */
   evidence: { summary: string; figures: Record<string, number | string | null> };
   acknowledgedBy: string | null;
