@@ -68,3 +68,21 @@ export type ReasonCode = Reason['code'];
 export const REPORT_STAGES = ['queued', 'data', 'render', 'archive', 'email', 'retry', 'done', 'failed'] as const;
 export const reportStageSchema = z.enum(REPORT_STAGES);
 export type ReportStage = z.infer<typeof reportStageSchema>;
+
+/** A short language-neutral label of a reason (`loss 30%`, `http 503`), for logs and machine-readable figures. */
+export function reasonLabel(r: Reason): string {
+  const base = (() => {
+    switch (r.code) {
+      case 'loss': return `loss ${r.pct}%`;
+      case 'rtt': return `rtt ${r.ms} ms`;
+      case 'slow': return `slow ${r.ms} ms`;
+      case 'no_reply': return 'loss 100%';
+      case 'http_status': return `http ${r.status}`;
+      case 'rcode': return `rcode ${r.rcode}`;
+      case 'probe_error': return r.error;
+      case 'recovering': return `recovering (${r.ok}/${r.of})`;
+      case 'agent_silent': return 'agent silent';
+    }
+  })();
+  return r.streak ? `${base} (${r.streak.n}/${r.streak.of})` : base;
+}

@@ -6,7 +6,7 @@
 // UI feed (ws[s]://server/ws/live, session cookie):
 //   server -> UI: snapshot (on connect), delta (coalesced), hb
 import { z } from 'zod';
-import { causeSchema, severitySchema, statusSchema } from './vocabulary.ts';
+import { causeSchema, reasonSchema, severitySchema, statusSchema } from './vocabulary.ts';
 
 export const PROTOCOL_VERSION = 1 as const;
 const v = z.literal(PROTOCOL_VERSION);
@@ -220,8 +220,8 @@ export const targetLiveSchema = z.object({
   latencyMs: nnum,
   lossPct: nnum,
   lastTs: ms.nullable(),
-  /** short reason for a non-up status, e.g. "loss 30%", "http 503", "timeout" */
-  reason: z.string().nullable(),
+  /** why it is not up, as data (config/vocabulary.ts), rendered in words by the UI */
+  reason: reasonSchema.nullable(),
 });
 export const communeLiveSchema = z.object({
   code: z.string(),

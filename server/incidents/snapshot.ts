@@ -1,6 +1,7 @@
 // Builds attribution's input from the live state. Keeps the two things LiveState does not: since when each slot has
 // had its status, and what a slot showed before it went `unknown` (what the agent saw just before falling silent).
 import type { Status } from '../../config/wire.ts';
+import type { Reason } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
 import type { LiveState } from '../state/live-state.ts';
 import type { AgentSnapshot, AttributionInput, SlotSnapshot } from '../state/attribution.ts';
@@ -8,7 +9,7 @@ import type { AgentSnapshot, AttributionInput, SlotSnapshot } from '../state/att
 interface Memory {
   status: Status;
   since: number;
-  lastKnown: { status: Status; lossPct: number | null; reason: string | null; latencyOver: boolean } | null;
+  lastKnown: { status: Status; lossPct: number | null; reason: Reason | null; latencyOver: boolean } | null;
 }
 
 /** Default baseline: every icmp target pinging each uplink's own gateway. */

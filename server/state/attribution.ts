@@ -13,6 +13,7 @@
 import type { AttributionConfig, TargetKind } from '../../config/schema.ts';
 import type { Status } from '../../config/wire.ts';
 import type { Cause } from '../incidents/types.ts';
+import { reasonLabel, type Reason } from '../../config/vocabulary.ts';
 
 /** Defaults for config `attribution`; each value is justified where it is used. */
 export const DEFAULT_ATTRIBUTION = {
@@ -85,13 +86,13 @@ export interface SlotSnapshot {
   status: Status;
   latencyMs: number | null;
   lossPct: number | null;
-  reason: string | null;
+  reason: Reason | null;
   /** epoch ms since when the slot has had this status (null: unknown) */
   since: number | null;
   /** the latency is past the slot's threshold (a `degraded` that is not about loss); absent = no */
   latencyOver?: boolean;
   /** the slot's state before it went `unknown` (what the agent saw last before falling silent) */
-  lastKnown?: { status: Status; lossPct: number | null; reason: string | null; latencyOver?: boolean } | null;
+  lastKnown?: { status: Status; lossPct: number | null; reason: Reason | null; latencyOver?: boolean } | null;
 }
 
 export interface AgentSnapshot {
@@ -138,7 +139,7 @@ interface View {
   slot: SlotSnapshot;
   status: Status;
   lossPct: number | null;
-  reason: string | null;
+  reason: Reason | null;
   h: Health;
 }
 
@@ -241,7 +242,7 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 const isBad = (h: Health, level: 'hard' | 'soft') => h === 'hard' || (level === 'soft' && h === 'soft');
 
 function firstReason(vs: View[]): string | null {
-  for (const v of vs) if (v.reason) return v.reason;
+  for (const v of vs) if (v.reason) return reasonLabel(v.reason);
   return null;
 }
 
@@ -468,7 +469,7 @@ export function attribute(input: AttributionInput, th: AttributionThresholds = D
     const down = s.failing.filter((v) => v.status === 'down').length;
     const reasons = new Map<string, number>();
     for (const v of s.failing) {
-      const r = (v.reason ?? 'lỗi').replace(/ \(\d+\/\d+\)$/, '');
+      const r = v.reason ? reasonLabel({ ...v.reason, streak: undefined }) : 'lỗi';
       reasons.set(r, (reasons.get(r) ?? 0) + 1);
     }
     const top = [...reasons].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];

@@ -131,7 +131,7 @@ export class LiveState {
       latencyMs: s.state.latencyMs,
       lossPct: s.state.lossPct,
       lastTs: s.state.lastTs,
-      reason: this.serviceWide.has(s.target) && s.state.status !== 'up' ? `${s.state.reason ?? ''} (toàn tỉnh / province-wide)`.trim() : s.state.reason,
+      reason: this.serviceWide.has(s.target) && s.state.status !== 'up' && s.state.reason ? { ...s.state.reason, provinceWide: true } : s.state.reason,
     }));
     const status = communeStatus(targets, this.serviceWide);
     // Headline latency/loss: the first ICMP target beyond the LAN gateway that has data (the uplink's own figures),

@@ -9,6 +9,7 @@
 //   - `unknown` is set from outside (agent silent); the next result starts afresh.
 import type { Thresholds } from '../../config/schema.ts';
 import type { ProbeResult, Status } from '../../config/wire.ts';
+import type { Reason } from '../../config/vocabulary.ts';
 
 export type Verdict = 'good' | 'slow' | 'fail';
 
@@ -18,8 +19,8 @@ export interface Classified {
   latencyMs: number | null;
   /** icmp loss %, or 0/100 for checks that pass/fail */
   lossPct: number | null;
-  /** human-readable cause of a non-good verdict */
-  reason: string | null;
+  /** why a verdict is not good */
+  reason: Reason | null;
 }
 
 export interface TargetState {
@@ -30,7 +31,7 @@ export interface TargetState {
   lastTs: number | null;
   latencyMs: number | null;
   lossPct: number | null;
-  reason: string | null;
+  reason: Reason | null;
 }
 
 export const INITIAL: TargetState = { status: 'unknown', failStreak: 0, okStreak: 0, lastTs: null, latencyMs: null, lossPct: null, reason: null };
@@ -41,23 +42,27 @@ export function classify(r: ProbeResult, th: Thresholds): Classified {
   switch (r.kind) {
     case 'icmp': {
       const latencyMs = r.rtt_median;
-      if (r.received === 0) return { verdict: 'fail', latencyMs: null, lossPct: 100, reason: r.error ?? 'loss 100%' };
-      if (r.loss >= th.lossPct) return { verdict: 'slow', latencyMs, lossPct: r.loss, reason: `loss ${round1(r.loss)}%` };
-      if (latencyMs !== null && latencyMs > th.rttMs) return { verdict: 'slow', latencyMs, lossPct: r.loss, reason: `rtt ${round1(latencyMs)} ms` };
+      if (r.received === 0) return { verdict: 'fail', latencyMs: null, lossPct: 100, reason: r.error ? { code: 'probe_error', error: r.error } : { code: 'no_reply' } };
+      if (r.loss >= th.lossPct) return { verdict: 'slow', latencyMs, lossPct: r.loss, reason: { code: 'loss', pct: round1(r.loss) } };
+      if (latencyMs !== null && latencyMs > th.rttMs) return { verdict: 'slow', latencyMs, lossPct: r.loss, reason: { code: 'rtt', ms: round1(latencyMs) } };
       return { verdict: 'good', latencyMs, lossPct: r.loss, reason: null };
     }
     case 'http':
     case 'dns': {
       if (!r.ok) {
-        const why = r.kind === 'http' ? (r.error === 'status' && r.status ? `http ${r.status}` : (r.error ?? 'error')) : (r.error ?? `rcode ${r.rcode}`);
+        const why: Reason =
+          r.kind === 'http' && r.error === 'status' && r.status ? { code: 'http_status', status: r.status }
+          : r.error ? { code: 'probe_error', error: r.error }
+          : r.kind === 'dns' ? { code: 'rcode', rcode: r.rcode }
+          : { code: 'probe_error', error: 'error' };
         return { verdict: 'fail', latencyMs: r.total_ms, lossPct: 100, reason: why };
       }
-      if (r.total_ms !== null && r.total_ms > th.responseMs) return { verdict: 'slow', latencyMs: r.total_ms, lossPct: 0, reason: `slow ${Math.round(r.total_ms)} ms` };
+      if (r.total_ms !== null && r.total_ms > th.responseMs) return { verdict: 'slow', latencyMs: r.total_ms, lossPct: 0, reason: { code: 'slow', ms: Math.round(r.total_ms) } };
       return { verdict: 'good', latencyMs: r.total_ms, lossPct: 0, reason: null };
     }
     case 'tcp': {
-      if (!r.ok) return { verdict: 'fail', latencyMs: null, lossPct: 100, reason: r.error ?? 'connect failed' };
-      if (r.connect_ms !== null && r.connect_ms > th.responseMs) return { verdict: 'slow', latencyMs: r.connect_ms, lossPct: 0, reason: `slow ${Math.round(r.connect_ms)} ms` };
+      if (!r.ok) return { verdict: 'fail', latencyMs: null, lossPct: 100, reason: { code: 'probe_error', error: r.error ?? 'connect' } };
+      if (r.connect_ms !== null && r.connect_ms > th.responseMs) return { verdict: 'slow', latencyMs: r.connect_ms, lossPct: 0, reason: { code: 'slow', ms: Math.round(r.connect_ms) } };
       return { verdict: 'good', latencyMs: r.connect_ms, lossPct: 0, reason: null };
     }
   }
@@ -68,13 +73,13 @@ export function step(prev: TargetState, c: Classified, ts: number, th: Threshold
   if (c.verdict === 'fail') {
     const failStreak = prev.failStreak + 1;
     const status: Status = failStreak >= th.downAfter || prev.status === 'down' ? 'down' : 'degraded';
-    const reason = status === 'down' ? c.reason : `${c.reason} (${failStreak}/${th.downAfter})`;
+    const reason: Reason | null = status === 'down' || !c.reason ? c.reason : { ...c.reason, streak: { n: failStreak, of: th.downAfter } };
     return { ...base, status, failStreak, okStreak: 0, reason };
   }
   const okStreak = prev.okStreak + 1;
   const answered: Status = c.verdict === 'good' ? 'up' : 'degraded';
   if (prev.status === 'down' && okStreak < th.upAfter) {
-    return { ...base, status: 'down', failStreak: prev.failStreak, okStreak, reason: `recovering (${okStreak}/${th.upAfter})` };
+    return { ...base, status: 'down', failStreak: prev.failStreak, okStreak, reason: { code: 'recovering', ok: okStreak, of: th.upAfter } };
   }
   return { ...base, status: answered, failStreak: 0, okStreak, reason: c.reason };
 }
@@ -85,7 +90,7 @@ export function applyResult(prev: TargetState, r: ProbeResult, th: Thresholds): 
   return step(prev, classify(r, th), r.ts, th);
 }
 
-export function markUnknown(prev: TargetState, reason = 'agent silent'): TargetState {
+export function markUnknown(prev: TargetState, reason: Reason = { code: 'agent_silent' }): TargetState {
   if (prev.status === 'unknown') return prev;
   return { ...prev, status: 'unknown', failStreak: 0, okStreak: 0, reason };
 }

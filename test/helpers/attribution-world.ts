@@ -29,7 +29,7 @@ export class World {
     for (const x of s) {
       x.status = status;
       x.lossPct = lossPct !== undefined ? lossPct : status === 'up' ? 0 : 100;
-      x.reason = status === 'up' ? null : status === 'down' ? 'loss 100%' : `loss ${x.lossPct}%`;
+      x.reason = status === 'up' ? null : status === 'down' ? { code: 'no_reply' } : { code: 'loss', pct: x.lossPct ?? 0 };
     }
     return this;
   }

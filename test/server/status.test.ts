@@ -33,8 +33,8 @@ describe('classify', () => {
   });
 
   it('names the reason', () => {
-    expect(classify(icmp(7, 20), th).reason).toBe('loss 30%');
-    expect(classify(http(false, 80), th).reason).toBe('http 503');
+    expect(classify(icmp(7, 20), th).reason).toEqual({ code: 'loss', pct: 30 });
+    expect(classify(http(false, 80), th).reason).toEqual({ code: 'http_status', status: 503 });
   });
 });
 

@@ -1,7 +1,8 @@
 // Pure formatters. Times are always shown in the province's zone, whatever the browser's zone is,
 // so a wall screen and a laptop set to UTC show the same clock.
 export const TIME_ZONE = 'Asia/Ho_Chi_Minh';
-export type Lang = 'vi' | 'en';
+import type { Lang } from '../../../config/words.ts';
+export type { Lang };
 
 const DASH = '—';
 
