@@ -5,23 +5,18 @@
 // Also: the agents page shows dropped/backfilled/skew figures sent by an agent; a carrier user sees its scope.
 // Needs `npm run build` first (the test script does it) and Debian's chromium at /usr/bin/chromium.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ProvinceFile } from '../../config/schema.ts';
 import { PROTOCOL_VERSION, incidentSchema, type IncidentWire } from '../../config/wire.ts';
 import { startTestServer, login, type TestServer } from '../helpers/server.ts';
 import { connectAgent, icmpOk, icmpLost, type TestAgentClient } from '../helpers/agent-client.ts';
+import { chromiumAvailable, launchChromium, pointInside, requireBuiltUi, submitLogin } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const UI_INDEX = fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url));
 const province = JSON.parse(readFileSync(fileURLToPath(new URL('../../config/provinces/51.json', import.meta.url)), 'utf8')) as ProvinceFile;
 
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} missing: install Debian's chromium (apt-get install chromium)`);
-  console.warn(`SKIP test/ui/incidents.e2e.test.ts: ${CHROMIUM} not found — install it with \`apt-get install chromium\``);
-}
+const hasChromium = chromiumAvailable('test/ui/incidents.e2e.test.ts');
 
 const PW = 'mat-khau-thu-nghiem-42';
 const OPERATOR = { username: 'vanhanh', password: PW, role: 'operator' as const };
@@ -53,9 +48,7 @@ describe.skipIf(!hasChromium)('incidents, alerts, roles and agents (chromium)', 
     page.on('pageerror', (e) => pageErrors.push(`${user.username}: ${e.message}`));
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(server.url + path);
-    await page.fill('input[name=username]', user.username);
-    await page.fill('input[name=password]', user.password);
-    await page.click('button[type=submit]');
+    await submitLogin(page, user);
     await page.waitForSelector('[data-conn="live"]', { timeout: 15_000 });
     if (!path.includes('#/')) await page.waitForSelector('path[data-code]', { timeout: 15_000 });
     return page;
@@ -76,13 +69,9 @@ describe.skipIf(!hasChromium)('incidents, alerts, roles and agents (chromium)', 
   }
 
   beforeAll(async () => {
-    if (!existsSync(UI_INDEX)) throw new Error(`${UI_INDEX} missing: run \`npm run build\` before this test`);
+    requireBuiltUi();
     server = await startTestServer({ ui: true, users: [OPERATOR, ANALYST, CARRIER], agents: [FAILING, HEALTHY] });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     failing = await connectAgent(server.url, FAILING.id, server.tokens[FAILING.id]!);
     healthy = await connectAgent(server.url, HEALTHY.id, server.tokens[HEALTHY.id]!);
     await failing.hello();
@@ -172,16 +161,7 @@ describe.skipIf(!hasChromium)('incidents, alerts, roles and agents (chromium)', 
     await desk.waitForSelector('g.highlight', { state: 'detached', timeout: 2000 });
 
     // The commune's tooltip shows the incident.
-    const pt = await desk.$eval(`path[data-code="${FAILING.commune}"]`, (el) => {
-      const r = el.getBoundingClientRect();
-      for (let i = 1; i < 12; i++)
-        for (let j = 1; j < 12; j++) {
-          const x = r.left + (r.width * i) / 12;
-          const y = r.top + (r.height * j) / 12;
-          if (document.elementFromPoint(x, y) === el) return { x, y };
-        }
-      return null;
-    });
+    const pt = await pointInside(desk, `path[data-code="${FAILING.commune}"]`);
     await desk.mouse.move(pt!.x, pt!.y);
     await desk.waitForSelector(`[role=tooltip] [data-tip-incident="${id}"]`, { timeout: 3000 });
     expect(await desk.textContent(`[data-tip-incident="${id}"]`)).toContain('Thuộc sự cố: Mất kết nối đường truyền xã');

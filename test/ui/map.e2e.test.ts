@@ -2,23 +2,18 @@
 // their polygons, the live indicator, and a real WebSocket agent turning one commune green then red.
 // Needs `npm run build` first (the test script does it) and Debian's chromium at /usr/bin/chromium.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { ProvinceFile } from '../../config/schema.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { connectAgent, icmpOk, icmpLost, type TestAgentClient } from '../helpers/agent-client.ts';
+import { chromiumAvailable, launchChromium, pointInside, requireBuiltUi, submitLogin } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const UI_INDEX = fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url));
 const PROVINCE_FILE = fileURLToPath(new URL('../../config/provinces/51.json', import.meta.url));
 const SCREENSHOT = '/tmp/ui-map.png';
 
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} missing: install Debian's chromium (apt-get install chromium)`);
-  console.warn(`SKIP test/ui/map.e2e.test.ts: ${CHROMIUM} not found — install it with \`apt-get install chromium\``);
-}
+const hasChromium = chromiumAvailable('test/ui/map.e2e.test.ts');
 
 const USER = { username: 'vanhanh', password: 'mat-khau-thu-nghiem-42', role: 'operator' as const };
 // Phường Cẩm Thành (Quảng Ngãi city centre): small, so this also checks tiny polygons are hoverable.
@@ -37,13 +32,9 @@ describe.skipIf(!hasChromium)('operator map (chromium)', () => {
   const province = JSON.parse(readFileSync(PROVINCE_FILE, 'utf8')) as ProvinceFile;
 
   beforeAll(async () => {
-    if (!existsSync(UI_INDEX)) throw new Error(`${UI_INDEX} missing: run \`npm run build\` before this test`);
+    requireBuiltUi();
     server = await startTestServer({ ui: true, users: [USER], agents: [AGENT] });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     // A browser in UTC: the UI must still show Vietnamese time.
     const ctx = await browser.newContext({ viewport: { width: 1600, height: 900 }, timezoneId: 'UTC', locale: 'en-US' });
     page = await ctx.newPage();
@@ -71,9 +62,7 @@ describe.skipIf(!hasChromium)('operator map (chromium)', () => {
     expect(await page.textContent('h1')).toBe('Đăng nhập');
 
     // Wrong password: stays on the form with a Vietnamese error.
-    await page.fill('input[name=username]', USER.username);
-    await page.fill('input[name=password]', 'sai');
-    await page.click('button[type=submit]');
+    await submitLogin(page, { username: USER.username, password: 'sai' });
     await page.waitForSelector('[role=alert]:has-text("Sai tên đăng nhập hoặc mật khẩu")', { timeout: 5000 });
 
     await page.fill('input[name=password]', USER.password);
@@ -169,16 +158,7 @@ describe.skipIf(!hasChromium)('operator map (chromium)', () => {
   it('shows a tooltip on hover and the targets and chart on click', async () => {
     const c = province.communes.find((x) => x.code === COMMUNE)!;
     // A point inside the polygon that really hits it (the bbox centre of a concave shape might not).
-    const pt = await page.$eval(`path[data-code="${COMMUNE}"]`, (el) => {
-      const r = el.getBoundingClientRect();
-      for (let i = 1; i < 12; i++)
-        for (let j = 1; j < 12; j++) {
-          const x = r.left + (r.width * i) / 12;
-          const y = r.top + (r.height * j) / 12;
-          if (document.elementFromPoint(x, y) === el) return { x, y };
-        }
-      return null;
-    });
+    const pt = await pointInside(page, `path[data-code="${COMMUNE}"]`);
     expect(pt).not.toBeNull();
     await page.mouse.move(pt!.x, pt!.y);
     const tip = page.locator('[role=tooltip]');

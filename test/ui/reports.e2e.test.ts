@@ -6,24 +6,17 @@
 // left half-made (written with the real archive before start) shows as failed with its reason and attempt count.
 // Needs `npm run build` first (the test script does it) and Debian's chromium at /usr/bin/chromium.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ReportArchive } from '../../server/reports/archive.ts';
 import { containingPeriod } from '../../server/reports/data/periods.ts';
 import { startTestServer, login, type TestServer } from '../helpers/server.ts';
 import { connectAgent, icmpOk, icmpLost, type TestAgentClient } from '../helpers/agent-client.ts';
+import { chromiumAvailable, launchChromium, requireBuiltUi, submitLogin } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const UI_INDEX = fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url));
-
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} missing: install Debian's chromium (apt-get install chromium)`);
-  console.warn(`SKIP test/ui/reports.e2e.test.ts: ${CHROMIUM} not found — install it with \`apt-get install chromium\``);
-}
+const hasChromium = chromiumAvailable('test/ui/reports.e2e.test.ts');
 
 const PW = 'mat-khau-thu-nghiem-42';
 const OPERATOR = { username: 'vanhanh', password: PW, role: 'operator' as const };
@@ -73,9 +66,7 @@ describe.skipIf(!hasChromium)('reports page (chromium)', () => {
     page.on('pageerror', (e) => pageErrors.push(`${user.username}: ${e.message}`));
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(server.url + path);
-    await page.fill('input[name=username]', user.username);
-    await page.fill('input[name=password]', user.password);
-    await page.click('button[type=submit]');
+    await submitLogin(page, user);
     await page.waitForSelector('form.report-form', { timeout: 15_000 });
     return page;
   }
@@ -107,7 +98,7 @@ describe.skipIf(!hasChromium)('reports page (chromium)', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(UI_INDEX)) throw new Error(`${UI_INDEX} missing: run \`npm run build\` before this test`);
+    requireBuiltUi();
     // A previous process died while generating a report: the archive on disk still says "running". Manual, not
     // scheduled: a scheduled entry would make the server's start-up catch-up submit that schedule's reports.
     const twoDaysAgo = Date.now() - 2 * 86_400_000;
@@ -119,11 +110,7 @@ describe.skipIf(!hasChromium)('reports page (chromium)', () => {
       e.attempts = 2;
     });
     server = await startTestServer({ ui: true, users: [OPERATOR, CARRIER], agents: [VIETTEL, VNPT], dataDir });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     // A few minutes of results today, so the carrier report over today has figures (3 of Viettel's 8 rounds lost).
     for (const a of [VIETTEL, VNPT]) {
       const c = await connectAgent(server.url, a.id, server.tokens[a.id]!);
