@@ -63,6 +63,65 @@ export const reasonSchema = z.discriminatedUnion('code', [
 export type Reason = z.infer<typeof reasonSchema>;
 export type ReasonCode = Reason['code'];
 
+// ---- what proves an incident ------------------------------------------------------------------
+
+/** Where a local link fails: its uplink and carrier (null: the agent's default route, carrier unknown). */
+const pathFields = { uplink: z.string().nullable(), carrier: z.string().nullable() };
+
+/**
+ * One fact that made attribution name a cause, as data: a code plus its figures (counts, ids, a status reason).
+ * Carrier, target and commune ids are rendered by name, in Vietnamese or English, by config/words.ts.
+ */
+export const evidenceItemSchema = z.discriminatedUnion('code', [
+  /** carrier: `failing` of the carrier's `of` communes lost their link together; other carriers' communes: `otherPct` % */
+  z.object({ code: z.literal('carrier_share'), carrier: z.string(), failing: z.number(), of: z.number(), otherPct: z.number() }),
+  /** carrier: `failing` of `of` probes over the carrier cannot reach `target`, which the other carriers reach */
+  z.object({ code: z.literal('carrier_route'), carrier: z.string(), target: z.string(), failing: z.number(), of: z.number(), otherPct: z.number() }),
+  /** service: `failing` of `of` communes whose own link works cannot reach `target` (their commonest reason) */
+  z.object({ code: z.literal('service_share'), target: z.string(), failing: z.number(), of: z.number(), reason: reasonSchema.nullable() }),
+  /** local link: the uplink gateway does not answer (hard) or answers badly */
+  z.object({ code: z.literal('gateway_failing'), ...pathFields, hard: z.boolean(), reason: reasonSchema.nullable() }),
+  /** local link: the gateway answers but every target beyond it fails */
+  z.object({ code: z.literal('beyond_failing'), ...pathFields, reason: reasonSchema.nullable() }),
+  /** local link: the agent fell silent right after its link was failing */
+  z.object({ code: z.literal('silent_after_failure'), agent: z.string() }),
+  /** local link: the agent is silent while another agent of the commune reports the link failing */
+  z.object({ code: z.literal('silent_sibling_failing'), agent: z.string() }),
+  /** agent: silent for `silentSec` with nothing against its link; `siblingOk`: another agent there still works */
+  z.object({ code: z.literal('agent_silent'), agents: z.array(z.string()), silentSec: z.number().nullable(), siblingOk: z.boolean() }),
+  /** agent: `silent` of `of` agents on `carriers` carriers fell silent within one window (a shared cause) */
+  z.object({ code: z.literal('mass_silence'), silent: z.number(), of: z.number(), carriers: z.number() }),
+]);
+export type EvidenceItem = z.infer<typeof evidenceItemSchema>;
+export type EvidenceCode = EvidenceItem['code'];
+
+/** Machine-readable figures kept with the evidence (flat, for filters, exports and the engine's "wider" check). */
+export const figuresSchema = z.record(z.string(), z.union([z.number(), z.string(), z.null()]));
+export type Figures = z.infer<typeof figuresSchema>;
+
+export const structuredEvidenceSchema = z.object({ items: z.array(evidenceItemSchema), figures: figuresSchema });
+/** Incidents stored before evidence was structured carry the server's sentence; it is shown as it was written. */
+export const legacyEvidenceSchema = z.object({ summary: z.string(), figures: figuresSchema });
+export const evidenceSchema = z.union([structuredEvidenceSchema, legacyEvidenceSchema]);
+export type Evidence = z.infer<typeof evidenceSchema>;
+
+/**
+ * Evidence as stored, read leniently: items of a code this build does not know (or malformed) are dropped rather
+ * than losing the incident; an old `{summary, figures}` record stays as it was.
+ */
+export function parseEvidence(raw: unknown): Evidence {
+  const o = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const figures = figuresSchema.safeParse(o.figures ?? {}).data ?? {};
+  if (Array.isArray(o.items)) {
+    const items = o.items.flatMap((x) => {
+      const r = evidenceItemSchema.safeParse(x);
+      return r.success ? [r.data] : [];
+    });
+    return { items, figures };
+  }
+  return { summary: typeof o.summary === 'string' ? o.summary : '', figures };
+}
+
 // ---- report jobs ----------------------------------------------------------------------------
 
 export const REPORT_STAGES = ['queued', 'data', 'render', 'archive', 'email', 'retry', 'done', 'failed'] as const;

@@ -1,8 +1,17 @@
 // The words of the vocabulary (config/vocabulary.ts) in Vietnamese and English. Pure and dependency-free, so the
 // UI, the notifier templates and the reports render the same data the same way in the user's language.
-import type { Reason } from './vocabulary.ts';
+import type { Cause, Evidence, EvidenceItem, Reason, Severity } from './vocabulary.ts';
 
 export type Lang = 'vi' | 'en';
+
+/** Display names for ids; each falls back to the id itself (never blank). */
+export interface NameLookup {
+  commune(code: string): string;
+  carrier(id: string): string;
+  target(id: string): string;
+}
+
+const ids: NameLookup = { commune: (c) => c, carrier: (c) => c, target: (t) => t };
 
 const fmt1 = (x: number, lang: Lang) => (Math.round(x * 10) / 10).toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB');
 
@@ -50,4 +59,109 @@ export function reasonText(r: Reason, lang: Lang): string {
   if (r.streak) s += ` (${r.streak.n}/${r.streak.of})`;
   if (r.provinceWide) s += lang === 'vi' ? ' · toàn tỉnh' : ' · province-wide';
   return s;
+}
+
+// ---- incidents ---------------------------------------------------------------------------------
+
+/** The cause in words: "Sự cố nhà mạng Viettel", "Service unreachable: Cổng DVC", "Trạm đo mất liên lạc". */
+export function causeText(inc: { cause: Cause; subject: string; severity: Severity }, names: NameLookup, lang: Lang): string {
+  const down = inc.severity === 'down';
+  const vi = lang === 'vi';
+  switch (inc.cause) {
+    case 'local_link':
+      if (vi) return down ? 'Mất kết nối đường truyền xã' : 'Đường truyền xã chất lượng kém';
+      return down ? 'Commune link down' : 'Commune link degraded';
+    case 'carrier':
+      return vi ? `Sự cố nhà mạng ${names.carrier(inc.subject)}` : `Carrier outage: ${names.carrier(inc.subject)}`;
+    case 'service': {
+      const t = names.target(inc.subject);
+      if (vi) return down ? `Dịch vụ ${t} không truy cập được` : `Dịch vụ ${t} truy cập chậm`;
+      return down ? `Service unreachable: ${t}` : `Service slow: ${t}`;
+    }
+    case 'agent':
+      return vi ? 'Trạm đo mất liên lạc' : 'Probe agent unreachable';
+  }
+}
+
+const pctText = (x: number, lang: Lang) => (lang === 'vi' ? `${fmt1(x, lang)} %` : `${fmt1(x, lang)}%`);
+
+/** "wan1 (Viettel)", or the default route when the probe is not bound to an uplink. */
+function whereText(e: { uplink: string | null; carrier: string | null }, names: NameLookup, lang: Lang): string {
+  if (!e.uplink) return lang === 'vi' ? 'tuyến mặc định' : 'default route';
+  return e.carrier ? `${e.uplink} (${names.carrier(e.carrier)})` : e.uplink;
+}
+
+const withReason = (s: string, r: Reason | null, lang: Lang) => (r ? `${s} (${reasonText({ ...r, streak: undefined }, lang)})` : s);
+
+/** One fact of an incident's evidence in words. */
+export function evidenceText(e: EvidenceItem, lang: Lang, names: NameLookup = ids): string {
+  const vi = lang === 'vi';
+  switch (e.code) {
+    case 'carrier_share': {
+      const c = names.carrier(e.carrier);
+      return vi
+        ? `${e.failing}/${e.of} xã của nhà mạng ${c} mất kết nối cùng lúc (các nhà mạng khác: ${pctText(e.otherPct, lang)})`
+        : `${e.failing}/${e.of} communes on ${c} lost their link at once (other carriers: ${pctText(e.otherPct, lang)})`;
+    }
+    case 'carrier_route': {
+      const c = names.carrier(e.carrier);
+      const t = names.target(e.target);
+      return vi
+        ? `${e.failing}/${e.of} điểm đo qua ${c} không tới được ${t} (các nhà mạng khác: ${pctText(e.otherPct, lang)})`
+        : `${e.failing}/${e.of} probes over ${c} cannot reach ${t} (other carriers: ${pctText(e.otherPct, lang)})`;
+    }
+    case 'service_share': {
+      const t = names.target(e.target);
+      return withReason(
+        vi ? `${e.failing}/${e.of} xã có đường truyền tốt không truy cập được ${t}` : `${e.failing}/${e.of} communes with a working link cannot reach ${t}`,
+        e.reason,
+        lang,
+      );
+    }
+    case 'gateway_failing': {
+      const w = whereText(e, names, lang);
+      const s = vi ? `${w}: gateway ${e.hard ? 'không phản hồi' : 'chất lượng kém'}` : `${w}: gateway ${e.hard ? 'not answering' : 'answering poorly'}`;
+      return withReason(s, e.reason, lang);
+    }
+    case 'beyond_failing': {
+      const w = whereText(e, names, lang);
+      return withReason(
+        vi ? `${w}: gateway trả lời nhưng mọi đích phía sau đều lỗi` : `${w}: the gateway answers but every target beyond it fails`,
+        e.reason,
+        lang,
+      );
+    }
+    case 'silent_after_failure':
+      return vi ? `điểm đo ${e.agent} mất liên lạc ngay sau khi đường truyền lỗi` : `agent ${e.agent} fell silent right after its link failed`;
+    case 'silent_sibling_failing':
+      return vi
+        ? `điểm đo ${e.agent} mất liên lạc, điểm đo khác của xã báo đường truyền lỗi`
+        : `agent ${e.agent} is silent and another agent of the commune reports the link failing`;
+    case 'agent_silent': {
+      const who = e.agents.join(', ');
+      const dur = e.silentSec !== null ? ` ${e.silentSec} s` : '';
+      if (e.siblingOk)
+        return vi
+          ? `điểm đo ${who} mất liên lạc${dur}; điểm đo khác của xã vẫn báo đường truyền tốt`
+          : `agent ${who} silent${dur ? ` for${dur}` : ''}; another agent of the commune still reports a working link`;
+      return vi
+        ? `điểm đo ${who} mất liên lạc${dur}, không có dấu hiệu đường truyền lỗi (máy tính, nguồn điện hoặc phần mềm đo)`
+        : `agent ${who} silent${dur ? ` for${dur}` : ''} with no sign of a link failure (the PC, its power or the probe software)`;
+    }
+    case 'mass_silence':
+      return vi
+        ? `${e.silent}/${e.of} điểm đo mất liên lạc cùng lúc (thuộc ${e.carriers} nhà mạng): có thể do mạng của máy chủ hoặc mất điện diện rộng`
+        : `${e.silent}/${e.of} agents fell silent at once (on ${e.carriers} carriers): likely the server's own network or a wide power cut`;
+  }
+}
+
+/** An incident's evidence as lines of text; an incident stored before evidence was structured keeps its sentence. */
+export function evidenceLines(ev: Evidence, lang: Lang, names: NameLookup = ids): string[] {
+  if ('items' in ev) return ev.items.map((e) => evidenceText(e, lang, names));
+  return ev.summary ? [ev.summary] : [];
+}
+
+/** The evidence in one line ("; " between facts), for messages, exports and reports. */
+export function evidenceSummary(ev: Evidence, lang: Lang, names: NameLookup = ids): string {
+  return evidenceLines(ev, lang, names).join('; ');
 }
