@@ -5,20 +5,13 @@ import { dirname, resolve, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { configSchema, provinceFileSchema, type Config, type ProvinceFile } from './schema.ts';
+import { ConfigError } from './errors.ts';
 import { formatPath } from './wire.ts';
+
+export { ConfigError };
 
 export const CONFIG_DIR = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_CONFIG_PATH = join(CONFIG_DIR, 'default.yaml');
-
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(`invalid config ${file}:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
-}
 
 /** Environment variables that override the file (documented in README). */
 export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { ConfigError, loadConfig, loadProvince } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
+import { loadConfig, loadProvince } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { startFleet, type Fleet, type VirtualAgent } from '../agent/simulator/fleet.ts';
 import { mulberry32, profileFor } from '../agent/simulator/model.ts';
@@ -25,9 +26,9 @@ import { createStore } from './stores/index.ts';
 import { IncidentEngine } from './incidents/engine.ts';
 import { MaintenanceBook } from './incidents/maintenance.ts';
 import { SnapshotBuilder } from './incidents/snapshot.ts';
-import { createNotifications, NotifyConfigError, type Dispatcher } from './notifiers/index.ts';
+import { createNotifications, type Dispatcher } from './notifiers/index.ts';
 import { attributionThresholds } from './state/attribution.ts';
-import { createReports, ReportsConfigError, type Reports } from './reports/index.ts';
+import { createReports, type Reports } from './reports/index.ts';
 import { roundClassifier, startRollupJob } from './reports/data/rollups.ts';
 import type { Store } from './stores/types.ts';
 
@@ -207,7 +208,7 @@ async function main() {
   try {
     s = await startServer({ configPath });
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof NotifyConfigError || e instanceof ReportsConfigError) {
+    if (e instanceof ConfigError) {
       console.error(`\n${e.message}\n`);
       process.exit(2);
     }

@@ -9,7 +9,7 @@ import { createDispatcher, type Clock, type Dispatcher, type Log } from './dispa
 import { email } from './email.ts';
 import { telegram } from './telegram.ts';
 import type { ChannelConfig, ChannelKind, NameLookup, Notifier, NotifierDeps, NotifierFactory } from './types.ts';
-import { NotifyConfigError } from './util.ts';
+import { ConfigError } from '../../config/errors.ts';
 import { webhook } from './webhook.ts';
 import { zalo } from './zalo.ts';
 
@@ -33,11 +33,11 @@ export function buildNotifiers(cfg: NotificationsConfig, deps: NotifierDeps): Ma
     try {
       out.set(c.id, buildNotifier(c, deps));
     } catch (e) {
-      if (e instanceof NotifyConfigError) problems.push(...e.problems);
+      if (e instanceof ConfigError) problems.push(...e.problems);
       else problems.push(`notifications.channels[${c.id}]: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  if (problems.length) throw new NotifyConfigError(problems);
+  if (problems.length) throw new ConfigError('notifications', problems);
   return out;
 }
 
@@ -70,11 +70,11 @@ export interface CreateNotificationsOptions {
   clock?: Clock;
 }
 
-/** Throws NotifyConfigError (every problem, path-qualified) when a secret is missing or a route names an unknown id. */
+/** Throws ConfigError (every problem, path-qualified) when a secret is missing or a route names an unknown id. */
 export function createNotifications(o: CreateNotificationsOptions): Dispatcher {
   const n = o.config.notifications;
   const refs = checkRouteRefs(n, o.directory);
-  if (refs.length) throw new NotifyConfigError(refs);
+  if (refs.length) throw new ConfigError('notifications', refs);
   const notifiers = buildNotifiers(n, { env: o.env ?? process.env });
   return createDispatcher({
     config: n,
@@ -87,4 +87,5 @@ export function createNotifications(o: CreateNotificationsOptions): Dispatcher {
 
 export { createDispatcher, systemClock, routeMatches } from './dispatcher.ts';
 export type { Clock, Dispatcher, NotificationStatus, DeliveryAttempt } from './dispatcher.ts';
-export { NotifyConfigError } from './util.ts';
+/** the config error type under its older name (tests) */
+export { ConfigError as NotifyConfigError } from '../../config/errors.ts';

@@ -1,20 +1,17 @@
 // Helpers shared by the channel files: secrets from the environment, and JSON-over-HTTP errors.
 import type { SecretRef } from '../../config/schema.ts';
+import { ConfigError } from '../../config/errors.ts';
 import { httpError, NotifierError } from './types.ts';
 
-export class NotifyConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid notifications config:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'NotifyConfigError';
-  }
-}
+/** The one config error type, under the name the notifier tests know. */
+export { ConfigError as NotifyConfigError };
 
 // `{ env: NAME }` secrets are read once, when the channel is built at start, so a missing variable
 // stops the server naming the field instead of failing at the first outage.
 export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv, path: string): string {
   if (typeof ref === 'string') return ref;
   const v = env[ref.env];
-  if (v === undefined || v === '') throw new NotifyConfigError([`${path}: environment variable ${ref.env} is not set`]);
+  if (v === undefined || v === '') throw new ConfigError('notifications', [`${path}: environment variable ${ref.env} is not set`]);
   return v;
 }
 

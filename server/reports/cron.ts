@@ -3,6 +3,7 @@
 // is called directly by the tests; it skips a report already generated (or under way) for the same schedule
 // and period, so `catchUp` at start cannot make a duplicate with the next firing.
 import cron, { type ScheduledTask } from 'node-cron';
+import { ConfigError } from '../../config/errors.ts';
 import type { ReportSchedule } from '../../config/schema.ts';
 import type { Logger } from 'pino';
 import type { ArchiveEntry, ReportArchive } from './archive.ts';
@@ -21,12 +22,8 @@ export interface PeriodHelpers {
   custom(from: number, to: number): Period;
 }
 
-export class ReportsConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid reports config:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ReportsConfigError';
-  }
-}
+/** The one config error type, under the name the report tests know. */
+export { ConfigError as ReportsConfigError };
 
 export interface CronDeps {
   schedules: ReportSchedule[];
@@ -93,10 +90,10 @@ export interface ReportScheduler {
   stop(): Promise<void>;
 }
 
-/** Start the enabled schedules. Throws ReportsConfigError naming every bad schedule. */
+/** Start the enabled schedules. Throws ConfigError naming every bad schedule. */
 export function startReportSchedules(d: CronDeps, now: () => number = Date.now): ReportScheduler {
   const problems = checkSchedules(d.schedules, d.carriers);
-  if (problems.length) throw new ReportsConfigError(problems);
+  if (problems.length) throw new ConfigError('reports', problems);
   const tasks: { s: ReportSchedule; task: ScheduledTask }[] = [];
   for (const s of d.schedules.filter((x) => x.enabled)) {
     const task = cron.schedule(

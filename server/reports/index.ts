@@ -9,12 +9,11 @@ import { reportRoutes } from '../routes/reports.ts';
 import type { Store } from '../stores/types.ts';
 import { ReportArchive } from './archive.ts';
 import { storeBuilder } from './build.ts';
-import { checkSchedules, ReportsConfigError, startReportSchedules, type ReportScheduler } from './cron.ts';
+import { ConfigError } from '../../config/errors.ts';
+import { checkSchedules, startReportSchedules, type ReportScheduler } from './cron.ts';
 import { periodHelpers } from './data/periods.ts';
 import { reportMailer } from './mailer.ts';
 import { recipientsFor, ReportRunner, type ReportBuilder } from './runner.ts';
-
-export { ReportsConfigError };
 
 export interface ReportsDeps {
   config: Config;
@@ -53,12 +52,12 @@ export function checkReportsConfig(cfg: Config): string[] {
   return problems;
 }
 
-/** Throws ReportsConfigError (every problem, path-qualified) on a bad reports config. */
+/** Throws ConfigError (every problem, path-qualified) on a bad reports config. */
 export function createReports(d: ReportsDeps): Reports {
   const cfg = d.config;
   const r = cfg.reports;
   const problems = checkReportsConfig(cfg);
-  if (problems.length) throw new ReportsConfigError(problems);
+  if (problems.length) throw new ConfigError('reports', problems);
   const now = d.now ?? Date.now;
   const channel = r.email.channel ? (cfg.notifications.channels.find((c) => c.id === r.email.channel) as ChannelConfig<'email'>) : null;
   const hasRecipients = r.recipients.dost.length + r.recipients.all.length + Object.values(r.recipients.carriers).flat().length > 0;
