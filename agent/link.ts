@@ -18,7 +18,7 @@ import {
   type ServerMessage,
   type WireError,
 } from '../config/wire.ts';
-import type { Outbox, OutboxBatch } from './outbox.ts';
+import type { Outbox, OutboxBatch } from './spool/index.ts';
 import { silentLog, type Log } from './scheduler.ts';
 
 export type LinkState = 'idle' | 'connecting' | 'open' | 'closed' | 'stopped';

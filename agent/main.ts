@@ -6,9 +6,8 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import pkg from '../package.json' with { type: 'json' };
 import { Link } from './link.ts';
-import { MemoryOutbox, type Outbox } from './outbox.ts';
+import { MemoryOutbox, Spool, type Outbox } from './spool/index.ts';
 import { Scheduler, type Log } from './scheduler.ts';
-import { Spool } from './spool.ts';
 
 const HELP = `ioc-uptime agent ${pkg.version}: probes a commune's uplinks and portals, streams results to the server.
 

@@ -4,7 +4,7 @@
 // a round every `roundSec` instead of the plan's 30/60 s, so the map moves within seconds.
 import type { Plan } from '../../config/wire.ts';
 import { Link } from '../link.ts';
-import { MemoryOutbox } from '../outbox.ts';
+import { MemoryOutbox } from '../spool/index.ts';
 import { CommuneSim, mulberry32, profileFor } from './model.ts';
 
 export interface VirtualAgent {

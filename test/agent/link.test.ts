@@ -13,7 +13,7 @@ import {
   type ServerMessage,
 } from '../../config/wire.ts';
 import { Link, agentUrl, type LinkOptions, type LinkState } from '../../agent/link.ts';
-import { MemoryOutbox } from '../../agent/outbox.ts';
+import { MemoryOutbox } from '../../agent/spool/index.ts';
 import { http as httpProbe } from '../../agent/probes/http.ts';
 import { Scheduler, type Log } from '../../agent/scheduler.ts';
 

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProbeResult } from '../../config/wire.ts';
-import { Spool } from '../../agent/spool.ts';
+import { Spool } from '../../agent/spool/index.ts';
 import type { Point } from '../../server/stores/types.ts';
 import { spawnIn } from '../helpers/netns.ts';
 import type { TestServer } from '../helpers/server.ts';

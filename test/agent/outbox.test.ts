@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../config/wire.ts';
-import { MemoryOutbox } from '../../agent/outbox.ts';
+import { MemoryOutbox } from '../../agent/spool/index.ts';
 
 const r = (ts: number): ProbeResult => ({ target: 't', ts, kind: 'tcp', ok: true, connect_ms: 1 });
 const tss = (rs: ProbeResult[] | undefined) => (rs ?? []).map((x) => x.ts);

@@ -2,7 +2,7 @@
 // (no close, no cursor flush), or holds the spool open so the lock can be tested.
 //   node --import tsx test/agent/spool-child.ts <dir> <mode> <count> <first ts>
 import type { ProbeResult } from '../../config/wire.ts';
-import { Spool } from '../../agent/spool.ts';
+import { Spool } from '../../agent/spool/index.ts';
 
 const [dir, mode, countArg, t0Arg] = process.argv.slice(2);
 const count = Number(countArg ?? '0');

@@ -1,4 +1,4 @@
-// The disk spool (agent/spool.ts) on a real file system: append/ack/delete, reopen, crash recovery (a real
+// The disk spool (agent/spool/) on a real file system: append/ack/delete, reopen, crash recovery (a real
 // SIGKILLed child process, and torn/corrupt records made by hand), size and age bounds with exact counts, lanes.
 // Then the spool behind the real Link against a small ws server: replay rate and the heartbeat's spool figures.
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { agentMessageSchema, PROTOCOL_VERSION, type AgentHeartbeat, type ProbeResult } from '../../config/wire.ts';
 import { Link } from '../../agent/link.ts';
-import { encodeRecord, RangeSet, Spool, type SpoolOptions } from '../../agent/spool.ts';
+import { encodeRecord, RangeSet, Spool, type SpoolOptions } from '../../agent/spool/index.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 // recent (the default age bound is 7 days), whole seconds so every ts has the same digits
