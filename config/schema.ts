@@ -328,7 +328,7 @@ export const notificationsSchema = z
 export type NotificationsConfig = z.infer<typeof notificationsSchema>;
 export type NotifyRoute = z.infer<typeof notifyRouteSchema>;
 
-// ---- attribution and maintenance windows (server/state/attribution.ts, server/incidents/*) -------------------
+// ---- attribution and maintenance windows (server/state/attribution*, server/state/province-wide.ts, server/incidents/*)
 
 /**
  * Attribution and incident-engine thresholds. Every field is optional: the defaults, each with its justification,
@@ -344,9 +344,14 @@ export const attributionSchema = z
     carrierMinCommunes: z.number().int().min(1).optional(),
     /** ... while less than this share of the other carriers' communes fail (0-1, default 0.1) */
     otherCarriersMaxShare: z.number().min(0).max(1).optional(),
-    /** service incident: at least this share of the agents whose own link is fine fail the same target (default 0.6) ... */
+    /**
+     * Province-wide failure of a target (a service incident, and the live map not blaming the communes for it): at
+     * least this share of the communes reporting the target fail it (0-1, default 0.6) ...
+     */
     serviceShare: z.number().gt(0).max(1).optional(),
-    /** ... and at least this many agents (default 3) */
+    /** ... and at least this many communes fail it (default 3) */
+    serviceMinCommunes: z.number().int().min(1).optional(),
+    /** old name of serviceMinCommunes, still read when that one is absent */
     serviceMinAgents: z.number().int().min(1).optional(),
     /** this many agents falling silent within massSilenceWindowSec make one grouped incident (default 5) */
     massSilenceMin: z.number().int().min(2).optional(),

@@ -1,9 +1,12 @@
 // In-memory live state: per (commune, agent, target, uplink) status, rolled up per commune.
-// Holds no decisions of its own: it applies status.ts and rollup.ts and reports which communes changed.
+// Holds no decisions of its own: it applies status.ts, province-wide.ts and commune-status.ts and reports which
+// communes changed.
 import type { CommuneLive, ProbeResult, Status, TargetLive } from '../../config/wire.ts';
+import { STATUS_RANK } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
 import { applyResult, INITIAL, markUnknown, type TargetState } from './status.ts';
-import { communeStatus, serviceWideFailures } from './rollup.ts';
+import { communeStatus } from './commune-status.ts';
+import { DEFAULT_PROVINCE_WIDE, serviceWideFailures, type ProvinceWideRule } from './province-wide.ts';
 
 interface Slot {
   commune: string;
@@ -29,6 +32,7 @@ export class LiveState {
     private dir: Directory,
     private agentTimeoutMs: number,
     private now: () => number = Date.now,
+    private provinceWide: ProvinceWideRule = DEFAULT_PROVINCE_WIDE,
   ) {}
 
   onChange(fn: ChangeListener): () => void {
@@ -89,13 +93,16 @@ export class LiveState {
   }
 
   private recomputeServiceWide(changed: Set<string>) {
-    const per = new Map<string, Status[]>();
+    // One vote per commune: its worst status for the target over its agents and uplinks.
+    const byCommune = new Map<string, Map<string, Status>>();
     for (const s of this.slots.values()) {
-      const arr = per.get(s.target) ?? [];
-      arr.push(s.state.status);
-      per.set(s.target, arr);
+      let m = byCommune.get(s.target);
+      if (!m) byCommune.set(s.target, (m = new Map()));
+      const prev = m.get(s.commune);
+      if (prev === undefined || STATUS_RANK[s.state.status] > STATUS_RANK[prev]) m.set(s.commune, s.state.status);
     }
-    const next = serviceWideFailures(per);
+    const per = new Map([...byCommune].map(([target, m]) => [target, [...m.values()]]));
+    const next = serviceWideFailures(per, this.provinceWide);
     const flipped = [...next].filter((x) => !this.serviceWide.has(x)).concat([...this.serviceWide].filter((x) => !next.has(x)));
     this.serviceWide = next;
     // A target crossing the province-wide line recolours every commune that has it.
@@ -136,7 +143,7 @@ export class LiveState {
     const status = communeStatus(targets, this.serviceWide);
     // Headline latency/loss: the first ICMP target beyond the LAN gateway that has data (the uplink's own figures),
     // else the gateway.
-    const withData = slots.filter((s) => this.dir.targets.get(s.target)?.kind === 'icmp' && s.state.lastTs !== null && s.state.status !== 'unknown');
+    const withData = slots.filter((s) => { const t = this.dir.targets.get(s.target); return t !== undefined && describesLink(t); }) .filter((s) => s.state.lastTs !== null && s.state.status !== 'unknown');
     const icmp = withData.find((s) => (this.dir.targets.get(s.target) as { host?: string }).host !== 'gateway') ?? withData[0];
     const agents = this.dir.agentsOfCommune(code);
     const seen = agents.map((a) => this.agentSeen.get(a) ?? 0).reduce((m, x) => Math.max(m, x), 0);

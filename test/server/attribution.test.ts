@@ -1,7 +1,9 @@
 // Attribution table tests: a synthetic province (20 communes on 4 carriers, one agent each unless said otherwise),
 // faults applied to it, and the causes attribution names.
 import { describe, expect, it } from 'vitest';
-import { attribute, DEFAULT_ATTRIBUTION, type CauseFinding } from '../../server/state/attribution.ts';
+import { attribute, attributionThresholds, DEFAULT_ATTRIBUTION, type CauseFinding } from '../../server/state/attribution.ts';
+import { isProvinceWide, provinceWideRule, serviceWideFailures } from '../../server/state/province-wide.ts';
+import type { Status } from '../../config/vocabulary.ts';
 import { CARRIER_OF, code, province, World, WORLD_NOW } from '../helpers/attribution-world.ts';
 
 const NOW = WORLD_NOW;
@@ -288,8 +290,62 @@ describe('attribution', () => {
     for (const i of range(1, 8)) w.cut(ag(i));
     const [c] = attribute(w.input());
     expect(c!.evidence.figures).toMatchObject({ carrier: 'vnpt', communesFailing: 8, carrierCommunes: 8, share: 100, otherCarriersShare: 0 });
-    expect(c!.evidence.summary).toContain('8/8');
+    expect(c!.evidence.items).toContainEqual(expect.objectContaining({ code: 'carrier_share', carrier: 'vnpt', failing: 8, of: 8 }));
     const [l] = attribute(province().cut(ag(3)).input());
     expect(l!.evidence.figures).toMatchObject({ agent: ag(3), uplink: 'wan1', carrier: 'vnpt', lossPct: 100, reason: 'loss 100%' });
+  });
+});
+
+describe('province-wide rule (live map and service incidents)', () => {
+  it.each([
+    // failing communes, reporting communes, province-wide
+    [0, 0, false],
+    [2, 2, false], // two unlucky communes are never province-wide
+    [3, 3, true],
+    [3, 5, true], // 60 %
+    [3, 6, false], // 50 %
+    [4, 5, true],
+    [5, 10, false],
+    [6, 10, true],
+  ] as const)('%i of %i communes failing -> %s', (failing, reporting, wide) => {
+    expect(isProvinceWide(failing, reporting)).toBe(wide);
+  });
+
+  it('config: serviceShare and serviceMinCommunes; the old serviceMinAgents still read', () => {
+    expect(provinceWideRule(undefined)).toEqual({ share: 0.6, minCommunes: 3 });
+    expect(provinceWideRule({ serviceShare: 0.5, serviceMinCommunes: 4 })).toEqual({ share: 0.5, minCommunes: 4 });
+    expect(provinceWideRule({ serviceMinAgents: 5 })).toEqual({ share: 0.6, minCommunes: 5 });
+    expect(provinceWideRule({ serviceMinAgents: 5, serviceMinCommunes: 2 })).toEqual({ share: 0.6, minCommunes: 2 });
+    expect(attributionThresholds({ serviceMinAgents: 5 }).serviceMinCommunes).toBe(5);
+    expect(attributionThresholds({ serviceShare: 0.7 })).toMatchObject({ serviceShare: 0.7, serviceMinCommunes: 3 });
+  });
+
+  it('the map counts one status per commune: unknown is not reporting', () => {
+    const per = new Map<string, Status[]>([
+      ['portal', ['down', 'degraded', 'down', 'unknown', 'unknown']],
+      ['ioffice', ['down', 'down', 'up', 'up', 'up']],
+    ]);
+    expect([...serviceWideFailures(per)]).toEqual(['portal']);
+    expect([...serviceWideFailures(per, { share: 0.4, minCommunes: 2 })].sort()).toEqual(['ioffice', 'portal']);
+  });
+
+  it('attribution counts communes, not agents: two communes with two agents each are not a service', () => {
+    const w = new World().add('a1', '20001').add('a1b', '20001', ['viettel']).add('a2', '20002', ['viettel']).add('a2b', '20002', ['fpt']);
+    for (const a of ['a1', 'a1b', 'a2', 'a2b']) w.set(a, 'portal', 'down');
+    expect(attribute(w.input())).toEqual([]);
+    w.add('a3', '20003', ['fpt']).set('a3', 'portal', 'down');
+    const [svc] = attribute(w.input());
+    expect(svc!.key).toBe('service:portal');
+    expect(svc!.evidence.items).toEqual([{ code: 'service_share', target: 'portal', failing: 3, of: 3, reason: { code: 'no_reply' } }]);
+    expect(svc!.evidence.figures).toMatchObject({ communesFailing: 3, communesReporting: 3, agentsFailing: 5 });
+  });
+});
+
+describe('evidence as data', () => {
+  it('a local link names its path and the reason; a silent agent its kind of silence', () => {
+    const [l] = attribute(province().cut(ag(3)).input());
+    expect(l!.evidence.items).toEqual([{ code: 'gateway_failing', uplink: 'wan1', carrier: 'vnpt', hard: true, reason: { code: 'no_reply' } }]);
+    const [a] = attribute(province().silence(ag(4)).input());
+    expect(a!.evidence.items).toEqual([{ code: 'agent_silent', agents: [ag(4)], silentSec: 25, siblingOk: false }]);
   });
 });
