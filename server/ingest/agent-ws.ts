@@ -10,7 +10,7 @@ import type { Directory } from '../directory.ts';
 import type { LiveState } from '../state/live-state.ts';
 import { StoreUnavailableError } from '../stores/types.ts';
 import type { AgentRegistry } from './agents.ts';
-import { toPoint } from './enrich.ts';
+import { agentPoint, toPoint } from './enrich.ts';
 import { triage } from './timeliness.ts';
 import type { BatchWriter } from './writer.ts';
 
@@ -159,14 +159,8 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
           send(ws, { type: 'pong', v: PROTOCOL_VERSION, clock: m.clock, serverTime: now() });
           if (now() - lastAgentPoint >= AGENT_POINT_EVERY_MS) {
             lastAgentPoint = now();
-            const agent = deps.dir.agents.get(agentId)!;
             deps.writer
-              .write([{
-                measurement: 'agent',
-                ts: now(),
-                tags: { province: deps.dir.province.code, commune: agent.commune, carrier: deps.dir.carrierOf(agentId, undefined), agent: agentId, target: '', uplink: '' },
-                fields: { pending: m.pending, dropped: m.dropped, uptime_s: m.uptimeSec, clock_offset_ms: info.clockOffsetMs, rtt_ms: m.rttMs ?? null, spool_bytes: m.spoolBytes ?? null },
-              }])
+              .write([agentPoint(deps.dir, agentId, m, info.clockOffsetMs, now())])
               .catch(() => {}); // health points are best effort; the next heartbeat writes again
           }
           return;
