@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_THRESHOLDS, type AgentConfig, type Config, type ProvinceCommune, type ProvinceFile, type Target, type Thresholds } from '../config/schema.ts';
 import { PROTOCOL_VERSION, type Plan, type PlanTarget } from '../config/wire.ts';
+import { kindOf } from './kinds/index.ts';
 
 export interface Directory {
   province: ProvinceFile;
@@ -43,29 +44,13 @@ export function buildDirectory(cfg: Config, province: ProvinceFile): Directory {
     for (const t of cfg.targets) {
       if (a.targets && !a.targets.includes(t.id)) continue;
       if (t.communes && !t.communes.includes(a.commune)) continue;
+      const kind = kindOf(t.kind);
       const base = {
         id: t.id,
-        intervalSec: t.intervalSec ?? (t.kind === 'icmp' ? cfg.defaults.icmpIntervalSec : cfg.defaults.httpIntervalSec),
+        intervalSec: t.intervalSec ?? kind.defaultIntervalSec(cfg.defaults),
         timeoutMs: t.timeoutMs ?? cfg.defaults.timeoutMs,
       };
-      switch (t.kind) {
-        case 'icmp':
-          if (t.host === 'gateway') {
-            // One target per uplink that knows its gateway: each uplink pings its own.
-            for (const u of a.uplinks)
-              if (u.gateway) out.push({ ...base, kind: 'icmp', host: u.gateway, count: t.count, spacingMs: t.spacingMs, uplink: u.name });
-          } else out.push({ ...base, kind: 'icmp', host: t.host, count: t.count, spacingMs: t.spacingMs });
-          break;
-        case 'http':
-          out.push({ ...base, kind: 'http', url: t.url, expectStatus: t.expectStatus, keyword: t.keyword });
-          break;
-        case 'dns':
-          out.push({ ...base, kind: 'dns', resolver: t.resolver, query: t.query, recordType: t.recordType });
-          break;
-        case 'tcp':
-          out.push({ ...base, kind: 'tcp', host: t.host, port: t.port });
-          break;
-      }
+      out.push(...kind.plan(t, a, base));
     }
     return out;
   };

@@ -3,6 +3,7 @@
 import type { Status } from '../../config/wire.ts';
 import type { Reason } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
+import { isGatewayTarget, KINDS } from '../kinds/index.ts';
 import type { LiveState } from '../state/live-state.ts';
 import type { AgentSnapshot, AttributionInput, SlotSnapshot } from '../state/attribution.ts';
 
@@ -12,9 +13,9 @@ interface Memory {
   lastKnown: { status: Status; lossPct: number | null; reason: Reason | null; latencyOver: boolean } | null;
 }
 
-/** Default baseline: every icmp target pinging each uplink's own gateway. */
+/** Default baseline: every target measuring each uplink's own gateway. */
 export function defaultBaselineTargets(dir: Directory): string[] {
-  return [...dir.targets.values()].filter((t) => t.kind === 'icmp' && t.host === 'gateway').map((t) => t.id);
+  return [...dir.targets.values()].filter(isGatewayTarget).map((t) => t.id);
 }
 
 export class SnapshotBuilder {
@@ -59,16 +60,17 @@ export class SnapshotBuilder {
           m.status = t.status;
           m.since = now;
         }
-        const target = this.dir.targets.get(t.id);
+        // live slots exist only for configured targets: the fallback only satisfies the type
+        const kind = this.dir.targets.get(t.id)?.kind ?? 'icmp';
         const th = this.dir.thresholdsFor(t.id, c.code);
-        // the same comparison status.ts makes: median RTT for icmp, response time for the others
-        const latencyOver = t.latencyMs !== null && t.latencyMs > (target?.kind === 'icmp' ? th.rttMs : th.responseMs);
+        // the same comparison the kind's classify makes (ICMP median RTT vs rttMs, the others vs responseMs)
+        const latencyOver = t.latencyMs !== null && t.latencyMs > KINDS[kind].latencyLimitMs(th);
         if (t.status !== 'unknown') m.lastKnown = { status: t.status, lossPct: t.lossPct, reason: t.reason, latencyOver };
         slots.push({
           commune: c.code,
           agent,
           target: t.id,
-          kind: target?.kind ?? 'icmp',
+          kind,
           latencyOver,
           uplink,
           carrier: t.carrier ?? '',

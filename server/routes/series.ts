@@ -4,17 +4,11 @@ import { formatIssues } from '../../config/wire.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { scopeOf } from '../auth/scope.ts';
 import type { Directory } from '../directory.ts';
+import { describesLink, KINDS } from '../kinds/index.ts';
 import type { Store } from '../stores/types.ts';
 
 const HOUR = 3_600_000;
 const MAX_RANGE = 400 * 24 * HOUR;
-/** fields behind the chart's two series, per measurement */
-const CHART = {
-  icmp: { latency: 'rtt_median', loss: 'loss' },
-  http: { latency: 'total_ms', loss: null },
-  dns: { latency: 'total_ms', loss: null },
-  tcp: { latency: 'connect_ms', loss: null },
-} as const;
 
 const query = z
   .object({
@@ -36,7 +30,7 @@ export function seriesRoutes(dir: Directory, store: Store, now: () => number = D
     const { carrier } = scopeOf(c.get('user'));
     if (!dir.communes.has(commune) || (carrier && !dir.communesOfCarrier(carrier).has(commune)))
       return c.json({ error: `commune: no commune "${commune}" in this province${carrier ? ' served by your carrier' : ''}` }, 404);
-    const targetId = q.data.target ?? [...dir.targets.values()].find((t) => t.kind === 'icmp')?.id;
+    const targetId = q.data.target ?? [...dir.targets.values()].find(describesLink)?.id;
     const target = targetId ? dir.targets.get(targetId) : undefined;
     if (!target) return c.json({ error: `target: unknown target "${targetId ?? ''}"` }, 404);
     const to = q.data.to ?? now();
@@ -45,7 +39,7 @@ export function seriesRoutes(dir: Directory, store: Store, now: () => number = D
     // ~240 buckets by default, rounded to whole seconds
     const bucketMs = q.data.bucket ?? Math.max(1000, Math.ceil((to - from) / 240 / 1000) * 1000);
     if ((to - from) / bucketMs > 5000) return c.json({ error: 'bucket: too many buckets (more than 5000), use a larger bucket' }, 400);
-    const f = CHART[target.kind];
+    const f = KINDS[target.kind].chart;
     const fields = [f.latency, ...(f.loss ? [f.loss] : [])];
     const rows = await store.querySeries({
       measurement: target.kind, fields, from, to, bucketMs,

@@ -4,6 +4,7 @@
 import type { CommuneLive, ProbeResult, Status, TargetLive } from '../../config/wire.ts';
 import { STATUS_RANK } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
+import { describesLink } from '../kinds/index.ts';
 import { applyResult, INITIAL, markUnknown, type TargetState } from './status.ts';
 import { communeStatus } from './commune-status.ts';
 import { DEFAULT_PROVINCE_WIDE, serviceWideFailures, type ProvinceWideRule } from './province-wide.ts';
@@ -143,7 +144,7 @@ export class LiveState {
     const status = communeStatus(targets, this.serviceWide);
     // Headline latency/loss: the first ICMP target beyond the LAN gateway that has data (the uplink's own figures),
     // else the gateway.
-    const withData = slots.filter((s) => { const t = this.dir.targets.get(s.target); return t !== undefined && describesLink(t); }) .filter((s) => s.state.lastTs !== null && s.state.status !== 'unknown');
+    const withData = slots.filter((s) => describesLink(this.dir.targets.get(s.target)) && s.state.lastTs !== null && s.state.status !== 'unknown');
     const icmp = withData.find((s) => (this.dir.targets.get(s.target) as { host?: string }).host !== 'gateway') ?? withData[0];
     const agents = this.dir.agentsOfCommune(code);
     const seen = agents.map((a) => this.agentSeen.get(a) ?? 0).reduce((m, x) => Math.max(m, x), 0);

@@ -1,8 +1,7 @@
 // The per-target status machine. Pure: (previous state, one round's result, thresholds) -> next state.
-// Semantics (DESIGN.md, all thresholds configurable):
-//   - a round is `fail` when nothing answered (ICMP: every echo lost; HTTP/DNS/TCP: not ok),
-//     `slow` when it answered but past a threshold (loss >= lossPct, median RTT > rttMs, response > responseMs),
-//     `good` otherwise. One reply in ten is `slow` (90 % loss), never `good`.
+// Semantics (all thresholds configurable):
+//   - a round is `fail` when nothing answered, `slow` when it answered past a threshold, `good` otherwise; what
+//     that means per kind is its descriptor's `classify` (server/kinds/).
 //   - `down` after `downAfter` consecutive fails; while failing but not yet down the target is `degraded`
 //     (something is wrong, not yet proven an outage).
 //   - from `down`, back only after `upAfter` consecutive non-failing rounds (avoids flapping on a lucky round).
@@ -10,18 +9,10 @@
 import type { Thresholds } from '../../config/schema.ts';
 import type { ProbeResult, Status } from '../../config/wire.ts';
 import type { Reason } from '../../config/vocabulary.ts';
+import { classifyResult } from '../kinds/index.ts';
+import type { Classified } from '../kinds/types.ts';
 
-export type Verdict = 'good' | 'slow' | 'fail';
-
-export interface Classified {
-  verdict: Verdict;
-  /** median RTT (icmp) or total time (http/dns) or connect time (tcp), ms */
-  latencyMs: number | null;
-  /** icmp loss %, or 0/100 for checks that pass/fail */
-  lossPct: number | null;
-  /** why a verdict is not good */
-  reason: Reason | null;
-}
+export type { Classified, Verdict } from '../kinds/types.ts';
 
 export interface TargetState {
   status: Status;
@@ -36,36 +27,9 @@ export interface TargetState {
 
 export const INITIAL: TargetState = { status: 'unknown', failStreak: 0, okStreak: 0, lastTs: null, latencyMs: null, lossPct: null, reason: null };
 
-const round1 = (x: number) => Math.round(x * 10) / 10;
-
+/** One round judged by its kind's descriptor (server/kinds/). */
 export function classify(r: ProbeResult, th: Thresholds): Classified {
-  switch (r.kind) {
-    case 'icmp': {
-      const latencyMs = r.rtt_median;
-      if (r.received === 0) return { verdict: 'fail', latencyMs: null, lossPct: 100, reason: r.error ? { code: 'probe_error', error: r.error } : { code: 'no_reply' } };
-      if (r.loss >= th.lossPct) return { verdict: 'slow', latencyMs, lossPct: r.loss, reason: { code: 'loss', pct: round1(r.loss) } };
-      if (latencyMs !== null && latencyMs > th.rttMs) return { verdict: 'slow', latencyMs, lossPct: r.loss, reason: { code: 'rtt', ms: round1(latencyMs) } };
-      return { verdict: 'good', latencyMs, lossPct: r.loss, reason: null };
-    }
-    case 'http':
-    case 'dns': {
-      if (!r.ok) {
-        const why: Reason =
-          r.kind === 'http' && r.error === 'status' && r.status ? { code: 'http_status', status: r.status }
-          : r.error ? { code: 'probe_error', error: r.error }
-          : r.kind === 'dns' ? { code: 'rcode', rcode: r.rcode }
-          : { code: 'probe_error', error: 'error' };
-        return { verdict: 'fail', latencyMs: r.total_ms, lossPct: 100, reason: why };
-      }
-      if (r.total_ms !== null && r.total_ms > th.responseMs) return { verdict: 'slow', latencyMs: r.total_ms, lossPct: 0, reason: { code: 'slow', ms: Math.round(r.total_ms) } };
-      return { verdict: 'good', latencyMs: r.total_ms, lossPct: 0, reason: null };
-    }
-    case 'tcp': {
-      if (!r.ok) return { verdict: 'fail', latencyMs: null, lossPct: 100, reason: { code: 'probe_error', error: r.error ?? 'connect' } };
-      if (r.connect_ms !== null && r.connect_ms > th.responseMs) return { verdict: 'slow', latencyMs: r.connect_ms, lossPct: 0, reason: { code: 'slow', ms: Math.round(r.connect_ms) } };
-      return { verdict: 'good', latencyMs: r.connect_ms, lossPct: 0, reason: null };
-    }
-  }
+  return classifyResult(r, th);
 }
 
 export function step(prev: TargetState, c: Classified, ts: number, th: Thresholds): TargetState {

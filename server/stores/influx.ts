@@ -46,6 +46,7 @@
 // rolled up, and on 2.x/3.x the raw bucket's retention does it (README).
 import { InfluxDB, Raw, ResultError, type IPoint, type IPoolOptions, type IResponse } from 'influx';
 import type { Incident } from '../incidents/types.ts';
+import { KINDS } from '../kinds/index.ts';
 import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
 import { checkLink, checkRow, FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, HIST_COLS, hourOf, isRollupMeasurement, rollupName } from './rollup.ts';
 import {
@@ -227,7 +228,7 @@ export class InfluxStore implements Store {
     const out: RawHourCount[] = [];
     await Promise.all(
       ROLLUP_MEASUREMENTS.map(async (m) => {
-        const sql = `SELECT count(${ident(PRIMARY_FIELD[m])}) FROM ${ident(m)} WHERE ${time} GROUP BY time(${ROLLUP_BUCKET_MS}ms) fill(none)`;
+        const sql = `SELECT count(${ident(KINDS[m].primaryField)}) FROM ${ident(m)} WHERE ${time} GROUP BY time(${ROLLUP_BUCKET_MS}ms) fill(none)`;
         for (const s of await this.query(sql)) {
           for (const row of s.values ?? []) {
             const n = Number(row[1]);
@@ -637,8 +638,6 @@ function makeClient(cfg: InfluxStoreConfig, requestTimeout: number): InfluxDB {
   });
 }
 
-/** The field that every round of a measurement carries (what rawCounts counts). */
-const PRIMARY_FIELD: Record<RollupMeasurement, string> = { icmp: 'loss', http: 'ok', dns: 'ok', tcp: 'ok' };
 
 function timeRange(from: number, to: number): string {
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');

@@ -1,48 +1,32 @@
 // The measurement schema: a public interface (Grafana users query it). Documented in README "Measurements".
-export type FieldType = 'float' | 'int' | 'bool' | 'string';
+// One measurement per probe kind, its fields from the kind's descriptor (server/kinds/), plus `agent` (health).
+import { KIND_NAMES, KINDS } from '../kinds/index.ts';
+import type { FieldType, Kind } from '../kinds/types.ts';
+
+export type { FieldType } from '../kinds/types.ts';
 
 export interface MeasurementDef {
   /** field name -> type; every point of the measurement carries these (null = not measured) */
   fields: Record<string, FieldType>;
 }
 
+/** `backfilled`: the round arrived late (replayed from an agent's spool); set by the server. */
+const probeMeasurements = Object.fromEntries(
+  KIND_NAMES.map((k): [Kind, MeasurementDef] => [k, { fields: { ...KINDS[k].fields, backfilled: 'bool' } }]),
+) as Record<Kind, MeasurementDef>;
+
 export const MEASUREMENTS = {
-  icmp: {
-    fields: {
-      sent: 'int',
-      received: 'int',
-      loss: 'float',
-      rtt_min: 'float',
-      rtt_median: 'float',
-      rtt_avg: 'float',
-      rtt_max: 'float',
-      jitter: 'float',
-      error: 'string',
-      backfilled: 'bool',
-    },
-  },
-  http: {
-    fields: {
-      ok: 'bool',
-      status: 'int',
-      dns_ms: 'float',
-      connect_ms: 'float',
-      tls_ms: 'float',
-      ttfb_ms: 'float',
-      total_ms: 'float',
-      cert_days_left: 'float',
-      cert_issuer: 'string',
-      redirects: 'int',
-      error: 'string',
-      backfilled: 'bool',
-    },
-  },
-  dns: { fields: { ok: 'bool', total_ms: 'float', answers: 'int', rcode: 'string', error: 'string', backfilled: 'bool' } },
-  tcp: { fields: { ok: 'bool', connect_ms: 'float', error: 'string', backfilled: 'bool' } },
+  ...probeMeasurements,
   agent: {
     fields: { pending: 'int', dropped: 'int', uptime_s: 'float', clock_offset_ms: 'float', rtt_ms: 'float', spool_bytes: 'int' },
   },
-} as const satisfies Record<string, MeasurementDef>;
+} satisfies Record<string, MeasurementDef>;
 
 export type MeasurementName = keyof typeof MEASUREMENTS;
 export const MEASUREMENT_NAMES = Object.keys(MEASUREMENTS) as MeasurementName[];
+
+/** A measurement's fields in schema order; a TypeError for a name that is not a measurement. */
+export function fieldDefs(m: MeasurementName): [string, FieldType][] {
+  if (!Object.hasOwn(MEASUREMENTS, m)) throw new TypeError(`unknown measurement "${m}"`);
+  return Object.entries(MEASUREMENTS[m].fields);
+}

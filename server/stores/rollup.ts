@@ -14,6 +14,7 @@
 // from the exact value and exact when every value is equal. Why not a t-digest: counts in fixed bins are plain
 // integer columns that DuckDB's sum() and InfluxQL's sum() merge on the server, so a year merges without shipping rows.
 import { VN_OFFSET_MS } from '../../config/schema.ts';
+import { KINDS } from '../kinds/index.ts';
 import type { FieldValue, LinkRow, Point, RollupAgg, RollupFigures, RollupMeasurement, RollupRow, RollupRows, Tags, TagKey } from './types.ts';
 import { ROLLUP_BUCKET_MS, ROLLUP_MEASUREMENTS, TAG_KEYS } from './types.ts';
 
@@ -127,7 +128,7 @@ export function mergeFigures(into: RollupFigures, from: RollupFigures): RollupFi
   return into;
 }
 
-/** The verdict of one round, as status.ts `classify` gives it. */
+/** The verdict of one round, as its kind's descriptor gives it (server/kinds/). */
 export interface RoundOutcome {
   verdict: 'good' | 'slow' | 'fail';
   lossPct: number | null;
@@ -186,13 +187,13 @@ export class RollupAccumulator {
 export const hourOfDay = (hour: number) => Math.floor((((hour + VN_OFFSET_MS) % 86_400_000) + 86_400_000) % 86_400_000 / ROLLUP_BUCKET_MS);
 
 /**
- * Link rows from the ICMP series rows of whole hours: per (hour, province, commune, carrier), every ICMP series of
- * that carrier pooled (rows without a carrier have no link). The verdict rule is the carrier report's (carrier.ts).
+ * Link rows from the series rows of whole hours of the kinds that describe the link (ICMP): per (hour, province,
+ * commune, carrier), every such series of that carrier pooled (rows without a carrier have no link). The verdict rule is the carrier report's (carrier.ts).
  */
 export function linkRows(series: readonly RollupRow[]): LinkRow[] {
   const links = new Map<string, LinkRow>();
   for (const r of series) {
-    if (r.measurement !== 'icmp' || r.tags.carrier === '') continue;
+    if (!KINDS[r.measurement].describesLink || r.tags.carrier === '') continue;
     const key = `${r.hour}\u0000${r.tags.province}\u0000${r.tags.commune}\u0000${r.tags.carrier}`;
     let l = links.get(key);
     if (!l) {

@@ -1,5 +1,7 @@
 // The one storage contract. Two implementations (duckdb.ts, influx.ts) pass test/stores/contract.test.ts unchanged.
 import type { Cause, Incident } from '../incidents/types.ts';
+import type { Kind } from '../kinds/types.ts';
+import { KIND_NAMES } from '../kinds/index.ts';
 import type { MeasurementName } from './measurements.ts';
 
 /** Tag keys, in this order everywhere (Influx tags, DuckDB columns). Values are free text: spaces, commas, `=`, diacritics. */
@@ -7,7 +9,8 @@ export const TAG_KEYS = ['province', 'commune', 'carrier', 'agent', 'target', 'u
 export type TagKey = (typeof TAG_KEYS)[number];
 export type Tags = Record<TagKey, string>;
 
-export type FieldValue = number | string | boolean | null;
+export type { FieldValue } from '../kinds/types.ts';
+import type { FieldValue } from '../kinds/types.ts';
 
 export interface Point {
   measurement: MeasurementName;
@@ -66,9 +69,9 @@ export interface IncidentQuery {
 
 // ---- rollups (server/stores/rollup.ts: schema, histogram, builder; README "Rollups and raw retention") ----------
 
-/** Measurements that are rolled up: the probe results. */
-export const ROLLUP_MEASUREMENTS = ['icmp', 'http', 'dns', 'tcp'] as const satisfies readonly MeasurementName[];
-export type RollupMeasurement = (typeof ROLLUP_MEASUREMENTS)[number];
+/** Measurements that are rolled up: the probe results, one per kind. */
+export const ROLLUP_MEASUREMENTS: readonly Kind[] = KIND_NAMES;
+export type RollupMeasurement = Kind;
 /** A rollup bucket is one clock hour (an hour of Asia/Ho_Chi_Minh too: UTC+7 is a whole number of hours). */
 export const ROLLUP_BUCKET_MS = 3_600_000;
 

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../../config/schema.ts';
 import type { ProbeResult, Status } from '../../config/wire.ts';
 import { applyResult, classify, INITIAL, markUnknown, type TargetState } from '../../server/state/status.ts';
-import { communeStatus, serviceWideFailures, worst } from '../../server/state/rollup.ts';
+import { worstStatus as worst } from '../../config/vocabulary.ts';
+import { communeStatus } from '../../server/state/commune-status.ts';
+import { serviceWideFailures } from '../../server/state/province-wide.ts';
 
 const th = DEFAULT_THRESHOLDS; // loss 10 %, rtt 150 ms, response 3000 ms, down after 3, up after 2
 const icmp = (received: number, median: number | null, ts = 0): ProbeResult => ({

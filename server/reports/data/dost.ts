@@ -18,6 +18,7 @@
 // Summary: rows, green / not green communes, distinct non-maintenance incidents, downtime summed over communes.
 import type { Directory } from '../../directory.ts';
 import type { Incident } from '../../incidents/types.ts';
+import { isGatewayTarget } from '../../kinds/index.ts';
 import type { Store } from '../../stores/types.ts';
 import type { DostCommuneRow, DostReport, DostServiceRow, GreenDefinition, OutageStats, Period } from '../model.ts';
 import { reportIncident } from './carrier.ts';
@@ -130,7 +131,7 @@ export async function buildDostReport(
   const serviceIds =
     scope.target !== undefined ? [scope.target] : dir.targetOrder.filter((t) => {
       const def = dir.targets.get(t);
-      return !(def?.kind === 'icmp' && def.host === 'gateway');
+      return !(def && isGatewayTarget(def));
     });
   const services: DostServiceRow[] = serviceIds.map((t) => {
     const incs = forService(t);

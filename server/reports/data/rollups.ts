@@ -1,59 +1,31 @@
 // Rollup orchestration and the read path of reports (README "Rollups and raw retention").
 //
-// - roundClassifier: a raw point -> the verdict of status.ts `classify` with the thresholds of its target and commune,
-//   so a report's failed/slow rounds are the ones the live map saw.
+// - roundClassifier: a raw point -> the verdict its kind's descriptor (server/kinds/) gives a live round, with the
+//   thresholds of its target and commune, so a report's failed/slow rounds are the ones the live map saw.
 // - runRollup: rolls up the closed hours of a range that are not covered (never rolled, or stale after a late write),
 //   in chunks of at most maxPoints raw points. An hour is closed graceMs after it ends (writes in flight finish first).
 //   Idempotent: covered hours are skipped, a chunk rolled twice gives the same rows.
 // - startRollupJob: every intervalMs, runRollup over the raw retention window (+7 days), then pruneRaw.
 // - readAggregates: figures of a period = rollup rows of its covered whole hours + raw points of the rest (edges of a
 //   period not on an hour, hours not rolled up yet), folded by the same builder, so both sides of the boundary agree.
-import { classify } from '../../state/status.ts';
+import { classifyFields, LINK_KINDS } from '../../kinds/index.ts';
 import type { Directory } from '../../directory.ts';
 import { addRound, aggKey, emptyFigures, hourOf, linkRows, mergeFigures, RollupAccumulator, rollupBuilder, type RoundClassifier } from '../../stores/rollup.ts';
 import {
   ROLLUP_BUCKET_MS,
-  type FieldValue,
   type LinkAgg,
   type LinkQuery,
   type RollupAgg,
-  type RollupMeasurement,
   type RollupQuery,
   type Store,
   type Tags,
 } from '../../stores/types.ts';
-import type { ProbeResult } from '../../../config/wire.ts';
 import type { Thresholds } from '../../../config/schema.ts';
 
 const H = ROLLUP_BUCKET_MS;
 const DAY = 86_400_000;
 
 // ---- classification ----
-
-const num = (v: FieldValue | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const str = (v: FieldValue | undefined) => (typeof v === 'string' ? v : undefined);
-
-/** Raw fields -> the probe result `classify` reads; null when the fields cannot give a verdict. */
-const AS_RESULT = {
-  icmp: (f, base) => {
-    const received = num(f.received);
-    const loss = num(f.loss);
-    if (received === null || loss === null) return null;
-    return { ...base, kind: 'icmp', sent: num(f.sent) ?? 0, received, loss, rtt_min: num(f.rtt_min), rtt_median: num(f.rtt_median), rtt_avg: num(f.rtt_avg), rtt_max: num(f.rtt_max), jitter: num(f.jitter), error: str(f.error) };
-  },
-  http: (f, base) => {
-    if (typeof f.ok !== 'boolean') return null;
-    return { ...base, kind: 'http', ok: f.ok, status: num(f.status), total_ms: num(f.total_ms), error: str(f.error) as never };
-  },
-  dns: (f, base) => {
-    if (typeof f.ok !== 'boolean') return null;
-    return { ...base, kind: 'dns', ok: f.ok, total_ms: num(f.total_ms), answers: num(f.answers) ?? 0, rcode: str(f.rcode) ?? '', error: str(f.error) };
-  },
-  tcp: (f, base) => {
-    if (typeof f.ok !== 'boolean') return null;
-    return { ...base, kind: 'tcp', ok: f.ok, connect_ms: num(f.connect_ms), error: str(f.error) };
-  },
-} satisfies Record<RollupMeasurement, (f: Record<string, FieldValue>, base: { ts: number; target: string }) => ProbeResult | null>;
 
 /** Classifies raw points like the live status machine, with the thresholds of each target and commune. */
 export function roundClassifier(dir: Pick<Directory, 'thresholdsFor'>): RoundClassifier {
@@ -66,9 +38,8 @@ export function roundClassifier(dir: Pick<Directory, 'thresholdsFor'>): RoundCla
     return th;
   };
   return (m, tags, fields) => {
-    const r = AS_RESULT[m](fields, { ts: 0, target: tags.target });
-    if (!r) return null;
-    const c = classify(r, thresholds(tags.target, tags.commune));
+    const c = classifyFields(m, fields, thresholds(tags.target, tags.commune));
+    if (!c) return null;
     return { verdict: c.verdict, lossPct: c.lossPct, latencyMs: c.latencyMs };
   };
 }
@@ -296,9 +267,9 @@ export async function readLinks(store: Store, q: LinkQuery & { from: number; to:
   for (const g of gaps) {
     for (let from = g.from; from < g.to; from = Math.min(g.to, hourOf(from) + rawChunkMs)) {
       const to = Math.min(g.to, hourOf(from) + rawChunkMs);
-      const points = await store.queryRaw({ measurement: 'icmp', from, to, ...(q.where ? { where: q.where } : {}) });
       const acc = new RollupAccumulator(classifyRound);
-      for (const p of points) acc.add(p);
+      for (const measurement of LINK_KINDS)
+        for (const p of await store.queryRaw({ measurement, from, to, ...(q.where ? { where: q.where } : {}) })) acc.add(p);
       for (const l of linkRows(acc.result())) {
         const tags: LinkAgg['tags'] = {};
         for (const k of q.groupBy) tags[k] = String(l[k]);
