@@ -6,7 +6,7 @@
 // UI feed (ws[s]://server/ws/live, session cookie):
 //   server -> UI: snapshot (on connect), delta (coalesced), hb
 import { z } from 'zod';
-import { causeSchema, reasonSchema, severitySchema, statusSchema } from './vocabulary.ts';
+import { causeSchema, evidenceSchema, reasonSchema, severitySchema, statusSchema } from './vocabulary.ts';
 
 export const PROTOCOL_VERSION = 1 as const;
 const v = z.literal(PROTOCOL_VERSION);
@@ -247,7 +247,7 @@ export const incidentSchema = z.object({
   targets: z.array(z.string()),
   carrier: z.string().nullable(),
   severity: severitySchema,
-  evidence: z.object({ summary: z.string(), figures: z.record(z.string(), z.union([z.number(), z.string(), z.null()])) }),
+  evidence: evidenceSchema,
   acknowledgedBy: z.string().nullable(),
   acknowledgedAt: ms.nullable(),
   notes: z.array(z.object({ at: ms, by: z.string(), text: z.string() })),

@@ -63,6 +63,18 @@ export function reasonText(r: Reason, lang: Lang): string {
 
 // ---- incidents ---------------------------------------------------------------------------------
 
+const CAUSE_KIND: Record<Cause, Record<Lang, string>> = {
+  local_link: { vi: 'Đường truyền xã', en: 'Commune link' },
+  carrier: { vi: 'Nhà mạng', en: 'Carrier' },
+  service: { vi: 'Dịch vụ', en: 'Service' },
+  agent: { vi: 'Trạm đo', en: 'Probe agent' },
+};
+
+/** The kind of cause, as a column or filter label: "Nhà mạng", "Commune link". */
+export function causeKindText(cause: Cause, lang: Lang): string {
+  return CAUSE_KIND[cause][lang];
+}
+
 /** The cause in words: "Sự cố nhà mạng Viettel", "Service unreachable: Cổng DVC", "Trạm đo mất liên lạc". */
 export function causeText(inc: { cause: Cause; subject: string; severity: Severity }, names: NameLookup, lang: Lang): string {
   const down = inc.severity === 'down';

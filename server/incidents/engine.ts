@@ -458,7 +458,7 @@ export class IncidentEngine {
 }
 
 function withCount(f: CauseFinding): Incident['evidence'] {
-  return { summary: f.evidence.summary, figures: { ...f.evidence.figures, affectedCommunes: f.communes.length } };
+  return { items: f.evidence.items, figures: { ...f.evidence.figures, affectedCommunes: f.communes.length } };
 }
 
 /** Keep samples inside the window plus the last one before it (it says what held at the window's start). */

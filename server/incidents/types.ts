@@ -1,7 +1,7 @@
 // The incident model shared by the engine, the stores, the notifiers, the REST API and the UI.
 // One incident per cause: a carrier outage touching 30 communes is one incident listing 30 communes.
 
-import type { Cause, Severity } from '../../config/vocabulary.ts';
+import type { Cause, Evidence, Severity } from '../../config/vocabulary.ts';
 export { CAUSES, type Cause } from '../../config/vocabulary.ts';
 
 export interface IncidentNote {
@@ -27,8 +27,11 @@ export interface Incident {
   carrier: string | null;
   /** 'down' or 'degraded' at its worst */
   severity: Severity;
-  /** the figures that triggered it: human summary + machine-readable numbers */
-  evidence: { summary: string; figures: Record<string, number | string | null> };
+  /**
+   * What triggered it, at its worst: typed items (worded by config/words.ts) plus machine-readable figures; incidents
+   * stored before evidence was structured carry their sentence instead of items.
+   */
+  evidence: Evidence;
   acknowledgedBy: string | null;
   acknowledgedAt: number | null;
   notes: IncidentNote[];

@@ -1,8 +1,11 @@
 // Message texts: Vietnamese by default, English per channel or route. One template per message kind
 // (opening, reminder, recovery) plus the digest that merges messages held back by the rate limit.
 // Plain text and HTML are built from the same fields so the two never say different things.
+import { causeText, evidenceSummary } from '../../config/words.ts';
 import type { Incident } from '../incidents/types.ts';
 import type { Lang, MessageKind, NameLookup, Rendered, RenderedEvent } from './types.ts';
+
+export { causeText };
 
 export const TIME_ZONE = 'Asia/Ho_Chi_Minh';
 /** lists longer than this are cut with "và N xã/phường khác": chat APIs cap a message at 2-4 kB */
@@ -41,25 +44,6 @@ export function formatDuration(ms: number, lang: Lang): string {
 export function incidentUrl(uiBaseUrl: string | undefined, id: string): string | null {
   if (!uiBaseUrl) return null;
   return `${uiBaseUrl.replace(/\/+$/, '')}/incidents/${encodeURIComponent(id)}`;
-}
-
-/** The cause in words, e.g. "Sự cố nhà mạng Viettel". */
-export function causeText(inc: Incident, names: NameLookup, lang: Lang): string {
-  const down = inc.severity === 'down';
-  switch (inc.cause) {
-    case 'local_link':
-      if (lang === 'vi') return down ? 'Mất kết nối đường truyền xã' : 'Đường truyền xã chất lượng kém';
-      return down ? 'Commune link down' : 'Commune link degraded';
-    case 'carrier':
-      return lang === 'vi' ? `Sự cố nhà mạng ${names.carrier(inc.subject)}` : `Carrier outage: ${names.carrier(inc.subject)}`;
-    case 'service': {
-      const t = names.target(inc.subject);
-      if (lang === 'vi') return down ? `Dịch vụ ${t} không truy cập được` : `Dịch vụ ${t} truy cập chậm`;
-      return down ? `Service unreachable: ${t}` : `Service slow: ${t}`;
-    }
-    case 'agent':
-      return lang === 'vi' ? 'Trạm đo mất liên lạc' : 'Probe agent unreachable';
-  }
 }
 
 const T = {
@@ -184,7 +168,8 @@ export function renderMessage(kind: MessageKind, inc: Incident, at: number, o: R
   }
   if (inc.communes.length) fields.push([`${t.affected} (${inc.communes.length})`, listNames(inc.communes, names.commune, t.more)]);
   if (inc.targets.length) fields.push([t.targets, listNames(inc.targets, names.target, t.more)]);
-  if (inc.evidence.summary) fields.push([t.evidence, inc.evidence.summary]);
+  const evidence = evidenceSummary(inc.evidence, o.lang, names);
+  if (evidence) fields.push([t.evidence, evidence]);
   if (kind === 'resolved' && inc.acknowledgedBy && inc.acknowledgedAt !== null)
     fields.push([t.ack, t.ackBy(inc.acknowledgedBy, formatTime(inc.acknowledgedAt))]);
   const url = incidentUrl(o.uiBaseUrl, inc.id);

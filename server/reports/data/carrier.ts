@@ -19,6 +19,7 @@
 //                     'local_link' whose carrier is it; maintenance incidents are listed, not counted
 //   deadZone/why      any rule of the definition broken (availability < min, loss >= max, p95 > max), in words
 // Rows: dead zones first, then availability ascending (no data last), then loss descending, then commune code.
+import { evidenceSummary, type NameLookup } from '../../../config/words.ts';
 import type { Directory } from '../../directory.ts';
 import { emptyFigures, histQuantile, mergeFigures } from '../../stores/rollup.ts';
 import type { RollupFigures, Store } from '../../stores/types.ts';
@@ -115,14 +116,26 @@ export async function buildCarrierReport(
     generatedAt: now,
     definition,
     rows,
-    incidents: incidents.map((i) => reportIncident(i, period, now)).sort((a, b) => a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1)),
+    incidents: incidents.map((i) => reportIncident(i, period, now, directoryNames(dir))).sort((a, b) => a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1)),
   };
 }
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-/** An incident as reports list it: its duration clipped to the period (and to now while open). */
-export function reportIncident(i: Incident, period: Period, now: number): ReportIncident {
+/** Names for the ids an incident's evidence carries, from the config (ids when unknown). */
+export function directoryNames(dir: Directory): NameLookup {
+  return {
+    commune: (c) => dir.communes.get(c)?.fullName ?? c,
+    carrier: (c) => dir.carriers.get(c)?.name ?? c,
+    target: (t) => dir.targets.get(t)?.name ?? t,
+  };
+}
+
+/**
+ * An incident as reports list it: its duration clipped to the period (and to now while open), its evidence in words
+ * in the reports' language (Vietnamese).
+ */
+export function reportIncident(i: Incident, period: Period, now: number, names?: NameLookup): ReportIncident {
   const from = Math.max(i.openedAt, period.from);
   const to = Math.min(i.resolvedAt ?? now, period.to);
   return {
@@ -133,7 +146,7 @@ export function reportIncident(i: Incident, period: Period, now: number): Report
     resolvedAt: i.resolvedAt,
     durationMin: Math.max(0, to - from) / 60_000,
     communes: [...i.communes],
-    summary: i.evidence.summary,
+    summary: evidenceSummary(i.evidence, 'vi', names),
     maintenance: i.maintenance,
   };
 }

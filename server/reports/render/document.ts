@@ -2,8 +2,9 @@
 // tables (typed columns, raw values) and, for carriers, the map. csv.ts, xlsx.ts and pdf.ts only typeset this,
 // so the three formats cannot disagree on a figure or a heading.
 import type { ProvinceFile } from '../../../config/schema.ts';
+import { causeKindText } from '../../../config/words.ts';
 import type { CarrierReport, DostReport, OutageStats, Report, ReportIncident, ReportKind } from '../model.ts';
-import { CAUSE_VI, DASH, ascii, causes, date, dateTime, hours, lastDay, num, pct } from './format.ts';
+import { DASH, ascii, causes, date, dateTime, hours, lastDay, num, pct } from './format.ts';
 
 /** How a column's raw values are typeset (and, in XLSX, which number format they get). */
 export type ColType = 'text' | 'int' | 'pct' | 'ms' | 'hours' | 'minutes' | 'delta' | 'datetime' | 'bool';
@@ -118,7 +119,7 @@ function incidentTable(incidents: ReportIncident[], n: ReturnType<typeof names>,
       i.openedAt,
       i.resolvedAt ?? 'Đang diễn ra',
       i.durationMin,
-      CAUSE_VI[i.cause],
+      causeKindText(i.cause, 'vi'),
       n.subject(i),
       i.communes.map(n.commune).join(', '),
       i.summary,

@@ -2,7 +2,8 @@
 // dd/mm/yyyy, times in Asia/Ho_Chi_Minh. Written by hand rather than with Intl so the output is the same
 // whatever ICU data the Node build carries (the CSV tests compare bytes).
 import { VN_OFFSET_MS } from '../../../config/schema.ts';
-import type { Cause } from '../../incidents/types.ts';
+import { CAUSES, type Cause } from '../../../config/vocabulary.ts';
+import { causeKindText } from '../../../config/words.ts';
 
 export const DASH = '—';
 
@@ -81,16 +82,9 @@ export function hours(list: number[]): string {
   return list.length ? list.map((h) => `${h}h–${h + 1}h`).join(', ') : DASH;
 }
 
-export const CAUSE_VI = {
-  local_link: 'Đường truyền xã',
-  carrier: 'Nhà mạng',
-  service: 'Dịch vụ',
-  agent: 'Trạm đo',
-} as const satisfies Record<Cause, string>;
-
-/** "Nhà mạng 2, Đường truyền xã 1" in the order of CAUSE_VI. */
+/** "Đường truyền xã 1, Nhà mạng 2" in the vocabulary's order of causes. */
 export function causes(c: Partial<Record<Cause, number>>): string {
-  const parts = (Object.keys(CAUSE_VI) as Cause[]).filter((k) => (c[k] ?? 0) > 0).map((k) => `${CAUSE_VI[k]} ${c[k]}`);
+  const parts = CAUSES.filter((k) => (c[k] ?? 0) > 0).map((k) => `${causeKindText(k, 'vi')} ${c[k]}`);
   return parts.length ? parts.join(', ') : DASH;
 }
 

@@ -1,31 +1,15 @@
-// Pure incident helpers for the feed, the detail panel and the history page: the cause in words, durations,
+// Pure incident helpers for the feed, the detail panel and the history page: names, durations,
 // the timeline layout, time-range presets, the query string and the CSV export. No DOM, no Svelte: unit-tested.
 import type { IncidentWire } from '../../../config/wire.ts';
+import { CAUSES, type Cause } from '../../../config/vocabulary.ts';
+import { causeText, evidenceSummary, type NameLookup } from '../../../config/words.ts';
 import { formatDuration, formatHmDate, type Lang } from './format.ts';
 import { translate, type MessageKey } from './i18n.ts';
 
+// The cause and evidence in words come from config/words.ts, shared with the notifier messages and the reports.
+export { CAUSES, causeText, type Cause, type NameLookup };
+
 export type Incident = IncidentWire;
-export type Cause = Incident['cause'];
-export const CAUSES: readonly Cause[] = ['local_link', 'carrier', 'service', 'agent'];
-
-/** Display names for ids; each falls back to the id itself (never blank). */
-export interface NameLookup {
-  commune(code: string): string;
-  carrier(id: string): string;
-  target(id: string): string;
-}
-
-/** "Mất kết nối đường truyền xã", "Sự cố nhà mạng Viettel", "Dịch vụ Cổng DVC không truy cập được", "Trạm đo mất liên lạc". */
-export function causeText(inc: Pick<Incident, 'cause' | 'subject' | 'severity'>, names: NameLookup, lang: Lang): string {
-  const down = inc.severity === 'down';
-  const keys = {
-    local_link: down ? 'cause.local_link.down' : 'cause.local_link.degraded',
-    carrier: 'cause.carrier',
-    service: down ? 'cause.service.down' : 'cause.service.degraded',
-    agent: 'cause.agent',
-  } as const satisfies Record<Cause, MessageKey>;
-  return translate(lang, keys[inc.cause], { carrier: names.carrier(inc.subject), target: names.target(inc.subject) });
-}
 
 /** What failed, by name: the commune (local link, agent), the carrier, or the service. */
 export function subjectName(inc: Pick<Incident, 'cause' | 'subject'>, names: NameLookup): string {
@@ -271,7 +255,7 @@ export function incidentsCsv(incidents: readonly Incident[], names: NameLookup, 
       i.carrier ? names.carrier(i.carrier) : '',
       i.acknowledgedBy ?? '',
       i.maintenance ? tr('col.yes') : '',
-      i.evidence.summary,
+      evidenceSummary(i.evidence, lang, names),
       i.openedAt,
       i.resolvedAt ?? '',
     ];
