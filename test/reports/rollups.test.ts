@@ -1,19 +1,16 @@
 // The rollup orchestration on both stores: thresholds per target and commune in the classifier, the periodic job
 // (closed hours only, pruning past the retention), reads across rolled-up and raw hours with edges off the hour, and a
 // write racing a rollup never going missing.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { configSchema, type ProvinceFile } from '../../config/schema.ts';
 import { buildDirectory } from '../../server/directory.ts';
 import { readAggregates, readLinks, roundClassifier, runRollup, startRollupJob } from '../../server/reports/data/rollups.ts';
-import { DuckDbStore } from '../../server/stores/duckdb.ts';
-import { InfluxStore } from '../../server/stores/influx.ts';
 import { rollupBuilder } from '../../server/stores/rollup.ts';
-import type { Point, Store, Tags } from '../../server/stores/types.ts';
-import { skipWithoutInfluxd, startInfluxd, type Influxd } from '../helpers/influxd.ts';
+import type { Point, Tags } from '../../server/stores/types.ts';
+import { describeStores } from '../helpers/stores.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const H = 3_600_000;
@@ -49,132 +46,78 @@ it('the classifier applies the thresholds of the target and of the commune (stat
   expect(classify('http', tags('21034', 'x'), { ok: null })).toBeNull();
 });
 
-interface Harness {
-  name: string;
-  skip: boolean;
-  setup(): Promise<void>;
-  teardown(): Promise<void>;
-  open(): Promise<Store>;
-}
-const dirs: string[] = [];
-const duck: Harness = {
-  name: 'duckdb',
-  skip: false,
-  async setup() {},
-  async teardown() {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  },
-  async open() {
-    const d = mkdtempSync(join(tmpdir(), 'rollups-duck-'));
-    dirs.push(d);
-    const s = new DuckDbStore(join(d, 'x.duckdb'));
-    await s.init();
-    return s;
-  },
-};
-const SKIP_INFLUX = skipWithoutInfluxd();
-let influxd: Influxd | null = null;
-let n = 0;
-const influx: Harness = {
-  name: 'influx',
-  skip: SKIP_INFLUX,
-  async setup() {
-    influxd = await startInfluxd();
-  },
-  async teardown() {
-    await influxd?.dispose();
-  },
-  async open() {
-    const s = new InfluxStore({ url: influxd!.url, database: `rollups_${process.pid}_${++n}`, createDatabase: true });
-    await s.init();
-    return s;
-  },
-};
+describeStores('rollup orchestration', 'rollups', (h) => {
+  const fresh = () => h.open();
+  // One round a minute for a commune, alternately good (20 ms) and failed.
+  const minutes = (from: number, count: number, commune = '21034') =>
+    Array.from({ length: count }, (_, i) => (i % 2 ? icmp(from + i * MIN, tags(commune, 'gateway'), 100, null) : icmp(from + i * MIN, tags(commune, 'gateway'), 0, 20)));
 
-describe.each([duck, influx])('rollup orchestration: $name', (h) => {
-  describe.skipIf(h.skip)(h.name, () => {
-    const opened: Store[] = [];
-    beforeAll(() => h.setup(), 60_000);
-    afterAll(async () => {
-      for (const s of opened) await s.close().catch(() => undefined);
-      await h.teardown();
-    }, 60_000);
-    const fresh = async () => {
-      const s = await h.open();
-      opened.push(s);
-      return s;
-    };
-    // One round a minute for a commune, alternately good (20 ms) and failed.
-    const minutes = (from: number, count: number, commune = '21034') =>
-      Array.from({ length: count }, (_, i) => (i % 2 ? icmp(from + i * MIN, tags(commune, 'gateway'), 100, null) : icmp(from + i * MIN, tags(commune, 'gateway'), 0, 20)));
+  it('the job rolls up closed hours only (2 min grace), then prunes raw data past the retention', async () => {
+    const s = await fresh();
+    const now = Date.now();
+    const cur = now - (now % H);
+    const old = cur - 3 * 86_400_000;
+    await s.write([...minutes(old, 60), ...minutes(cur - 2 * H, 120)]);
+    const runs: unknown[] = [];
+    const job = startRollupJob({ store: s, classify, rawRetentionDays: 2, intervalMs: 3_600_000, now: () => cur + MIN, onRun: (r) => runs.push(r) });
+    try {
+      await job.runOnce();
+    } finally {
+      job.stop();
+    }
+    expect(runs).toHaveLength(1);
+    const cov = await s.rollupCoverage(old - H, cur + H);
+    expect(cov).toContain(old);
+    expect(cov).toContain(cur - 2 * H);
+    // cur - 1h ended 1 min before `now`: inside the grace, not rolled up yet; the current hour neither
+    expect(cov).not.toContain(cur - H);
+    expect(cov).not.toContain(cur);
+    expect(await s.queryRaw({ measurement: 'icmp', from: old - H, to: old + H })).toEqual([]);
+    expect(await s.queryRaw({ measurement: 'icmp', from: cur - 2 * H, to: cur })).toHaveLength(120);
+    const figs = await readAggregates(s, { measurement: 'icmp', from: old, to: old + H, groupBy: [] }, classify);
+    expect(figs.map((f) => [f.rounds, f.failed])).toEqual([[60, 30]]);
+  });
 
-    it('the job rolls up closed hours only (2 min grace), then prunes raw data past the retention', async () => {
-      const s = await fresh();
-      const now = Date.now();
-      const cur = now - (now % H);
-      const old = cur - 3 * 86_400_000;
-      await s.write([...minutes(old, 60), ...minutes(cur - 2 * H, 120)]);
-      const runs: unknown[] = [];
-      const job = startRollupJob({ store: s, classify, rawRetentionDays: 2, intervalMs: 3_600_000, now: () => cur + MIN, onRun: (r) => runs.push(r) });
-      try {
-        await job.runOnce();
-      } finally {
-        job.stop();
-      }
-      expect(runs).toHaveLength(1);
-      const cov = await s.rollupCoverage(old - H, cur + H);
-      expect(cov).toContain(old);
-      expect(cov).toContain(cur - 2 * H);
-      // cur - 1h ended 1 min before `now`: inside the grace, not rolled up yet; the current hour neither
-      expect(cov).not.toContain(cur - H);
-      expect(cov).not.toContain(cur);
-      expect(await s.queryRaw({ measurement: 'icmp', from: old - H, to: old + H })).toEqual([]);
-      expect(await s.queryRaw({ measurement: 'icmp', from: cur - 2 * H, to: cur })).toHaveLength(120);
-      const figs = await readAggregates(s, { measurement: 'icmp', from: old, to: old + H, groupBy: [] }, classify);
-      expect(figs.map((f) => [f.rounds, f.failed])).toEqual([[60, 30]]);
-    });
+  it('reads a range with edges off the hour across rolled-up and raw hours exactly like all-raw', async () => {
+    const s = await fresh();
+    const H0 = Date.UTC(2026, 9, 5, 3);
+    await s.write(minutes(H0, 240));
+    const q = { measurement: 'icmp' as const, from: H0 + 25 * MIN, to: H0 + 3 * H + 10 * MIN, groupBy: ['commune' as const], histogram: true };
+    const raw = await readAggregates(s, q, classify);
+    // 25..190 min: 165 rounds, odd minutes failed
+    expect(raw.map((a) => [a.rounds, a.failed, a.latN])).toEqual([[190 - 25, 83, 82]]);
+    await s.rollup(H0 + H, H0 + 2 * H, rollupBuilder(classify));
+    expect(await s.rollupCoverage(H0, H0 + 4 * H)).toEqual([H0 + H]);
+    expect(await readAggregates(s, q, classify)).toEqual(raw);
+    // Link rows: the edge hours are pooled on their rounds inside the range (H0: 18 of 35 failed = down)
+    const lq = { from: q.from, to: q.to, groupBy: ['commune' as const], histogram: true };
+    const links = await readLinks(s, lq, classify);
+    expect(links.map((a) => [a.tags.commune, a.hours, a.hoursDown, a.hoursDegraded, a.rounds, a.failed])).toEqual([['21034', 4, 1, 0, 165, 83]]);
+    await s.rollup(H0 + 2 * H, H0 + 3 * H, rollupBuilder(classify));
+    expect(await readLinks(s, lq, classify)).toEqual(links);
+    const hourly = await readAggregates(s, { ...q, bucketMs: H }, classify);
+    expect(hourly.map((a) => [a.t, a.rounds])).toEqual([
+      [H0, 35],
+      [H0 + H, 60],
+      [H0 + 2 * H, 60],
+      [H0 + 3 * H, 10],
+    ]);
+  });
 
-    it('reads a range with edges off the hour across rolled-up and raw hours exactly like all-raw', async () => {
-      const s = await fresh();
-      const H0 = Date.UTC(2026, 9, 5, 3);
-      await s.write(minutes(H0, 240));
-      const q = { measurement: 'icmp' as const, from: H0 + 25 * MIN, to: H0 + 3 * H + 10 * MIN, groupBy: ['commune' as const], histogram: true };
-      const raw = await readAggregates(s, q, classify);
-      // 25..190 min: 165 rounds, odd minutes failed
-      expect(raw.map((a) => [a.rounds, a.failed, a.latN])).toEqual([[190 - 25, 83, 82]]);
-      await s.rollup(H0 + H, H0 + 2 * H, rollupBuilder(classify));
-      expect(await s.rollupCoverage(H0, H0 + 4 * H)).toEqual([H0 + H]);
-      expect(await readAggregates(s, q, classify)).toEqual(raw);
-      // Link rows: the edge hours are pooled on their rounds inside the range (H0: 18 of 35 failed = down)
-      const lq = { from: q.from, to: q.to, groupBy: ['commune' as const], histogram: true };
-      const links = await readLinks(s, lq, classify);
-      expect(links.map((a) => [a.tags.commune, a.hours, a.hoursDown, a.hoursDegraded, a.rounds, a.failed])).toEqual([['21034', 4, 1, 0, 165, 83]]);
-      await s.rollup(H0 + 2 * H, H0 + 3 * H, rollupBuilder(classify));
-      expect(await readLinks(s, lq, classify)).toEqual(links);
-      const hourly = await readAggregates(s, { ...q, bucketMs: H }, classify);
-      expect(hourly.map((a) => [a.t, a.rounds])).toEqual([
-        [H0, 35],
-        [H0 + H, 60],
-        [H0 + 2 * H, 60],
-        [H0 + 3 * H, 10],
-      ]);
-    });
-
-    it('a write racing a rollup is never lost: the hour is covered with it, or left stale and rolled again', async () => {
-      const s = await fresh();
-      const H0 = Date.UTC(2026, 9, 6, 3);
-      await s.write(minutes(H0, 60, '21034'));
-      const late = minutes(H0, 60, '21040');
-      const now = H0 + 5 * H;
-      const [, first] = await Promise.all([s.write(late), runRollup(s, classify, { from: H0, to: H0 + H, now })]);
-      expect(first.hours).toBe(1);
-      await runRollup(s, classify, { from: H0, to: H0 + H, now });
-      expect(await s.rollupCoverage(H0, H0 + H)).toEqual([H0]);
-      const figs = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + H, groupBy: ['commune'] });
-      expect(figs.map((f) => [f.tags.commune, f.rounds])).toEqual([
-        ['21034', 60],
-        ['21040', 60],
-      ]);
-    });
+  it('a write racing a rollup is never lost: the hour is covered with it, or left stale and rolled again', async () => {
+    const s = await fresh();
+    const H0 = Date.UTC(2026, 9, 6, 3);
+    await s.write(minutes(H0, 60, '21034'));
+    const late = minutes(H0, 60, '21040');
+    const now = H0 + 5 * H;
+    const [, first] = await Promise.all([s.write(late), runRollup(s, classify, { from: H0, to: H0 + H, now })]);
+    expect(first.hours).toBe(1);
+    await runRollup(s, classify, { from: H0, to: H0 + H, now });
+    expect(await s.rollupCoverage(H0, H0 + H)).toEqual([H0]);
+    const figs = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + H, groupBy: ['commune'] });
+    expect(figs.map((f) => [f.tags.commune, f.rounds])).toEqual([
+      ['21034', 60],
+      ['21040', 60],
+    ]);
   });
 });
