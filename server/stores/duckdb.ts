@@ -37,10 +37,9 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { Incident } from '../incidents/types.ts';
-import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
-import { checkLink, checkRow, FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, figureValues, HIST_COLS, hourOf, INT_COLS, isRollupMeasurement, rollupName } from './rollup.ts';
+import { fieldDefs, MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
+import { FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, figureValues, HIST_COLS, hourOf, INT_COLS, isRollupMeasurement, rollupName } from './rollup.ts';
 import {
-  LINK_KEYS,
   ROLLUP_BUCKET_MS,
   ROLLUP_MEASUREMENTS,
   StoreUnavailableError,
@@ -59,10 +58,10 @@ import {
   type RollupResult,
   type SeriesQuery,
   type SeriesRow,
-  type Store,
   type StoreHealth,
   type Tags,
 } from './types.ts';
+import { CheckedStore } from './validate.ts';
 
 const SQL_TYPE: Record<FieldType, string> = { float: 'DOUBLE', int: 'BIGINT', bool: 'BOOLEAN', string: 'VARCHAR' };
 const DUCK_TYPE: Record<FieldType, DuckDBType> = { float: DOUBLE, int: BIGINT, bool: BOOLEAN, string: VARCHAR };
@@ -71,29 +70,10 @@ const CHUNK_ROWS = 2048;
 
 const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
 
-function fieldDefs(m: MeasurementName): [string, FieldType][] {
-  if (!Object.hasOwn(MEASUREMENTS, m)) throw new TypeError(`unknown measurement "${m}"`);
-  return Object.entries((MEASUREMENTS[m] as { fields: Record<string, FieldType> }).fields);
-}
-
-/** JS value -> DuckDB value for a field, refusing what the other store could not hold either. */
-function toDuck(m: string, name: string, type: FieldType, v: FieldValue | undefined): DuckDBValue {
+/** A checked field value (validate.ts) -> DuckDB value. */
+function toDuck(type: FieldType, v: FieldValue | undefined): DuckDBValue {
   if (v === null || v === undefined) return null;
-  switch (type) {
-    case 'float':
-      if (typeof v === 'number' && Number.isFinite(v)) return v;
-      break;
-    case 'int':
-      if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
-      break;
-    case 'bool':
-      if (typeof v === 'boolean') return v;
-      break;
-    case 'string':
-      if (typeof v === 'string') return v;
-      break;
-  }
-  throw new TypeError(`${m}.${name}: expected ${type}, got ${JSON.stringify(v)}`);
+  return type === 'int' ? BigInt(v as number) : v;
 }
 
 /** Runs async jobs one at a time: a DuckDB connection must not interleave statements of two transactions. */
@@ -114,8 +94,8 @@ interface Staging {
   insertSql: string;
 }
 
-export class DuckDbStore implements Store {
-  readonly kind = 'duckdb';
+export class DuckDbStore extends CheckedStore {
+  override readonly kind = 'duckdb';
   private instance: DuckDBInstance | null = null;
   private writeConn: DuckDBConnection | null = null;
   private readConn: DuckDBConnection | null = null;
@@ -131,9 +111,11 @@ export class DuckDbStore implements Store {
   private rollupsInFlight = 0;
 
   /** @param file absolute path of the database file; its directory is created when missing */
-  constructor(readonly file: string) {}
+  constructor(readonly file: string) {
+    super();
+  }
 
-  init(): Promise<void> {
+  override init(): Promise<void> {
     this.initPromise ??= this.open().catch((err: unknown) => {
       this.initPromise = null;
       this.release();
@@ -196,13 +178,11 @@ export class DuckDbStore implements Store {
     return this.initPromise;
   }
 
-  async write(points: Point[]): Promise<void> {
+  protected override async writeChecked(points: Point[]): Promise<void> {
     await this.ready();
     if (points.length === 0) return;
-    // Build every column before touching the database: a bad value rejects the whole batch with a TypeError.
     const byMeasurement = new Map<MeasurementName, Map<string, Point>>();
     for (const p of points) {
-      fieldDefs(p.measurement);
       let m = byMeasurement.get(p.measurement);
       if (!m) byMeasurement.set(p.measurement, (m = new Map()));
       // Last write wins inside a batch too, like in InfluxDB.
@@ -210,7 +190,7 @@ export class DuckDbStore implements Store {
     }
     // Hours this batch touches: their rollup (if any) no longer matches the raw data.
     const touched = new Set<number>();
-    for (const p of points) if (isRollupMeasurement(p.measurement) && Number.isSafeInteger(p.ts)) touched.add(hourOf(p.ts));
+    for (const p of points) if (isRollupMeasurement(p.measurement)) touched.add(hourOf(p.ts));
     const chunks: [Staging, DuckDBDataChunk[]][] = [];
     for (const [m, keyed] of byMeasurement) {
       const st = this.staging.get(m)!;
@@ -220,16 +200,9 @@ export class DuckDbStore implements Store {
         const slice = rows.slice(start, start + CHUNK_ROWS);
         const cols: DuckDBValue[][] = st.types.map(() => new Array<DuckDBValue>(slice.length));
         slice.forEach((p, r) => {
-          if (!Number.isSafeInteger(p.ts)) throw new TypeError(`${m}: ts must be integer epoch ms, got ${p.ts}`);
           cols[0]![r] = BigInt(p.ts);
-          TAG_KEYS.forEach((k, i) => {
-            const v = p.tags[k] ?? '';
-            if (typeof v !== 'string') throw new TypeError(`${m}: tag ${k} must be a string`);
-            cols[1 + i]![r] = v;
-          });
-          st.fields.forEach(([f, t], i) => {
-            cols[1 + TAG_KEYS.length + i]![r] = toDuck(m, f, t, p.fields[f]);
-          });
+          TAG_KEYS.forEach((k, i) => (cols[1 + i]![r] = p.tags[k] ?? ''));
+          st.fields.forEach(([f, t], i) => (cols[1 + TAG_KEYS.length + i]![r] = toDuck(t, p.fields[f])));
         });
         const chunk = DuckDBDataChunk.create(st.types, slice.length);
         chunk.setColumns(cols);
@@ -262,7 +235,7 @@ export class DuckDbStore implements Store {
     });
   }
 
-  async queryRaw(rq: RawQuery): Promise<Point[]> {
+  protected override async queryRawChecked(rq: RawQuery): Promise<Point[]> {
     await this.ready();
     return this.rawOn(null, rq);
   }
@@ -274,10 +247,7 @@ export class DuckDbStore implements Store {
     let sql =
       `SELECT ts, ${TAG_KEYS.map(q).join(', ')}${fields.map(([f]) => `, ${q(f)}`).join('')} FROM ${q(rq.measurement)}` +
       ` WHERE ${where}${ordered ? ' ORDER BY ts, agent, target, uplink' : ''}`;
-    if (rq.limit !== undefined) {
-      if (!Number.isSafeInteger(rq.limit) || rq.limit < 0) throw new TypeError(`bad limit ${rq.limit}`);
-      sql += ` LIMIT ${rq.limit}`;
-    }
+    if (rq.limit !== undefined) sql += ` LIMIT ${rq.limit}`;
     const rows = conn ? ((await conn.runAndReadAll(sql, values, types)).getRowsJS() as unknown[][]) : await this.read(sql, values, types);
     return rows.map((row) => {
       const tags = {} as Tags;
@@ -291,14 +261,8 @@ export class DuckDbStore implements Store {
     });
   }
 
-  async querySeries(sq: SeriesQuery): Promise<SeriesRow[]> {
+  protected override async querySeriesChecked(sq: SeriesQuery): Promise<SeriesRow[]> {
     await this.ready();
-    const defs = new Map(fieldDefs(sq.measurement));
-    for (const f of sq.fields) {
-      const t = defs.get(f);
-      if (t !== 'float' && t !== 'int') throw new TypeError(`${sq.measurement}.${f} is not a numeric field`);
-    }
-    if (!Number.isSafeInteger(sq.bucketMs) || sq.bucketMs <= 0) throw new TypeError(`bad bucketMs ${sq.bucketMs}`);
     if (sq.fields.length === 0) return [];
     const { sql: where, values, types } = whereSql(sq.from, sq.to, sq.where);
     const b = sq.bucketMs;
@@ -318,7 +282,7 @@ export class DuckDbStore implements Store {
     });
   }
 
-  async writeIncident(inc: Incident): Promise<void> {
+  protected override async writeIncidentChecked(inc: Incident): Promise<void> {
     await this.ready();
     const values = incidentRow(inc);
     await this.writes.run(async () => {
@@ -332,9 +296,8 @@ export class DuckDbStore implements Store {
     });
   }
 
-  async queryIncidents(iq: IncidentQuery): Promise<Incident[]> {
+  protected override async queryIncidentsChecked(iq: IncidentQuery): Promise<Incident[]> {
     await this.ready();
-    if (!Number.isSafeInteger(iq.from) || !Number.isSafeInteger(iq.to)) throw new TypeError('from/to must be integer epoch ms');
     const values: DuckDBValue[] = [BigInt(iq.to), BigInt(iq.from)];
     const types: DuckDBType[] = [BIGINT, BIGINT];
     const parts = ['opened_at < $1', '(resolved_at IS NULL OR resolved_at > $2)'];
@@ -350,19 +313,15 @@ export class DuckDbStore implements Store {
     if (iq.commune !== undefined) parts.push(`json_contains(communes, to_json(${bind(iq.commune)}::VARCHAR))`);
     if (iq.target !== undefined) parts.push(`json_contains(targets, to_json(${bind(iq.target)}::VARCHAR))`);
     let sql = `SELECT ${INCIDENT_COLS.join(', ')} FROM incidents WHERE ${parts.join(' AND ')} ORDER BY opened_at DESC, id DESC`;
-    if (iq.limit !== undefined) {
-      if (!Number.isSafeInteger(iq.limit) || iq.limit < 0) throw new TypeError(`bad limit ${iq.limit}`);
-      sql += ` LIMIT ${iq.limit}`;
-    }
+    if (iq.limit !== undefined) sql += ` LIMIT ${iq.limit}`;
     const rows = await this.read(sql, values, types);
     return rows.map(incidentFromRow);
   }
 
   // ---- rollups ----
 
-  async rawCounts(from: number, to: number): Promise<RawHourCount[]> {
+  protected override async rawCountsChecked(from: number, to: number): Promise<RawHourCount[]> {
     await this.ready();
-    checkRange(from, to);
     const H = ROLLUP_BUCKET_MS;
     const sql = ROLLUP_MEASUREMENTS.map(
       (m) => `SELECT '${m}' AS m, ts - (((ts % ${H}) + ${H}) % ${H}) AS hour, count(*) AS n FROM ${q(m)} WHERE ts >= $1 AND ts < $2 GROUP BY hour`,
@@ -371,10 +330,8 @@ export class DuckDbStore implements Store {
     return rows.map((r) => ({ measurement: r[0] as RawHourCount['measurement'], hour: Number(r[1]), points: Number(r[2]) }));
   }
 
-  async rollup(from: number, to: number, build: RollupBuild): Promise<RollupResult> {
+  protected override async rollupChecked(from: number, to: number, build: RollupBuild): Promise<RollupResult> {
     await this.ready();
-    checkHours(from, to);
-    if (from === to) return { hours: 0, points: 0, rows: 0 };
     // Read and build outside the write queue (ingest goes on meanwhile); then, in the queue, check that no write
     // touched these hours since the read began (this process is the file's only writer), else read again in the queue.
     if (this.rollupsInFlight === 0) this.lastWrite.clear();
@@ -406,8 +363,6 @@ export class DuckDbStore implements Store {
       const { series, links } = built;
       const perHour = new Map<number, number>();
       for (const p of points) perHour.set(hourOf(p.ts), (perHour.get(hourOf(p.ts)) ?? 0) + 1);
-      for (const r of series) checkRow(r, from, to);
-      for (const l of links) checkLink(l, from, to);
       const figTypes = [...FIGURE_COLS, ...HIST_COLS].map((f) => (INT_COLS.has(f) ? INTEGER : DOUBLE));
       const seriesTypes: DuckDBType[] = [BIGINT, ...TAG_KEYS.map(() => VARCHAR), ...figTypes];
       const linkTypes: DuckDBType[] = [BIGINT, VARCHAR, VARCHAR, VARCHAR, INTEGER, BOOLEAN, BOOLEAN, ...figTypes];
@@ -437,20 +392,16 @@ export class DuckDbStore implements Store {
     }).finally(() => this.rollupsInFlight--);
   }
 
-  async rollupCoverage(from: number, to: number): Promise<number[]> {
+  protected override async rollupCoverageChecked(from: number, to: number): Promise<number[]> {
     await this.ready();
-    checkRange(from, to);
     const rows = await this.read('SELECT hour FROM rollup_hours WHERE hour >= $1 AND hour < $2 ORDER BY hour', [BigInt(from), BigInt(to)], [BIGINT, BIGINT]);
     return rows.map((r) => Number(r[0]));
   }
 
-  async queryRollups(rq: RollupQuery): Promise<RollupAgg[]> {
+  protected override async queryRollupsChecked(rq: RollupQuery): Promise<RollupAgg[]> {
     await this.ready();
-    if (!isRollupMeasurement(rq.measurement)) throw new TypeError(`not a rolled-up measurement: ${rq.measurement}`);
-    checkRange(rq.from, rq.to);
     const b = rq.bucketMs;
-    if (b !== undefined && (!Number.isSafeInteger(b) || b <= 0 || b % ROLLUP_BUCKET_MS !== 0)) throw new TypeError(`bad bucketMs ${b}`);
-    const groupBy = checkGroupBy(rq.groupBy);
+    const groupBy = [...new Set(rq.groupBy)];
     const parts = ['hour >= $1', 'hour < $2'];
     const values: DuckDBValue[] = [BigInt(rq.from), BigInt(rq.to)];
     const types: DuckDBType[] = [BIGINT, BIGINT];
@@ -482,10 +433,8 @@ export class DuckDbStore implements Store {
     return out;
   }
 
-  async queryLinks(lq: LinkQuery): Promise<LinkAgg[]> {
+  protected override async queryLinksChecked(lq: LinkQuery): Promise<LinkAgg[]> {
     await this.ready();
-    checkRange(lq.from, lq.to);
-    for (const k of lq.groupBy) if (!(LINK_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown link key ${k}`);
     const groupBy = [...new Set(lq.groupBy)];
     const parts = ['hour >= $1', 'hour < $2'];
     const values: DuckDBValue[] = [BigInt(lq.from), BigInt(lq.to)];
@@ -522,9 +471,8 @@ export class DuckDbStore implements Store {
     return out;
   }
 
-  async pruneRaw(before: number): Promise<PruneResult> {
+  protected override async pruneRawChecked(before: number): Promise<PruneResult> {
     await this.ready();
-    if (!Number.isSafeInteger(before)) throw new TypeError('before must be integer epoch ms');
     const cut = hourOf(before);
     return this.writes.run(async () => {
       const c = this.writeConn;
@@ -562,7 +510,7 @@ export class DuckDbStore implements Store {
     });
   }
 
-  async health(): Promise<StoreHealth> {
+  override async health(): Promise<StoreHealth> {
     try {
       await this.ready();
       await this.read('SELECT 1', [], []);
@@ -572,7 +520,7 @@ export class DuckDbStore implements Store {
     }
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (!this.initPromise) return;
     const opened = this.initPromise.catch(() => undefined);
     this.initPromise = null;
@@ -607,11 +555,7 @@ const INCIDENT_TYPES: DuckDBType[] = [VARCHAR, VARCHAR, VARCHAR, BIGINT, BIGINT,
 /** Model fields that have their own column; anything else goes to `extra`. */
 const INCIDENT_KEYS = new Set(['id', 'cause', 'subject', 'openedAt', 'resolvedAt', 'carrier', 'severity', 'maintenance', 'acknowledgedBy', 'acknowledgedAt', 'communes', 'targets', 'evidence', 'notes']);
 
-const big = (n: number | null) => {
-  if (n === null) return null;
-  if (!Number.isSafeInteger(n)) throw new TypeError(`incident: expected integer epoch ms, got ${n}`);
-  return BigInt(n);
-};
+const big = (n: number | null) => (n === null ? null : BigInt(n));
 
 function incidentRow(i: Incident): DuckDBValue[] {
   const extra = Object.fromEntries(Object.entries(i).filter(([k, v]) => !INCIDENT_KEYS.has(k) && v !== undefined));
@@ -645,7 +589,6 @@ function incidentFromRow(r: unknown[]): Incident {
 }
 
 function whereSql(from: number, to: number, where: Partial<Tags> | undefined) {
-  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
   const parts = ['ts >= $1', 'ts < $2'];
   const values: DuckDBValue[] = [BigInt(from), BigInt(to)];
   const types: DuckDBType[] = [BIGINT, BIGINT];
@@ -676,20 +619,6 @@ async function appendRows<T>(c: DuckDBConnection, table: string, types: DuckDBTy
   } finally {
     appender.closeSync();
   }
-}
-
-function checkRange(from: number, to: number): void {
-  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
-}
-
-function checkHours(from: number, to: number): void {
-  checkRange(from, to);
-  if (from % ROLLUP_BUCKET_MS !== 0 || to % ROLLUP_BUCKET_MS !== 0 || to < from) throw new TypeError(`rollup range must be whole hours: ${from}..${to}`);
-}
-
-function checkGroupBy(keys: readonly string[]): (typeof TAG_KEYS)[number][] {
-  for (const k of keys) if (!(TAG_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown tag ${k}`);
-  return [...new Set(keys)] as (typeof TAG_KEYS)[number][];
 }
 
 function msg(err: unknown): string {

@@ -47,10 +47,9 @@
 import { InfluxDB, Raw, ResultError, type IPoint, type IPoolOptions, type IResponse } from 'influx';
 import type { Incident } from '../incidents/types.ts';
 import { KINDS } from '../kinds/index.ts';
-import { MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
-import { checkLink, checkRow, FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, HIST_COLS, hourOf, isRollupMeasurement, rollupName } from './rollup.ts';
+import { fieldDefs, MEASUREMENTS, type FieldType } from './measurements.ts';
+import { FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, HIST_COLS, hourOf, isRollupMeasurement, rollupName } from './rollup.ts';
 import {
-  LINK_KEYS,
   ROLLUP_BUCKET_MS,
   ROLLUP_MEASUREMENTS,
   StoreUnavailableError,
@@ -66,15 +65,14 @@ import {
   type RollupAgg,
   type RollupBuild,
   type RollupFigures,
-  type RollupMeasurement,
   type RollupQuery,
   type RollupResult,
   type SeriesQuery,
   type SeriesRow,
-  type Store,
   type StoreHealth,
   type Tags,
 } from './types.ts';
+import { CheckedStore } from './validate.ts';
 
 export interface InfluxStoreConfig {
   url: string;
@@ -114,8 +112,8 @@ const NO_BACKOFF: Backoff = { getDelay: () => 0, next: () => NO_BACKOFF, reset: 
 /** Status codes that mean "not now" rather than "bad data": the batch must be kept and retried. */
 const RETRYABLE_4XX = new Set([401, 403, 404, 408, 429]);
 
-export class InfluxStore implements Store {
-  readonly kind = 'influx';
+export class InfluxStore extends CheckedStore {
+  override readonly kind = 'influx';
   private readonly client: InfluxDB;
   private readonly queryClient: InfluxDB;
   private readonly maxLines: number;
@@ -133,6 +131,7 @@ export class InfluxStore implements Store {
     private readonly cfg: InfluxStoreConfig,
     opts: InfluxStoreOptions = {},
   ) {
+    super();
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.maxLines = opts.maxLinesPerRequest ?? 5000;
     this.client = makeClient(cfg, this.timeoutMs);
@@ -140,7 +139,7 @@ export class InfluxStore implements Store {
     this.rollupRp = cfg.rollupPolicy ?? 'rollups';
   }
 
-  async init(): Promise<void> {
+  override async init(): Promise<void> {
     this.closed = false;
     if (this.cfg.createDatabase) {
       try {
@@ -176,13 +175,13 @@ export class InfluxStore implements Store {
     }
   }
 
-  async write(points: Point[]): Promise<void> {
+  protected override async writeChecked(points: Point[]): Promise<void> {
     if (this.closed) throw new StoreUnavailableError('influx: store is closed');
     const writtenAt = Date.now();
     const lines: IPoint[] = [];
     // Staleness markers first: a batch that fails half way has marked its hours before any point landed.
     const hours = new Set<number>();
-    for (const p of points) if (isRollupMeasurement(p.measurement) && Number.isSafeInteger(p.ts)) hours.add(hourOf(p.ts));
+    for (const p of points) if (isRollupMeasurement(p.measurement)) hours.add(hourOf(p.ts));
     for (const h of hours) lines.push({ measurement: 'rollup_dirty', tags: {}, fields: { written_at: new LpValue(`${writtenAt}i`) }, timestamp: String(h) });
     const markers = lines.length;
     for (const p of points) {
@@ -223,7 +222,7 @@ export class InfluxStore implements Store {
     return this.rollupRp ? `${ident(this.rollupRp)}.${ident(m)}` : ident(m);
   }
 
-  async rawCounts(from: number, to: number): Promise<RawHourCount[]> {
+  protected override async rawCountsChecked(from: number, to: number): Promise<RawHourCount[]> {
     const time = timeRange(from, to);
     const out: RawHourCount[] = [];
     await Promise.all(
@@ -240,17 +239,13 @@ export class InfluxStore implements Store {
     return out.sort((a, b) => a.hour - b.hour || cmp(a.measurement, b.measurement));
   }
 
-  async rollup(from: number, to: number, build: RollupBuild): Promise<RollupResult> {
+  protected override async rollupChecked(from: number, to: number, build: RollupBuild): Promise<RollupResult> {
     if (this.closed) throw new StoreUnavailableError('influx: store is closed');
-    checkHours(from, to);
-    if (from === to) return { hours: 0, points: 0, rows: 0 };
     // Taken before waiting: a write that starts later marks its hour with written_at >= rolledAt (stale).
     const rolledAt = Date.now();
     await Promise.allSettled([...this.inflight]);
     const points = (await Promise.all(ROLLUP_MEASUREMENTS.map((m) => this.queryRaw({ measurement: m, from, to })))).flat();
     const { series, links } = build(points);
-    for (const r of series) checkRow(r, from, to);
-    for (const l of links) checkLink(l, from, to);
     // A re-rolled hour gets every bin written, zeros included: an overwrite keeps the fields it omits.
     const before = new Set(await this.coverageMarks(from, to).then((m) => [...m.keys()]));
     const tagsOf = (m: string, pairs: [string, string][]) => {
@@ -306,7 +301,7 @@ export class InfluxStore implements Store {
     return this.prunedBefore;
   }
 
-  async rollupCoverage(from: number, to: number): Promise<number[]> {
+  protected override async rollupCoverageChecked(from: number, to: number): Promise<number[]> {
     const [marks, dirty, pruned] = await Promise.all([
       this.coverageMarks(from, to),
       this.query(`SELECT "written_at" FROM "rollup_dirty" WHERE ${timeRange(from, to)}`),
@@ -323,11 +318,8 @@ export class InfluxStore implements Store {
     return [...marks.keys()].sort((a, b) => a - b);
   }
 
-  async queryRollups(rq: RollupQuery): Promise<RollupAgg[]> {
-    if (!isRollupMeasurement(rq.measurement)) throw new TypeError(`not a rolled-up measurement: ${rq.measurement}`);
+  protected override async queryRollupsChecked(rq: RollupQuery): Promise<RollupAgg[]> {
     const b = rq.bucketMs;
-    if (b !== undefined && (!Number.isSafeInteger(b) || b <= 0 || b % ROLLUP_BUCKET_MS !== 0)) throw new TypeError(`bad bucketMs ${b}`);
-    for (const k of rq.groupBy) if (!(TAG_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown tag ${k}`);
     const groupBy = [...new Set(rq.groupBy)];
     const cols = [...figureCols(rq.figures), ...(rq.histogram ? HIST_COLS : [])];
     const select = cols.map((c) => `${FIGURE_MERGE[c as keyof typeof FIGURE_MERGE] ?? 'sum'}(${ident(c)}) AS ${ident(c)}`).join(', ');
@@ -356,8 +348,7 @@ export class InfluxStore implements Store {
     return out.sort((x, y) => (x.t ?? 0) - (y.t ?? 0) || groupBy.reduce((acc, k) => acc || cmp(x.tags[k] ?? '', y.tags[k] ?? ''), 0));
   }
 
-  async queryLinks(lq: LinkQuery): Promise<LinkAgg[]> {
-    for (const k of lq.groupBy) if (!(LINK_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown link key ${k}`);
+  protected override async queryLinksChecked(lq: LinkQuery): Promise<LinkAgg[]> {
     const groupBy = [...new Set(lq.groupBy)];
     const cols = [...FIGURE_COLS, ...(lq.histogram ? HIST_COLS : [])];
     const select = [
@@ -392,8 +383,7 @@ export class InfluxStore implements Store {
     return out.sort((x, y) => groupBy.reduce((acc, k) => acc || cmpTag(k, x.tags[k] ?? '', y.tags[k] ?? ''), 0));
   }
 
-  async pruneRaw(before: number): Promise<PruneResult> {
-    if (!Number.isSafeInteger(before)) throw new TypeError('before must be integer epoch ms');
+  protected override async pruneRawChecked(before: number): Promise<PruneResult> {
     let cut = hourOf(before);
     if (this.retention) {
       return {
@@ -425,11 +415,10 @@ export class InfluxStore implements Store {
     return { before: cut, deleted: null, detail: `DELETE of raw points before ${new Date(cut).toISOString()}` };
   }
 
-  async queryRaw(rq: RawQuery): Promise<Point[]> {
+  protected override async queryRawChecked(rq: RawQuery): Promise<Point[]> {
     const fields = fieldDefs(rq.measurement);
     let sql = `SELECT * FROM ${ident(rq.measurement)} WHERE ${whereSql(rq.from, rq.to, rq.where)}`;
     if (rq.limit !== undefined) {
-      if (!Number.isSafeInteger(rq.limit) || rq.limit < 0) throw new TypeError(`bad limit ${rq.limit}`);
       if (rq.limit === 0) return [];
       sql += ` LIMIT ${rq.limit}`;
     }
@@ -464,13 +453,7 @@ export class InfluxStore implements Store {
     );
   }
 
-  async querySeries(sq: SeriesQuery): Promise<SeriesRow[]> {
-    const defs = new Map(fieldDefs(sq.measurement));
-    for (const f of sq.fields) {
-      const t = defs.get(f);
-      if (t !== 'float' && t !== 'int') throw new TypeError(`${sq.measurement}.${f} is not a numeric field`);
-    }
-    if (!Number.isSafeInteger(sq.bucketMs) || sq.bucketMs <= 0) throw new TypeError(`bad bucketMs ${sq.bucketMs}`);
+  protected override async querySeriesChecked(sq: SeriesQuery): Promise<SeriesRow[]> {
     if (sq.fields.length === 0) return [];
     // GROUP BY time() buckets start at multiples of the interval since the epoch (no offset given).
     const sql =
@@ -494,9 +477,8 @@ export class InfluxStore implements Store {
     return rows.sort((a, b) => a.t - b.t);
   }
 
-  async writeIncident(inc: Incident): Promise<void> {
+  protected override async writeIncidentChecked(inc: Incident): Promise<void> {
     if (this.closed) throw new StoreUnavailableError('influx: store is closed');
-    if (!Number.isSafeInteger(inc.openedAt)) throw new TypeError(`incident: openedAt must be integer epoch ms, got ${inc.openedAt}`);
     const str = (v: string) => new LpValue(`"${v.replace(/[\\"]/g, '\\$&')}"`);
     const point: IPoint = {
       measurement: 'incident',
@@ -527,9 +509,7 @@ export class InfluxStore implements Store {
     return ['', this.rollupRp || null];
   }
 
-  async queryIncidents(iq: IncidentQuery): Promise<Incident[]> {
-    if (!Number.isSafeInteger(iq.from) || !Number.isSafeInteger(iq.to)) throw new TypeError('from/to must be integer epoch ms');
-    if (iq.limit !== undefined && (!Number.isSafeInteger(iq.limit) || iq.limit < 0)) throw new TypeError(`bad limit ${iq.limit}`);
+  protected override async queryIncidentsChecked(iq: IncidentQuery): Promise<Incident[]> {
     // id, cause and openedAt (the time) never change: safe to filter in InfluxQL in every policy.
     const fixed = [`time < ${BigInt(iq.to) * 1_000_000n}`];
     if (iq.cause !== undefined) fixed.push(`"cause" = ${influxString(iq.cause)}`);
@@ -577,14 +557,14 @@ export class InfluxStore implements Store {
     return iq.limit === undefined ? out : out.slice(0, iq.limit);
   }
 
-  async health(): Promise<StoreHealth> {
+  override async health(): Promise<StoreHealth> {
     if (this.closed) return { ok: false, kind: this.kind, detail: 'closed' };
     const [host] = await this.client.ping(this.timeoutMs);
     if (!host?.online) return { ok: false, kind: this.kind, detail: `${this.cfg.url} does not answer /ping` };
     return { ok: true, kind: this.kind, detail: `${this.cfg.url} db=${this.cfg.database} version=${host.version}` };
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     // The package keeps no open sockets (no keep-alive agent); just refuse further writes.
     this.closed = true;
   }
@@ -640,13 +620,7 @@ function makeClient(cfg: InfluxStoreConfig, requestTimeout: number): InfluxDB {
 
 
 function timeRange(from: number, to: number): string {
-  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
   return `time >= ${BigInt(from) * 1_000_000n} AND time < ${BigInt(to) * 1_000_000n}`;
-}
-
-function checkHours(from: number, to: number): void {
-  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
-  if (from % ROLLUP_BUCKET_MS !== 0 || to % ROLLUP_BUCKET_MS !== 0 || to < from) throw new TypeError(`rollup range must be whole hours: ${from}..${to}`);
 }
 
 /** Rollup figures as line-protocol fields; histogram bins only when non-zero unless `dense`. */
@@ -678,43 +652,25 @@ function statusOf(err: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
-function fieldDefs(m: MeasurementName): [string, FieldType][] {
-  if (!Object.hasOwn(MEASUREMENTS, m)) throw new TypeError(`unknown measurement "${m}"`);
-  return Object.entries((MEASUREMENTS[m] as { fields: Record<string, FieldType> }).fields);
-}
-
 function escapeTag(m: string, k: string, v: string): string {
   if (/[\r\n]/.test(v)) throw new TypeError(`${m}: tag ${k} contains a line break, which InfluxDB cannot store`);
   if (v.endsWith('\\')) throw new TypeError(`${m}: tag ${k} ends with a backslash, which InfluxDB line protocol cannot store`);
   return v.replace(/[, =]/g, '\\$&');
 }
 
-function fieldText(m: string, name: string, type: FieldType, v: FieldValue): string {
-  switch (type) {
-    case 'float':
-      if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-      break;
-    case 'int':
-      if (typeof v === 'number' && Number.isSafeInteger(v)) return `${v}i`;
-      break;
-    case 'bool':
-      if (typeof v === 'boolean') return v ? 'true' : 'false';
-      break;
-    case 'string':
-      if (typeof v === 'string') return `"${v.replace(/[\\"]/g, '\\$&')}"`;
-      break;
-  }
-  throw new TypeError(`${m}.${name}: expected ${type}, got ${JSON.stringify(v)}`);
+/** A checked field value (validate.ts) in line protocol. */
+function fieldText(type: FieldType, v: FieldValue): string {
+  if (type === 'int') return `${v as number}i`;
+  if (type === 'string') return `"${(v as string).replace(/[\\"]/g, '\\$&')}"`;
+  return String(v);
 }
 
 /** Point -> package point with pre-escaped tags and fields; null when the point has no non-null field. */
 function toIPoint(p: Point): IPoint | null {
   const fields = fieldDefs(p.measurement);
-  if (!Number.isSafeInteger(p.ts)) throw new TypeError(`${p.measurement}: ts must be integer epoch ms, got ${p.ts}`);
   const tags: Record<string, string> = {};
   for (const k of TAG_KEYS) {
     const v = p.tags[k] ?? '';
-    if (typeof v !== 'string') throw new TypeError(`${p.measurement}: tag ${k} must be a string`);
     // Raw: the package writes it verbatim (its own escaper mangles `\'`).
     if (v !== '') tags[k] = new Raw(escapeTag(p.measurement, k, v)) as unknown as string;
   }
@@ -723,7 +679,7 @@ function toIPoint(p: Point): IPoint | null {
   for (const [name, type] of fields) {
     const v = p.fields[name];
     if (v === null || v === undefined) continue;
-    out[name] = new LpValue(fieldText(p.measurement, name, type, v));
+    out[name] = new LpValue(fieldText(type, v));
     n++;
   }
   if (n === 0) return null;
@@ -742,7 +698,6 @@ export function influxString(s: string): string {
 }
 
 function whereSql(from: number, to: number, where: Partial<Tags> | undefined): string {
-  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
   // Integer time literals are nanoseconds since the epoch.
   const parts = [`time >= ${BigInt(from) * 1_000_000n}`, `time < ${BigInt(to) * 1_000_000n}`];
   for (const k of TAG_KEYS) {

@@ -1,0 +1,203 @@
+// What the Store contract refuses, checked once for every store: the public methods here validate their arguments
+// (TypeError, before anything is read or written) and hand them to the store's `…Checked` method. A store then only
+// turns valid input into its own queries, so both stores refuse exactly the same things. Refusals that depend on a
+// store's format (tag values InfluxDB line protocol cannot carry) stay in that store.
+import type { Incident } from '../incidents/types.ts';
+import { fieldDefs } from './measurements.ts';
+import { checkLink, checkRow, isRollupMeasurement } from './rollup.ts';
+import {
+  LINK_KEYS,
+  ROLLUP_BUCKET_MS,
+  TAG_KEYS,
+  type FieldValue,
+  type IncidentQuery,
+  type LinkAgg,
+  type LinkQuery,
+  type Point,
+  type PruneResult,
+  type RawHourCount,
+  type RawQuery,
+  type RollupAgg,
+  type RollupBuild,
+  type RollupQuery,
+  type RollupResult,
+  type SeriesQuery,
+  type SeriesRow,
+  type Store,
+  type StoreHealth,
+} from './types.ts';
+import type { FieldType } from './measurements.ts';
+
+// ---- the checks ----
+
+export function checkEpoch(ms: number, what = 'from/to'): void {
+  if (!Number.isSafeInteger(ms)) throw new TypeError(`${what} must be integer epoch ms`);
+}
+
+export function checkRange(from: number, to: number): void {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new TypeError('from/to must be integer epoch ms');
+}
+
+/** A rollup range: whole hours, from <= to. */
+export function checkHours(from: number, to: number): void {
+  checkRange(from, to);
+  if (from % ROLLUP_BUCKET_MS !== 0 || to % ROLLUP_BUCKET_MS !== 0 || to < from) throw new TypeError(`rollup range must be whole hours: ${from}..${to}`);
+}
+
+function checkLimit(limit: number | undefined): void {
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw new TypeError(`bad limit ${limit}`);
+}
+
+/** A value both stores can hold for a field of this type (null/undefined: not measured). */
+export function checkField(m: string, name: string, type: FieldType, v: FieldValue | undefined): void {
+  if (v === null || v === undefined) return;
+  const ok =
+    type === 'float' ? typeof v === 'number' && Number.isFinite(v)
+    : type === 'int' ? typeof v === 'number' && Number.isSafeInteger(v)
+    : type === 'bool' ? typeof v === 'boolean'
+    : typeof v === 'string';
+  if (!ok) throw new TypeError(`${m}.${name}: expected ${type}, got ${JSON.stringify(v)}`);
+}
+
+/** Every point of a batch: a bad one rejects the whole batch. */
+export function checkPoints(points: readonly Point[]): void {
+  for (const p of points) {
+    const fields = fieldDefs(p.measurement);
+    const m = p.measurement;
+    if (!Number.isSafeInteger(p.ts)) throw new TypeError(`${m}: ts must be integer epoch ms, got ${p.ts}`);
+    for (const k of TAG_KEYS) if (typeof (p.tags[k] ?? '') !== 'string') throw new TypeError(`${m}: tag ${k} must be a string`);
+    for (const [f, t] of fields) checkField(m, f, t, p.fields[f]);
+  }
+}
+
+export function checkRawQuery(q: RawQuery): void {
+  fieldDefs(q.measurement);
+  checkRange(q.from, q.to);
+  checkLimit(q.limit);
+}
+
+export function checkSeriesQuery(q: SeriesQuery): void {
+  const defs = new Map(fieldDefs(q.measurement));
+  for (const f of q.fields) {
+    const t = defs.get(f);
+    if (t !== 'float' && t !== 'int') throw new TypeError(`${q.measurement}.${f} is not a numeric field`);
+  }
+  if (!Number.isSafeInteger(q.bucketMs) || q.bucketMs <= 0) throw new TypeError(`bad bucketMs ${q.bucketMs}`);
+  checkRange(q.from, q.to);
+}
+
+export function checkIncident(i: Incident): void {
+  for (const [what, v] of [['openedAt', i.openedAt], ['resolvedAt', i.resolvedAt], ['acknowledgedAt', i.acknowledgedAt]] as const)
+    if (v !== null && !Number.isSafeInteger(v)) throw new TypeError(`incident: ${what} must be integer epoch ms, got ${v}`);
+}
+
+export function checkIncidentQuery(q: IncidentQuery): void {
+  checkRange(q.from, q.to);
+  checkLimit(q.limit);
+}
+
+export function checkRollupQuery(q: RollupQuery): void {
+  if (!isRollupMeasurement(q.measurement)) throw new TypeError(`not a rolled-up measurement: ${q.measurement}`);
+  checkRange(q.from, q.to);
+  const b = q.bucketMs;
+  if (b !== undefined && (!Number.isSafeInteger(b) || b <= 0 || b % ROLLUP_BUCKET_MS !== 0)) throw new TypeError(`bad bucketMs ${b}`);
+  for (const k of q.groupBy) if (!(TAG_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown tag ${k}`);
+}
+
+export function checkLinkQuery(q: LinkQuery): void {
+  checkRange(q.from, q.to);
+  for (const k of q.groupBy) if (!(LINK_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown link key ${k}`);
+}
+
+/** The builder's rows checked before a store keeps them: hours inside the range, full histograms, sane counts. */
+export function checkedBuild(build: RollupBuild, from: number, to: number): RollupBuild {
+  return (points) => {
+    const rows = build(points);
+    for (const r of rows.series) checkRow(r, from, to);
+    for (const l of rows.links) checkLink(l, from, to);
+    return rows;
+  };
+}
+
+// ---- the base of every store ----
+
+/**
+ * The Store contract with its arguments checked. Async methods, so a refusal is a rejected promise like any other
+ * store error. A store's own `…Checked` methods may call each other or the public ones freely.
+ */
+export abstract class CheckedStore implements Store {
+  abstract readonly kind: string;
+  abstract init(): Promise<void>;
+  abstract health(): Promise<StoreHealth>;
+  abstract close(): Promise<void>;
+
+  protected abstract writeChecked(points: Point[]): Promise<void>;
+  protected abstract queryRawChecked(q: RawQuery): Promise<Point[]>;
+  protected abstract querySeriesChecked(q: SeriesQuery): Promise<SeriesRow[]>;
+  protected abstract writeIncidentChecked(incident: Incident): Promise<void>;
+  protected abstract queryIncidentsChecked(q: IncidentQuery): Promise<Incident[]>;
+  protected abstract rawCountsChecked(from: number, to: number): Promise<RawHourCount[]>;
+  /** `from < to`, whole hours; `build` checks the rows it makes */
+  protected abstract rollupChecked(from: number, to: number, build: RollupBuild): Promise<RollupResult>;
+  protected abstract rollupCoverageChecked(from: number, to: number): Promise<number[]>;
+  /** `groupBy` may still repeat a tag */
+  protected abstract queryRollupsChecked(q: RollupQuery): Promise<RollupAgg[]>;
+  protected abstract queryLinksChecked(q: LinkQuery): Promise<LinkAgg[]>;
+  protected abstract pruneRawChecked(before: number): Promise<PruneResult>;
+
+  async write(points: Point[]): Promise<void> {
+    checkPoints(points);
+    return this.writeChecked(points);
+  }
+
+  async queryRaw(q: RawQuery): Promise<Point[]> {
+    checkRawQuery(q);
+    return this.queryRawChecked(q);
+  }
+
+  async querySeries(q: SeriesQuery): Promise<SeriesRow[]> {
+    checkSeriesQuery(q);
+    return this.querySeriesChecked(q);
+  }
+
+  async writeIncident(incident: Incident): Promise<void> {
+    checkIncident(incident);
+    return this.writeIncidentChecked(incident);
+  }
+
+  async queryIncidents(q: IncidentQuery): Promise<Incident[]> {
+    checkIncidentQuery(q);
+    return this.queryIncidentsChecked(q);
+  }
+
+  async rawCounts(from: number, to: number): Promise<RawHourCount[]> {
+    checkRange(from, to);
+    return this.rawCountsChecked(from, to);
+  }
+
+  async rollup(from: number, to: number, build: RollupBuild): Promise<RollupResult> {
+    checkHours(from, to);
+    if (from === to) return { hours: 0, points: 0, rows: 0 };
+    return this.rollupChecked(from, to, checkedBuild(build, from, to));
+  }
+
+  async rollupCoverage(from: number, to: number): Promise<number[]> {
+    checkRange(from, to);
+    return this.rollupCoverageChecked(from, to);
+  }
+
+  async queryRollups(q: RollupQuery): Promise<RollupAgg[]> {
+    checkRollupQuery(q);
+    return this.queryRollupsChecked(q);
+  }
+
+  async queryLinks(q: LinkQuery): Promise<LinkAgg[]> {
+    checkLinkQuery(q);
+    return this.queryLinksChecked(q);
+  }
+
+  async pruneRaw(before: number): Promise<PruneResult> {
+    checkEpoch(before, 'before');
+    return this.pruneRawChecked(before);
+  }
+}
