@@ -13,11 +13,10 @@
 // histogram bin (HIST_BIN_RATIO, documented). DOST figures are written out by hand from the incident list.
 // The same report is built all from raw data, half rolled up / half raw (boundary mid-day), all rolled up, and after
 // the raw data is pruned: the figures must not move.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { configSchema, type ProvinceFile } from '../../config/schema.ts';
 import { buildDirectory, type Directory } from '../../server/directory.ts';
 import type { Incident } from '../../server/incidents/types.ts';
@@ -25,11 +24,9 @@ import type { CarrierReport, DeadZoneDefinition, DostReport, GreenDefinition, Ou
 import { buildCarrierReport } from '../../server/reports/data/carrier.ts';
 import { buildDostReport } from '../../server/reports/data/dost.ts';
 import { roundClassifier, runRollup } from '../../server/reports/data/rollups.ts';
-import { DuckDbStore } from '../../server/stores/duckdb.ts';
-import { InfluxStore } from '../../server/stores/influx.ts';
 import { HIST_BIN_RATIO } from '../../server/stores/rollup.ts';
 import type { Point, Store, Tags } from '../../server/stores/types.ts';
-import { skipWithoutInfluxd, startInfluxd, type Influxd } from '../helpers/influxd.ts';
+import { describeStores, incident } from '../helpers/stores.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const H = 3_600_000;
@@ -133,20 +130,6 @@ function icmpPoint(ts: number, tags: Tags, loss: number, rtt: number | null): Po
     ts,
     tags,
     fields: { sent: 10, received, loss, rtt_min: rtt, rtt_median: rtt, rtt_avg: rtt, rtt_max: rtt, jitter: rtt === null ? null : 0.2, error: received === 0 ? 'timeout' : null, backfilled: false },
-  };
-}
-
-function incident(o: Partial<Incident> & Pick<Incident, 'id' | 'cause' | 'subject' | 'openedAt' | 'resolvedAt' | 'communes'>): Incident {
-  return {
-    targets: [],
-    carrier: null,
-    severity: 'down',
-    evidence: { summary: `${o.cause} ${o.subject}`, figures: {} },
-    acknowledgedBy: null,
-    acknowledgedAt: null,
-    notes: [],
-    maintenance: false,
-    ...o,
   };
 }
 
@@ -401,50 +384,6 @@ function checkDost(r: DostReport): void {
   expect(r.summary).toEqual({ communes: 96, green: 2, notGreen: 94, incidents: 7, downtimeMin: 510 + 570 + 630 + 390 + 2310 + 270 });
 }
 
-// ---------- harnesses ----------
-
-interface Harness {
-  name: string;
-  skip: boolean;
-  setup(): Promise<void>;
-  teardown(): Promise<void>;
-  open(): Promise<Store>;
-}
-const tmpDirs: string[] = [];
-const duck: Harness = {
-  name: 'duckdb',
-  skip: false,
-  async setup() {},
-  async teardown() {
-    for (const d of tmpDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  },
-  async open() {
-    const d = mkdtempSync(join(tmpdir(), 'reports-duck-'));
-    tmpDirs.push(d);
-    const s = new DuckDbStore(join(d, 'ioc.duckdb'));
-    await s.init();
-    return s;
-  },
-};
-const SKIP_INFLUX = skipWithoutInfluxd();
-let influxd: Influxd | null = null;
-const influx: Harness = {
-  name: 'influx',
-  skip: SKIP_INFLUX,
-  async setup() {
-    influxd = await startInfluxd();
-  },
-  async teardown() {
-    await influxd?.dispose();
-  },
-  async open() {
-    // No rawRetentionDays: the month is older than 30 days, a retention policy would refuse it.
-    const s = new InfluxStore({ url: influxd!.url, database: `reports_${process.pid}`, createDatabase: true });
-    await s.init();
-    return s;
-  },
-};
-
 const POINTS = generate();
 
 /** Figures to compare between builds (rounding off float summation order). */
@@ -452,100 +391,94 @@ function figures(r: CarrierReport | DostReport): unknown {
   return JSON.parse(JSON.stringify({ ...r, generatedAt: 0 }), (_k, v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v));
 }
 
-describe.each([duck, influx])('report data on known data: $name', (h) => {
-  describe.skipIf(h.skip)(h.name, () => {
-    let store: Store;
-    beforeAll(async () => {
-      await h.setup();
-      store = await h.open();
-      await store.write(POINTS);
-      for (const i of Object.values(INCIDENTS)) await store.writeIncident(i);
-    }, 300_000);
-    afterAll(async () => {
-      await store?.close();
-      await h.teardown();
-    }, 60_000);
+describeStores('report data on known data', 'reports', (h) => {
+  let store: Store;
+  beforeAll(async () => {
+    // No rawRetentionDays: the month is older than 30 days, an InfluxDB retention policy would refuse it.
+    store = await h.open();
+    await store.write(POINTS);
+    for (const i of Object.values(INCIDENTS)) await store.writeIncident(i);
+  }, 300_000);
 
-    const carrierReport = (carrier: string, ensureRollups: boolean) => buildCarrierReport(store, dir, carrier, OCT, DEAD, NOW, { ensureRollups });
-    const built: Record<string, unknown[]> = { vnpt: [], viettel: [] };
+  const carrierReport = (carrier: string, ensureRollups: boolean) => buildCarrierReport(store, dir, carrier, OCT, DEAD, NOW, { ensureRollups });
+  const built: Record<string, unknown[]> = { vnpt: [], viettel: [] };
 
-    it('writes the whole month (sanity: the generator made what the header says)', async () => {
-      expect(POINTS.length).toBe(6 * 2 * 3 * 8928 - 2 * 3 * 36);
-      expect(await store.queryRaw({ measurement: 'http', from: OCT.from, to: OCT.from + H })).toHaveLength(6 * 2 * 12);
-    });
+  it('writes the whole month (sanity: the generator made what the header says)', async () => {
+    expect(POINTS.length).toBe(6 * 2 * 3 * 8928 - 2 * 3 * 36);
+    expect(await store.queryRaw({ measurement: 'http', from: OCT.from, to: OCT.from + H })).toHaveLength(6 * 2 * 12);
+  });
 
-    it('carrier reports from raw data only match the figures computed from the points', async () => {
-      expect(await store.rollupCoverage(OCT.from, OCT.to)).toEqual([]);
-      const vnpt = await carrierReport('vnpt', false);
-      const viettel = await carrierReport('viettel', false);
-      checkCarrier(vnpt, POINTS, 'vnpt');
-      checkCarrier(viettel, POINTS, 'viettel');
-      checkStory(vnpt, viettel);
-      built.vnpt!.push(figures(vnpt));
-      built.viettel!.push(figures(viettel));
-    }, 120_000);
+  it('carrier reports from raw data only match the figures computed from the points', async () => {
+    expect(await store.rollupCoverage(OCT.from, OCT.to)).toEqual([]);
+    const vnpt = await carrierReport('vnpt', false);
+    const viettel = await carrierReport('viettel', false);
+    checkCarrier(vnpt, POINTS, 'vnpt');
+    checkCarrier(viettel, POINTS, 'viettel');
+    checkStory(vnpt, viettel);
+    built.vnpt!.push(figures(vnpt));
+    built.viettel!.push(figures(viettel));
+  }, 120_000);
 
-    it('half rolled up, half raw (boundary at 13:00 on the 16th): the same figures', async () => {
-      const mid = vn(2026, 10, 16, 13);
-      const classify = roundClassifier(dir);
-      const r = await runRollup(store, classify, { from: OCT.from, to: mid, now: NOW, maxPoints: 20_000 });
-      expect(r.hours).toBe((mid - OCT.from) / H);
-      expect(r.chunks).toBeGreaterThan(1);
-      const cov = await store.rollupCoverage(OCT.from, OCT.to);
-      expect(cov.length).toBe((mid - OCT.from) / H);
-      expect(cov[cov.length - 1]).toBe(mid - H);
-      for (const carrier of ['vnpt', 'viettel']) {
-        const rep = await carrierReport(carrier, false);
-        checkCarrier(rep, POINTS, carrier);
-        expect(figures(rep)).toEqual(built[carrier]![0]);
-      }
-    }, 120_000);
+  it('half rolled up, half raw (boundary at 13:00 on the 16th): the same figures', async () => {
+    const mid = vn(2026, 10, 16, 13);
+    const classify = roundClassifier(dir);
+    const r = await runRollup(store, classify, { from: OCT.from, to: mid, now: NOW, maxPoints: 20_000 });
+    expect(r.hours).toBe((mid - OCT.from) / H);
+    expect(r.chunks).toBeGreaterThan(1);
+    const cov = await store.rollupCoverage(OCT.from, OCT.to);
+    expect(cov.length).toBe((mid - OCT.from) / H);
+    expect(cov[cov.length - 1]).toBe(mid - H);
+    for (const carrier of ['vnpt', 'viettel']) {
+      const rep = await carrierReport(carrier, false);
+      checkCarrier(rep, POINTS, carrier);
+      expect(figures(rep)).toEqual(built[carrier]![0]);
+    }
+  }, 120_000);
 
-    it('all rolled up (on demand by the report), then raw pruned: the same figures', async () => {
-      for (const carrier of ['vnpt', 'viettel']) {
-        const rep = await carrierReport(carrier, true);
-        expect(figures(rep)).toEqual(built[carrier]![0]);
-      }
-      expect((await store.rollupCoverage(OCT.from, OCT.to)).length).toBe(31 * 24);
-      await store.pruneRaw(OCT.to);
-      expect(await store.queryRaw({ measurement: 'icmp', from: OCT.from, to: OCT.to, limit: 1 })).toEqual([]);
-      for (const carrier of ['vnpt', 'viettel']) {
-        const rep = await carrierReport(carrier, true);
-        checkCarrier(rep, POINTS, carrier);
-        expect(figures(rep)).toEqual(built[carrier]![0]);
-      }
-    }, 120_000);
+  it('all rolled up (on demand by the report), then raw pruned: the same figures', async () => {
+    for (const carrier of ['vnpt', 'viettel']) {
+      const rep = await carrierReport(carrier, true);
+      expect(figures(rep)).toEqual(built[carrier]![0]);
+    }
+    expect((await store.rollupCoverage(OCT.from, OCT.to)).length).toBe(31 * 24);
+    await store.pruneRaw(OCT.to);
+    expect(await store.queryRaw({ measurement: 'icmp', from: OCT.from, to: OCT.to, limit: 1 })).toEqual([]);
+    for (const carrier of ['vnpt', 'viettel']) {
+      const rep = await carrierReport(carrier, true);
+      checkCarrier(rep, POINTS, carrier);
+      expect(figures(rep)).toEqual(built[carrier]![0]);
+    }
+  }, 120_000);
 
-    it('DOST report: every commune and service, previous period, green bar, summary', async () => {
-      const r = await buildDostReport(store, dir, OCT, SEP, GREEN, {}, NOW);
-      checkDost(r);
-    });
+  it('DOST report: every commune and service, previous period, green bar, summary', async () => {
+    const r = await buildDostReport(store, dir, OCT, SEP, GREEN, {}, NOW);
+    checkDost(r);
+  });
 
-    it('DOST report for one commune and for one service', async () => {
-      const one = await buildDostReport(store, dir, OCT, SEP, GREEN, { commune: '21040' }, NOW);
-      expect(one.scope).toEqual({ commune: '21040' });
-      expect(one.communes).toHaveLength(1);
-      closeStats(one.communes[0]!, DOST_OCT['21040']!, '21040');
-      // services seen from 21040: the portal incident lists it
-      expect(one.services.map((s) => [s.target, s.incidents, s.downtimeMin])).toEqual([['ttdl', 0, 0], ['dvc', 1, 150]]);
-      expect(one.incidents.map((i) => i.id)).toEqual(['I1', 'I3', 'I4', 'I9']);
-      expect(one.summary).toEqual({ communes: 1, green: 0, notGreen: 1, incidents: 3, downtimeMin: 570 });
+  it('DOST report for one commune and for one service', async () => {
+    const one = await buildDostReport(store, dir, OCT, SEP, GREEN, { commune: '21040' }, NOW);
+    expect(one.scope).toEqual({ commune: '21040' });
+    expect(one.communes).toHaveLength(1);
+    closeStats(one.communes[0]!, DOST_OCT['21040']!, '21040');
+    // services seen from 21040: the portal incident lists it
+    expect(one.services.map((s) => [s.target, s.incidents, s.downtimeMin])).toEqual([['ttdl', 0, 0], ['dvc', 1, 150]]);
+    expect(one.incidents.map((i) => i.id)).toEqual(['I1', 'I3', 'I4', 'I9']);
+    expect(one.summary).toEqual({ communes: 1, green: 0, notGreen: 1, incidents: 3, downtimeMin: 570 });
 
-      const svc = await buildDostReport(store, dir, OCT, SEP, GREEN, { target: 'dvc' }, NOW);
-      expect(svc.services.map((s) => s.target)).toEqual(['dvc']);
-      for (const c of svc.communes.filter((x) => COMMUNES.includes(x.commune as never))) {
-        closeStats(c, stats(OCT_MIN, { incidents: 1, downtimeMin: 150, mttrMin: 150, longestOutageMin: 150, maintenanceMin: 0, causes: { service: 1 } }), `dvc ${c.commune}`);
-        expect(c.green).toBe(true);
-      }
-      expect(svc.summary.green).toBe(6);
-      await expect(buildDostReport(store, dir, OCT, SEP, GREEN, { commune: '99999' }, NOW)).rejects.toThrow(/unknown commune/);
-    });
+    const svc = await buildDostReport(store, dir, OCT, SEP, GREEN, { target: 'dvc' }, NOW);
+    expect(svc.services.map((s) => s.target)).toEqual(['dvc']);
+    for (const c of svc.communes.filter((x) => COMMUNES.includes(x.commune as never))) {
+      closeStats(c, stats(OCT_MIN, { incidents: 1, downtimeMin: 150, mttrMin: 150, longestOutageMin: 150, maintenanceMin: 0, causes: { service: 1 } }), `dvc ${c.commune}`);
+      expect(c.green).toBe(true);
+    }
+    expect(svc.summary.green).toBe(6);
+    await expect(buildDostReport(store, dir, OCT, SEP, GREEN, { commune: '99999' }, NOW)).rejects.toThrow(/unknown commune/);
+  });
 
-    it('a period still running is observed up to now; an open incident counts until now', async () => {
-      const now = vn(2026, 10, 31, 22); // I7 open for 2 h
-      const r = await buildDostReport(store, dir, OCT, SEP, GREEN, { commune: '21085' }, now);
-      const span = OCT_MIN - 2 * 60;
-      closeStats(r.communes[0]!, stats(span, { incidents: 2, downtimeMin: 150 + 120, mttrMin: 150, longestOutageMin: 150, maintenanceMin: 0, causes: { service: 1, local_link: 1 } }), '21085 running');
-    });
+  it('a period still running is observed up to now; an open incident counts until now', async () => {
+    const now = vn(2026, 10, 31, 22); // I7 open for 2 h
+    const r = await buildDostReport(store, dir, OCT, SEP, GREEN, { commune: '21085' }, now);
+    const span = OCT_MIN - 2 * 60;
+    closeStats(r.communes[0]!, stats(span, { incidents: 2, downtimeMin: 150 + 120, mttrMin: 150, longestOutageMin: 150, maintenanceMin: 0, causes: { service: 1, local_link: 1 } }), '21085 running');
   });
 });
