@@ -1,6 +1,6 @@
 // Status colours, chosen for a dark background: distinct in lightness and hue (teal / amber / crimson / grey)
 // so deuteranopes can still tell up from down; the map also labels down/degraded communes by name.
-import type { Status } from '../../../config/wire.ts';
+import { STATUSES, STATUS_RANK, type Status } from '../../../config/vocabulary.ts';
 
 export const STATUS_COLORS: Record<Status, string> = {
   up: '#1fa67a',
@@ -10,7 +10,7 @@ export const STATUS_COLORS: Record<Status, string> = {
 };
 
 /** Worst first: the order the legend, header and problem list use. */
-export const STATUS_ORDER: readonly Status[] = ['down', 'degraded', 'up', 'unknown'];
+export const STATUS_ORDER: readonly Status[] = [...STATUSES].sort((a, b) => STATUS_RANK[b] - STATUS_RANK[a]);
 
 export const STATUS_KEYS = {
   up: 'status.up',
