@@ -6,11 +6,14 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
+import { API, type ApiResponseIn } from '../config/api.ts';
 import type { ApiTokenConfig, UserConfig } from '../config/schema.ts';
 import { requireSession, type AuthEnv } from './auth/middleware.ts';
+import { requireRole } from './auth/require-role.ts';
 import { scopeOf } from './auth/scope.ts';
 import type { Sessions } from './auth/sessions.ts';
 import type { Directory } from './directory.ts';
+import { apiErrorHandler } from './http/errors.ts';
 import type { AgentRegistry } from './ingest/agents.ts';
 import { agentAuth, agentEvents } from './ingest/agent-ws.ts';
 import type { BatchWriter } from './ingest/writer.ts';
@@ -55,16 +58,13 @@ export interface AppDeps {
 export function createApp(d: AppDeps) {
   const app = new Hono();
 
-  app.onError((err, c) => {
-    d.log.error({ err, path: c.req.path }, 'request failed');
-    return c.json({ error: 'internal error' }, 500);
-  });
+  app.onError(apiErrorHandler(d.log));
 
   // Unauthenticated: load balancers and the agents' installers probe it.
   app.get('/api/health', async (c) => {
     const store = await d.store.health().catch((e: unknown) => ({ ok: false, kind: d.store.kind, detail: String(e) }));
     return c.json({
-      status: store.ok ? 'ok' : 'degraded',
+      status: store.ok ? ('ok' as const) : ('degraded' as const),
       version: d.version,
       uptimeSec: Math.round((Date.now() - d.startedAt) / 1000),
       store,
@@ -72,7 +72,7 @@ export function createApp(d: AppDeps) {
       ingest: d.registry.counters,
       agents: { configured: d.registry.list().length, connected: d.registry.list().filter((a) => a.connected).length },
       liveClients: d.hub.size,
-    });
+    } satisfies ApiResponseIn<'GET /api/health'>);
   });
   app.route('/api/auth', authRoutes({ users: d.users, sessions: d.sessions, sessionHours: d.sessionHours, secureCookie: false }));
 
@@ -86,7 +86,7 @@ export function createApp(d: AppDeps) {
   api.route('/incidents', incidentRoutes({ engine: d.incidents, maintenance: d.maintenance, dir: d.dir }));
   api.route('/reports', d.reports.routes);
   // channel state shows recipients: admins only
-  api.get('/notifications', (c) => (c.get('user').role === 'admin' ? c.json(d.notify.status()) : c.json({ error: 'admins only' }, 403)));
+  api.get('/notifications', requireRole(API['GET /api/notifications'].roles, 'admins only'), (c) => c.json(d.notify.status()));
   api.all('*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
   app.use('/api/*', compress());
   app.route('/api', api);

@@ -63,6 +63,8 @@ export interface RunningServer {
   notify: Dispatcher;
   reports: Reports;
   fleet: Fleet | null;
+  /** the Hono app (its `routes` are checked against config/api.ts) */
+  app: ReturnType<typeof createApp>;
   /** set on the first start when the admin password was generated */
   generatedAdmin?: { username: string; password: string };
   close(): Promise<void>;
@@ -146,7 +148,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
   let closed = false;
   return {
-    url, port: actual, config: cfg, dir, store, live, registry, writer, hub, incidents, notify, reports, fleet, generatedAdmin: generated,
+    url, port: actual, config: cfg, dir, store, live, registry, writer, hub, incidents, notify, reports, fleet, app, generatedAdmin: generated,
     async close() {
       if (closed) return;
       closed = true;

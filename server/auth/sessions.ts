@@ -1,15 +1,10 @@
 // Operator sessions: random ids in an HttpOnly cookie, kept in memory (a restart logs everyone out, by design:
 // nothing secret is persisted). Expired sessions are swept lazily.
 import { randomBytes } from 'node:crypto';
-import type { Role } from '../../config/schema.ts';
+import type { SessionUser } from '../../config/api.ts';
 
+export type { SessionUser };
 export const SESSION_COOKIE = 'ioc_session';
-
-export interface SessionUser {
-  username: string;
-  role: Role;
-  carrier?: string;
-}
 
 export class Sessions {
   private map = new Map<string, { user: SessionUser; expires: number }>();

@@ -9,6 +9,7 @@
 //     next evaluation and never block the caller; on start, open incidents are reloaded and kept while agents
 //     reconnect (startupGraceSec), then resolved unless their cause is seen again.
 // Defaults and their justification: DEFAULT_ATTRIBUTION in server/state/attribution.ts.
+import { DomainError, type DomainErrorKind } from '../errors.ts';
 import type { Store, IncidentQuery } from '../stores/types.ts';
 import { attribute, DEFAULT_ATTRIBUTION, type AttributionInput, type AttributionThresholds, type CauseFinding } from '../state/attribution.ts';
 import { activeWindows, type MaintenanceWindow } from './maintenance.ts';
@@ -20,12 +21,14 @@ export const NOTE_MAX_CHARS = 2000;
 /** "until the end of time" for store queries (InfluxDB's nanosecond clock ends in 2262) */
 const FAR_FUTURE = Date.UTC(2200, 0, 1);
 
-export class IncidentError extends Error {
+/** A refused incident operation: no such incident, a bad note, or no room for another note. */
+export class IncidentError extends DomainError {
   constructor(
     message: string,
-    readonly status: 400 | 404 | 413,
+    readonly kind: Extract<DomainErrorKind, 'invalid' | 'not_found' | 'too_large'>,
   ) {
     super(message);
+    this.name = 'IncidentError';
   }
 }
 
@@ -334,12 +337,12 @@ export class IncidentEngine {
 
   async addNote(id: string, user: string, text: string): Promise<Incident> {
     const clean = text.trim();
-    if (!clean) throw new IncidentError('text: empty note', 400);
-    if (clean.length > NOTE_MAX_CHARS) throw new IncidentError(`text: longer than ${NOTE_MAX_CHARS} characters`, 400);
+    if (!clean) throw new IncidentError('text: empty note', 'invalid');
+    if (clean.length > NOTE_MAX_CHARS) throw new IncidentError(`text: longer than ${NOTE_MAX_CHARS} characters`, 'invalid');
     const { inc, live } = await this.find(id);
     const next = [...inc.notes, { at: this.now(), by: user, text: clean }];
     if (Buffer.byteLength(JSON.stringify({ ...inc, notes: next })) > INCIDENT_MAX_BYTES)
-      throw new IncidentError('this incident has too many notes to store another one', 413);
+      throw new IncidentError('this incident has too many notes to store another one', 'too_large');
     inc.notes = next;
     this.emit('noted', inc, this.now());
     if (!live) await this.flush();
@@ -385,7 +388,7 @@ export class IncidentEngine {
     const pending = this.dirty.get(id);
     if (pending) return { inc: pending, live: false };
     const [found] = await this.o.store.queryIncidents({ from: 0, to: FAR_FUTURE, id });
-    if (!found) throw new IncidentError(`no incident "${id}"`, 404);
+    if (!found) throw new IncidentError(`no incident "${id}"`, 'not_found');
     return { inc: found, live: false };
   }
 

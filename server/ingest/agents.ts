@@ -1,33 +1,8 @@
 // What the server knows about each agent's connection: shown by GET /api/agents, counted for /api/health.
-export interface AgentInfo {
-  id: string;
-  commune: string;
-  connected: boolean;
-  remote: string | null;
-  version: string | null;
-  connectedAt: number | null;
-  /** server clock minus agent clock at hello/heartbeat, ms (rough: one-way delay not removed yet) */
-  clockOffsetMs: number | null;
-  /** results waiting in the agent's spool for an ack */
-  pending: number;
-  /** results the agent had to drop (spool full or too old), since its spool was created */
-  dropped: number;
-  spoolBytes: number | null;
-  oldestPendingTs: number | null;
-  uptimeSec: number | null;
-  /** round trip of the agent's last heartbeat, ms */
-  linkRttMs: number | null;
-  /** |clockOffsetMs| above server.clockToleranceMs */
-  clockSkewed: boolean;
-  /** results that arrived late (replayed from the spool), stored as history with backfilled=true */
-  backfilled: number;
-  /** results refused for impossible timestamps */
-  rejected: number;
-  batches: number;
-  results: number;
-  badFrames: number;
-  lastError: string | null;
-}
+// The shape (AgentInfo) is part of the REST contract in config/api.ts.
+import type { AgentInfo } from '../../config/api.ts';
+
+export type { AgentInfo };
 
 export class AgentRegistry {
   private infos = new Map<string, AgentInfo>();

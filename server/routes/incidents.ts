@@ -1,35 +1,21 @@
 // /api/incidents: history with filters, one incident, acknowledge, notes; maintenance windows.
 // Reading: every role (a carrier user sees only its carrier's incidents, like everywhere else). Changing things
-// (ack, notes, maintenance windows): admin and operator (scope.canOperate).
+// (ack, notes, maintenance windows): the roles config/api.ts names for those routes.
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
-import { COMMUNE_CODE } from '../../config/schema.ts';
-import { formatIssues } from '../../config/wire.ts';
+import { API, type ApiResponseIn } from '../../config/api.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
+import { requireRole } from '../auth/require-role.ts';
 import { scopeOf } from '../auth/scope.ts';
 import type { Directory } from '../directory.ts';
-import { IncidentError, type IncidentEngine } from '../incidents/engine.ts';
-import { activeSpan, MaintenanceError, type MaintenanceBook } from '../incidents/maintenance.ts';
-import { CAUSES, type Incident } from '../incidents/types.ts';
+import { ConflictError, InvalidError, NotFoundError } from '../errors.ts';
+import { valid } from '../http/validate.ts';
+import type { IncidentEngine } from '../incidents/engine.ts';
+import { activeSpan, MaintenanceError, type MaintenanceBook, type MaintenanceWindow } from '../incidents/maintenance.ts';
+import type { Incident } from '../incidents/types.ts';
 
 const DAY = 86_400_000;
 const MAX_RANGE = 400 * DAY;
-
-const bool = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true');
-const listQuery = z
-  .object({
-    from: z.coerce.number().int().nonnegative().optional(),
-    to: z.coerce.number().int().positive().optional(),
-    cause: z.enum(CAUSES).optional(),
-    commune: z.string().regex(COMMUNE_CODE, 'expected a 5-digit commune code').optional(),
-    carrier: z.string().min(1).max(64).optional(),
-    target: z.string().min(1).max(64).optional(),
-    open: bool.optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(500),
-  })
-  .strict()
-  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: 'from must be before to', path: ['from'] });
-const noteBody = z.object({ text: z.string().min(1, 'empty note').max(2000) }).strict();
+const REFUSED = 'your role may not change incidents or maintenance windows';
 
 export interface IncidentRouteDeps {
   engine: IncidentEngine;
@@ -39,66 +25,62 @@ export interface IncidentRouteDeps {
   now?: () => number;
 }
 
-/** Mounted by the lead at /api/incidents, behind requireSession. */
+/** MaintenanceBook reports refusals with a status number; the routes raise them as domain errors like the rest. */
+function asDomainError(err: unknown): unknown {
+  if (!(err instanceof MaintenanceError)) return err;
+  return new (err.status === 404 ? NotFoundError : err.status === 409 ? ConflictError : InvalidError)(err.message);
+}
+
 export function incidentRoutes(d: IncidentRouteDeps) {
   const now = d.now ?? Date.now;
-  const out = (i: Incident) => ({ ...i, durationMs: Math.max(0, (i.resolvedAt ?? now()) - i.openedAt) });
-  const forbidden = (c: Context<AuthEnv>) => c.json({ error: 'your role may not change incidents or maintenance windows' }, 403);
+  const out = (i: Incident): ApiResponseIn<'GET /api/incidents/:id'> => ({ ...i, durationMs: Math.max(0, (i.resolvedAt ?? now()) - i.openedAt) });
+  const listed = (w: MaintenanceWindow, source: 'config' | 'runtime', t: number): ApiResponseIn<'POST /api/incidents/maintenance'> => ({ ...w, source, active: activeSpan(w, t) });
   /** a carrier user asking about another carrier's incident gets the same answer as for a missing one */
-  const visible = (c: Context<AuthEnv>, i: Incident | null) => {
+  const visible = (c: Context<AuthEnv>, i: Incident | null): i is Incident => {
     const { carrier } = scopeOf(c.get('user'));
     return !!i && (carrier === null || i.carrier === carrier);
   };
-  const fail = (c: Context<AuthEnv>, err: unknown) => {
-    if (err instanceof IncidentError || err instanceof MaintenanceError) return c.json({ error: err.message }, err.status);
-    throw err;
+  const maintain = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      throw asDomainError(err);
+    }
   };
 
   return new Hono<AuthEnv>()
     .get('/maintenance', (c) => {
       const t = now();
-      return c.json(d.maintenance.list().map(({ window, source }) => ({ ...window, source, active: activeSpan(window, t) })));
+      return c.json(d.maintenance.list().map(({ window, source }) => listed(window, source, t)));
     })
-    .post('/maintenance', async (c) => {
-      if (!scopeOf(c.get('user')).canOperate) return forbidden(c);
-      const body = await c.req.json().catch(() => undefined);
-      if (body === undefined) return c.json({ error: 'expected a JSON body' }, 400);
+    .post('/maintenance', requireRole(API['POST /api/incidents/maintenance'].roles, REFUSED), valid('json', API['POST /api/incidents/maintenance'].body), (c) => {
+      const body = c.req.valid('json');
       const unknown = d.dir ? unknownRefs(d.dir, body) : null;
-      if (unknown) return c.json({ error: unknown }, 400);
-      try {
-        const w = d.maintenance.add(body);
-        return c.json({ ...w, source: 'runtime', active: activeSpan(w, now()) }, 201);
-      } catch (err) {
-        return fail(c, err);
-      }
+      if (unknown) throw new InvalidError(unknown);
+      const w = maintain(() => d.maintenance.add(body));
+      return c.json(listed(w, 'runtime', now()), 201);
     })
-    .delete('/maintenance/:id', (c) => {
-      if (!scopeOf(c.get('user')).canOperate) return forbidden(c);
-      try {
-        d.maintenance.remove(c.req.param('id'));
-        return c.body(null, 204);
-      } catch (err) {
-        return fail(c, err);
-      }
+    .delete('/maintenance/:id', requireRole(API['DELETE /api/incidents/maintenance/:id'].roles, REFUSED), (c) => {
+      maintain(() => d.maintenance.remove(c.req.param('id')));
+      return c.body(null, 204);
     })
-    .get('/', async (c) => {
-      const q = listQuery.safeParse(c.req.query());
-      if (!q.success) return c.json({ error: formatIssues(q.error.issues) }, 400);
+    .get('/', valid('query', API['GET /api/incidents'].query), async (c) => {
+      const q = c.req.valid('query');
       const { carrier: scoped } = scopeOf(c.get('user'));
-      const to = q.data.to ?? now() + 1;
+      const to = q.to ?? now() + 1;
       // open incidents: from the beginning; history: the last 30 days unless asked otherwise
-      const from = q.data.from ?? (q.data.open ? 0 : to - 30 * DAY);
-      if (!q.data.open && to - from > MAX_RANGE) return c.json({ error: 'from/to: range longer than 400 days' }, 400);
-      if (scoped !== null && q.data.carrier !== undefined && q.data.carrier !== scoped) return c.json([]);
+      const from = q.from ?? (q.open ? 0 : to - 30 * DAY);
+      if (!q.open && to - from > MAX_RANGE) throw new InvalidError('from/to: range longer than 400 days');
+      if (scoped !== null && q.carrier !== undefined && q.carrier !== scoped) return c.json([]);
       const { incidents, partial } = await d.engine.query({
         from,
         to,
-        cause: q.data.cause,
-        commune: q.data.commune,
-        carrier: scoped ?? q.data.carrier,
-        target: q.data.target,
-        openOnly: q.data.open === true ? true : undefined,
-        limit: q.data.limit,
+        cause: q.cause,
+        commune: q.commune,
+        carrier: scoped ?? q.carrier,
+        target: q.target,
+        openOnly: q.open === true ? true : undefined,
+        limit: q.limit,
       });
       // The store being down still shows what the engine holds (open incidents); the header says it is partial.
       if (partial) c.header('X-Incidents-Partial', '1');
@@ -106,27 +88,15 @@ export function incidentRoutes(d: IncidentRouteDeps) {
     })
     .get('/:id', async (c) => {
       const i = await d.engine.get(c.req.param('id'));
-      if (!visible(c, i)) return c.json({ error: `no incident "${c.req.param('id')}"` }, 404);
-      return c.json(out(i!));
+      if (!visible(c, i)) throw new NotFoundError(`no incident "${c.req.param('id')}"`);
+      return c.json(out(i));
     })
-    .post('/:id/ack', async (c) => {
-      if (!scopeOf(c.get('user')).canOperate) return forbidden(c);
-      try {
-        return c.json(out(await d.engine.acknowledge(c.req.param('id'), c.get('user').username)));
-      } catch (err) {
-        return fail(c, err);
-      }
-    })
-    .post('/:id/notes', async (c) => {
-      if (!scopeOf(c.get('user')).canOperate) return forbidden(c);
-      const body = noteBody.safeParse(await c.req.json().catch(() => undefined));
-      if (!body.success) return c.json({ error: formatIssues(body.error.issues) }, 400);
-      try {
-        return c.json(out(await d.engine.addNote(c.req.param('id'), c.get('user').username, body.data.text)));
-      } catch (err) {
-        return fail(c, err);
-      }
-    });
+    .post('/:id/ack', requireRole(API['POST /api/incidents/:id/ack'].roles, REFUSED), async (c) =>
+      c.json(out(await d.engine.acknowledge(c.req.param('id'), c.get('user').username))),
+    )
+    .post('/:id/notes', requireRole(API['POST /api/incidents/:id/notes'].roles, REFUSED), valid('json', API['POST /api/incidents/:id/notes'].body), async (c) =>
+      c.json(out(await d.engine.addNote(c.req.param('id'), c.get('user').username, c.req.valid('json').text))),
+    );
 }
 
 /** Names in a maintenance window body that this province does not have. */

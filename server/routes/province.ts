@@ -1,11 +1,13 @@
 import { Hono } from 'hono';
+import type { ApiResponseIn } from '../../config/api.ts';
 import type { Directory } from '../directory.ts';
 
 /** Static reference data for the map: boundaries, targets, carriers. */
 export function provinceRoutes(dir: Directory) {
-  const targets = [...dir.targets.values()].map((t) => ({ id: t.id, name: t.name, kind: t.kind }));
-  const carriers = [...dir.carriers.values()];
-  const province = JSON.stringify(dir.province);
+  const targets: ApiResponseIn<'GET /api/targets'> = [...dir.targets.values()].map((t) => ({ id: t.id, name: t.name, kind: t.kind }));
+  const carriers: ApiResponseIn<'GET /api/carriers'> = [...dir.carriers.values()];
+  // serialised once: the boundaries are a few MB and never change while the server runs
+  const province = JSON.stringify(dir.province satisfies ApiResponseIn<'GET /api/province'>);
   return new Hono()
     .get('/province', (c) => {
       c.header('content-type', 'application/json; charset=utf-8');

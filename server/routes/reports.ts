@@ -4,12 +4,13 @@
 // carrier's report answers 404 like a missing one, so ids cannot be probed.
 import { readFileSync } from 'node:fs';
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
-import { COMMUNE_CODE, REPORT_FORMATS, REPORT_KINDS, parseVnTime, type ReportFormat } from '../../config/schema.ts';
+import type { z } from 'zod';
+import { API, instantSchema, type ApiResponseIn } from '../../config/api.ts';
 import { formatIssues } from '../../config/wire.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { scopeOf } from '../auth/scope.ts';
 import type { Directory } from '../directory.ts';
+import { valid } from '../http/validate.ts';
 import type { ArchiveEntry, ReportArchive } from '../reports/archive.ts';
 import type { PeriodHelpers } from '../reports/cron.ts';
 import type { JobProgress, ReportRequest, ReportRunner, RequestPeriod } from '../reports/runner.ts';
@@ -17,42 +18,8 @@ import type { JobProgress, ReportRequest, ReportRunner, RequestPeriod } from '..
 const DAY = 86_400_000;
 const MAX_SPAN = 400 * DAY;
 
-/** A day (YYYY-MM-DD, Asia/Ho_Chi_Minh), a local time (YYYY-MM-DDTHH:MM[offset]) or epoch ms. */
-const instant = z.union([
-  z.number().int().nonnegative(),
-  z
-    .string()
-    .transform((s) => parseVnTime(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00` : s))
-    .refine((v) => !Number.isNaN(v), 'expected a date YYYY-MM-DD, a time YYYY-MM-DDTHH:MM or epoch ms'),
-]);
 const isDay = (v: unknown) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v);
-
-const generateBody = z
-  .object({
-    kind: z.enum(REPORT_KINDS),
-    /** carrier reports; a carrier user may leave it out (its own) */
-    carrier: z.string().min(1).max(64).optional(),
-    /** DOST report for one commune / one service */
-    commune: z.string().regex(COMMUNE_CODE, 'expected a 5-digit commune code').optional(),
-    target: z.string().min(1).max(64).optional(),
-    period: z
-      .object({
-        type: z.enum(['week', 'month', 'custom']),
-        /** week/month: any day inside it (default: the last complete one); custom: the first day */
-        from: z.union([z.string(), z.number()]).optional(),
-        /** custom: the last day (a day is inclusive; a time or epoch ms is exclusive) */
-        to: z.union([z.string(), z.number()]).optional(),
-      })
-      .strict(),
-  })
-  .strict();
-const listQuery = z
-  .object({
-    kind: z.enum(REPORT_KINDS).optional(),
-    carrier: z.string().min(1).max(64).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(200),
-  })
-  .strict();
+const generateBody = API['POST /api/reports'].body;
 
 export interface ReportRouteDeps {
   archive: ReportArchive;
@@ -85,7 +52,6 @@ function progressOf(e: ArchiveEntry): JobProgress {
   };
 }
 
-/** Mounted by the lead at /api/reports, behind requireSession. */
 export function reportRoutes(d: ReportRouteDeps) {
   const now = d.now ?? Date.now;
   const visible = (c: Context<AuthEnv>, e: ArchiveEntry | null): e is ArchiveEntry => {
@@ -94,14 +60,14 @@ export function reportRoutes(d: ReportRouteDeps) {
   };
   const notFound = (c: Context<AuthEnv>, id: string) => c.json({ error: `no report "${id}"` }, 404);
   /** recipients are for admins, operators and DOST: a carrier user sees its report, not who else gets it */
-  const out = (c: Context<AuthEnv>, e: ArchiveEntry) =>
+  const out = (c: Context<AuthEnv>, e: ArchiveEntry): ApiResponseIn<'GET /api/reports/:id'> =>
     scopeOf(c.get('user')).carrier === null ? e : { ...e, delivery: { ...e.delivery, to: [] }, requestedBy: null };
 
   const period = (p: z.infer<typeof generateBody>['period']): RequestPeriod | string => {
     const t = now();
     const parse = (v: string | number | undefined, name: string) => {
       if (v === undefined) return undefined;
-      const r = instant.safeParse(v);
+      const r = instantSchema.safeParse(v);
       return r.success ? r.data : `period.${name}: ${formatIssues(r.error.issues)}`;
     };
     const from = parse(p.from, 'from');
@@ -124,19 +90,16 @@ export function reportRoutes(d: ReportRouteDeps) {
   };
 
   return new Hono<AuthEnv>()
-    .get('/', (c) => {
-      const q = listQuery.safeParse(c.req.query());
-      if (!q.success) return c.json({ error: formatIssues(q.error.issues) }, 400);
+    .get('/', valid('query', API['GET /api/reports'].query), (c) => {
+      const q = c.req.valid('query');
       const list = d.archive
-        .list((e) => visible(c, e) && (!q.data.kind || e.kind === q.data.kind) && (!q.data.carrier || e.carrier === q.data.carrier))
-        .slice(0, q.data.limit);
+        .list((e) => visible(c, e) && (!q.kind || e.kind === q.kind) && (!q.carrier || e.carrier === q.carrier))
+        .slice(0, q.limit);
       return c.json(list.map((e) => out(c, e)));
     })
-    .post('/', async (c) => {
-      const b = generateBody.safeParse(await c.req.json().catch(() => undefined));
-      if (!b.success) return c.json({ error: formatIssues(b.error.issues) }, 400);
+    .post('/', valid('json', generateBody), (c) => {
       const { carrier: scoped } = scopeOf(c.get('user'));
-      const body = b.data;
+      const body = c.req.valid('json');
       if (scoped !== null && body.kind !== 'carrier') return c.json({ error: 'a carrier account may only generate its own carrier reports' }, 403);
       if (scoped !== null && body.carrier !== undefined && body.carrier !== scoped)
         return c.json({ error: 'a carrier account may only generate its own carrier reports' }, 403);
@@ -156,25 +119,23 @@ export function reportRoutes(d: ReportRouteDeps) {
         req = { kind: 'dost', scope: { ...(body.commune ? { commune: body.commune } : {}), ...(body.target ? { target: body.target } : {}) }, period: p };
       }
       const e = d.runner.submit(req, { trigger: 'manual', requestedBy: c.get('user').username });
-      return c.json({ id: e.id, job: `/api/reports/jobs/${e.id}`, status: e.status, period: e.period }, 202);
+      return c.json({ id: e.id, job: `/api/reports/jobs/${e.id}`, status: e.status, period: e.period } satisfies ApiResponseIn<'POST /api/reports'>, 202);
     })
     .get('/jobs/:id', (c) => {
       const id = c.req.param('id');
       const e = d.archive.get(id);
       if (!visible(c, e)) return notFound(c, id);
-      return c.json(d.runner.job(id) ?? progressOf(e));
+      return c.json((d.runner.job(id) ?? progressOf(e)) satisfies ApiResponseIn<'GET /api/reports/jobs/:id'>);
     })
     .get('/:id', (c) => {
       const id = c.req.param('id');
       const e = d.archive.get(id);
       return visible(c, e) ? c.json(out(c, e)) : notFound(c, id);
     })
-    .get('/:id/:format', (c) => {
-      const id = c.req.param('id');
-      const format = c.req.param('format') as ReportFormat;
+    .get('/:id/:format', valid('param', API['GET /api/reports/:id/:format'].params), (c) => {
+      const { id, format } = c.req.valid('param');
       const e = d.archive.get(id);
       if (!visible(c, e)) return notFound(c, id);
-      if (!(REPORT_FORMATS as readonly string[]).includes(format)) return c.json({ error: `format: expected one of ${REPORT_FORMATS.join(', ')}` }, 400);
       const f = d.archive.file(id, format);
       if (!f) return c.json({ error: e.status === 'done' ? `report "${id}" has no ${format} file` : `report "${id}" is ${e.status}` }, 404);
       const body = readFileSync(f.path);

@@ -15,6 +15,7 @@ import { MaintenanceBook } from '../../server/incidents/maintenance.ts';
 import { SnapshotBuilder } from '../../server/incidents/snapshot.ts';
 import type { Incident, IncidentEvent } from '../../server/incidents/types.ts';
 import { incidentRoutes } from '../../server/routes/incidents.ts';
+import { apiErrorHandler } from '../../server/http/errors.ts';
 import { DEFAULT_ATTRIBUTION } from '../../server/state/attribution.ts';
 import { LiveState } from '../../server/state/live-state.ts';
 import { DuckDbStore } from '../../server/stores/duckdb.ts';
@@ -440,6 +441,7 @@ describe('routes /api/incidents', () => {
     const book = new MaintenanceBook([], join(d, 'maintenance.json'));
     const sessions = new Sessions(3_600_000);
     const app = new Hono<AuthEnv>();
+    app.onError(apiErrorHandler());
     app.use('*', requireSession(sessions));
     app.route('/api/incidents', incidentRoutes({ engine: r.engine, maintenance: book, now: () => r.t }));
     const op = sessions.create({ username: 'trucban', role: 'operator' });

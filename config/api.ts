@@ -1,0 +1,344 @@
+// The REST API as data: every route's auth, roles, request and response schemas. The server validates requests
+// with them (server/http/validate.ts) and types its answers by them, the UI parses every answer with them
+// (ui/src/lib/api.ts), and an OpenAPI 3.1 document can be generated from them (z.toJSONSchema per schema).
+// Keys are `METHOD path` with Hono's `:param` syntax; test/server/api-contract.test.ts checks that this table and
+// the routes the app registers are the same set. No Node imports: the UI imports this file.
+import { z } from 'zod';
+import {
+  carrierSchema,
+  COMMUNE_CODE,
+  maintenanceWindowSchema,
+  provinceFileSchema,
+  REPORT_FORMATS,
+  REPORT_KINDS,
+  ROLES,
+  parseVnTime,
+  targetSchema,
+  type Role,
+  type TargetKind,
+} from './schema.ts';
+import { causeSchema } from './vocabulary.ts';
+import { communeLiveSchema, incidentSchema } from './wire.ts';
+
+const ms = z.number().int();
+const communeCode = z.string().regex(COMMUNE_CODE, 'expected a 5-digit commune code');
+const name = z.string().min(1).max(64);
+/** query flags as sent by links and forms */
+const bool = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+
+/** Every refusal: `{ error }`, a sentence that starts with the field it is about when there is one. */
+export const errorBodySchema = z.object({ error: z.string() });
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+// ---- who ------------------------------------------------------------------------------------------------------
+
+export const roleSchema = z.enum(ROLES);
+/** roles that may change things: acknowledge incidents, add notes, maintenance windows */
+export const OPERATOR_ROLES = ['admin', 'operator'] as const satisfies readonly Role[];
+
+export const sessionUserSchema = z.object({ username: z.string(), role: roleSchema, carrier: z.string().optional() });
+export type SessionUser = z.infer<typeof sessionUserSchema>;
+const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
+
+// ---- reference data ---------------------------------------------------------------------------------------------
+
+export const targetKindSchema = z.enum(targetSchema.options.map((o) => o.shape.kind.value) as [TargetKind, ...TargetKind[]]);
+export const targetInfoSchema = z.object({ id: z.string(), name: z.string(), kind: targetKindSchema });
+export type TargetInfo = z.infer<typeof targetInfoSchema>;
+export const carrierInfoSchema = carrierSchema;
+export type CarrierInfo = z.infer<typeof carrierInfoSchema>;
+
+/** a commune's live state plus its names */
+export const communeSchema = communeLiveSchema.extend({ name: z.string(), fullName: z.string(), type: z.string() });
+export type CommuneRow = z.infer<typeof communeSchema>;
+
+// ---- agents --------------------------------------------------------------------------------------------------
+
+/** What the server knows about each agent's connection (server/ingest/agents.ts keeps one per agent). */
+export const agentInfoSchema = z.object({
+  id: z.string(),
+  commune: z.string(),
+  connected: z.boolean(),
+  remote: z.string().nullable(),
+  version: z.string().nullable(),
+  connectedAt: ms.nullable(),
+  /** server clock minus agent clock at hello/heartbeat, ms (rough: one-way delay not removed yet) */
+  clockOffsetMs: z.number().nullable(),
+  /** results waiting in the agent's spool for an ack */
+  pending: z.number(),
+  /** results the agent had to drop (spool full or too old), since its spool was created */
+  dropped: z.number(),
+  spoolBytes: z.number().nullable(),
+  oldestPendingTs: ms.nullable(),
+  uptimeSec: z.number().nullable(),
+  /** round trip of the agent's last heartbeat, ms */
+  linkRttMs: z.number().nullable(),
+  /** |clockOffsetMs| above server.clockToleranceMs */
+  clockSkewed: z.boolean(),
+  /** results that arrived late (replayed from the spool), stored as history with backfilled=true */
+  backfilled: z.number(),
+  /** results refused for impossible timestamps */
+  rejected: z.number(),
+  batches: z.number(),
+  results: z.number(),
+  badFrames: z.number(),
+  lastError: z.string().nullable(),
+});
+export type AgentInfo = z.infer<typeof agentInfoSchema>;
+export const agentRowSchema = agentInfoSchema.extend({ lastSeen: ms.nullable() });
+export type AgentRow = z.infer<typeof agentRowSchema>;
+
+// ---- health ---------------------------------------------------------------------------------------------------
+
+export const healthSchema = z.object({
+  status: z.enum(['ok', 'degraded']),
+  version: z.string(),
+  uptimeSec: z.number(),
+  store: z.object({ ok: z.boolean(), kind: z.string(), detail: z.string().optional() }),
+  writer: z.object({ flushes: z.number(), points: z.number(), failures: z.number(), lastError: z.string().nullable() }),
+  ingest: z.record(z.string(), z.number()),
+  agents: z.object({ configured: z.number(), connected: z.number() }),
+  liveClients: z.number(),
+});
+
+// ---- series ---------------------------------------------------------------------------------------------------
+
+export const seriesQuerySchema = z
+  .object({
+    commune: communeCode,
+    target: z.string().optional(),
+    uplink: z.string().optional(),
+    from: z.coerce.number().int().nonnegative().optional(),
+    to: z.coerce.number().int().positive().optional(),
+    bucket: z.coerce.number().int().min(1000).optional(),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: 'from must be before to', path: ['from'] });
+export const seriesSchema = z.object({
+  commune: z.string(),
+  target: z.string(),
+  kind: targetKindSchema,
+  bucketMs: z.number(),
+  from: ms,
+  to: ms,
+  points: z.array(z.object({ t: ms, latencyMs: z.number().nullable(), lossPct: z.number().nullable() })),
+});
+export type SeriesResponse = z.infer<typeof seriesSchema>;
+
+// ---- incidents and maintenance ------------------------------------------------------------------------------
+
+export const incidentListQuerySchema = z
+  .object({
+    from: z.coerce.number().int().nonnegative().optional(),
+    to: z.coerce.number().int().positive().optional(),
+    cause: causeSchema.optional(),
+    commune: communeCode.optional(),
+    carrier: name.optional(),
+    target: name.optional(),
+    open: bool.optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(500),
+  })
+  .strict()
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: 'from must be before to', path: ['from'] });
+/** an incident plus how long it has lasted (until now while open) */
+export const incidentOutSchema = incidentSchema.extend({ durationMs: z.number() });
+export type IncidentOut = z.infer<typeof incidentOutSchema>;
+export const noteBodySchema = z.object({ text: z.string().min(1, 'empty note').max(2000) }).strict();
+
+/** a maintenance window as listed: where it comes from and, when in force now, its current span */
+export const listedWindowSchema = z.looseObject({
+  id: z.string(),
+  kind: z.enum(['once', 'weekly']),
+  source: z.enum(['config', 'runtime']),
+  active: z.object({ from: ms, to: ms }).nullable(),
+});
+export type ListedWindowOut = z.infer<typeof listedWindowSchema>;
+
+// ---- reports --------------------------------------------------------------------------------------------------
+
+const reportStatus = z.enum(['queued', 'running', 'retrying', 'done', 'failed']);
+const deliveryStatus = z.enum(['none', 'pending', 'sent', 'failed']);
+const periodType = z.enum(['week', 'month', 'custom']);
+export const reportFormatSchema = z.enum(REPORT_FORMATS);
+const archivedFile = z.object({ name: z.string(), asciiName: z.string(), contentType: z.string(), bytes: z.number() });
+
+/** an archived report; a carrier account gets it without recipients and requester */
+export const reportEntrySchema = z.object({
+  id: z.string(),
+  kind: z.enum(REPORT_KINDS),
+  carrier: z.string().nullable(),
+  scope: z.object({ commune: z.string().optional(), target: z.string().optional() }).default({}),
+  period: z.object({ type: periodType, from: ms, to: ms, label: z.string() }),
+  formats: z.array(reportFormatSchema),
+  files: z.object({ pdf: archivedFile.optional(), xlsx: archivedFile.optional(), csv: archivedFile.optional() }),
+  title: z.string().nullable(),
+  trigger: z.enum(['schedule', 'manual']),
+  schedule: z.string().nullable(),
+  requestedBy: z.string().nullable(),
+  createdAt: ms,
+  generatedAt: ms.nullable(),
+  status: reportStatus,
+  error: z.string().nullable(),
+  attempts: z.number(),
+  failures: z.array(z.object({ at: ms, attempt: z.number(), error: z.string() })).optional(),
+  nextAttemptAt: ms.nullable(),
+  delivery: z.object({
+    status: deliveryStatus,
+    to: z.array(z.string()).optional(),
+    attempts: z.number().optional(),
+    error: z.string().nullable(),
+    at: ms.nullable(),
+  }),
+});
+export type ReportEntry = z.infer<typeof reportEntrySchema>;
+
+export const jobProgressSchema = z.object({
+  id: z.string(),
+  status: reportStatus,
+  /** a stage name (config/vocabulary.ts REPORT_STAGES); kept open so a newer server's stage doesn't break the page */
+  stage: z.string(),
+  stageLabel: z.string(),
+  percent: z.number(),
+  attempts: z.number(),
+  maxAttempts: z.number(),
+  error: z.string().nullable(),
+  nextAttemptAt: ms.nullable(),
+  delivery: deliveryStatus.optional(),
+});
+export type JobProgress = z.infer<typeof jobProgressSchema>;
+
+export const reportListQuerySchema = z
+  .object({
+    kind: z.enum(REPORT_KINDS).optional(),
+    carrier: name.optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .strict();
+
+/** A day (YYYY-MM-DD, Asia/Ho_Chi_Minh), a local time (YYYY-MM-DDTHH:MM[offset]) or epoch ms. */
+export const instantSchema = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .transform((s) => parseVnTime(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00` : s))
+    .refine((v) => !Number.isNaN(v), 'expected a date YYYY-MM-DD, a time YYYY-MM-DDTHH:MM or epoch ms'),
+]);
+export const generateBodySchema = z
+  .object({
+    kind: z.enum(REPORT_KINDS),
+    /** carrier reports; a carrier user may leave it out (its own) */
+    carrier: name.optional(),
+    /** DOST report for one commune / one service */
+    commune: communeCode.optional(),
+    target: name.optional(),
+    period: z
+      .object({
+        type: periodType,
+        /** week/month: any day inside it (default: the last complete one); custom: the first day */
+        from: z.union([z.string(), z.number()]).optional(),
+        /** custom: the last day (a day is inclusive; a time or epoch ms is exclusive) */
+        to: z.union([z.string(), z.number()]).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+export type GenerateBody = z.input<typeof generateBodySchema>;
+export const submittedSchema = z.object({
+  id: z.string(),
+  job: z.string(),
+  status: reportStatus,
+  period: z.object({ type: periodType, from: ms, to: ms, label: z.string() }).optional(),
+});
+export type Submitted = z.infer<typeof submittedSchema>;
+
+// ---- notifications --------------------------------------------------------------------------------------------
+
+export const notificationStatusSchema = z.looseObject({
+  enabled: z.boolean(),
+  openIncidents: z.number(),
+  queued: z.number(),
+  counters: z.record(z.string(), z.number()),
+  channels: z.array(z.looseObject({ id: z.string(), kind: z.string(), queued: z.number(), sent: z.number(), failed: z.number() })),
+  destinations: z.array(z.looseObject({})),
+  recent: z.array(z.looseObject({})),
+});
+
+// ---- the route table --------------------------------------------------------------------------------------------
+
+export interface RouteContract {
+  /** `none`: open; `session`: a session cookie or an API token (Authorization: Bearer <id>.<secret>) */
+  auth: 'none' | 'session';
+  /** when set, only these roles; others get 403 */
+  roles?: readonly Role[];
+  summary: string;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** success status, default 200 */
+  status?: number;
+  /** the success body; null: none (204), 'file': a download (Content-Disposition) */
+  response: z.ZodType | null | 'file';
+  /** refusals this route answers with, besides 401 for `session` routes (body: errorBodySchema) */
+  errors?: readonly number[];
+}
+
+const id = z.object({ id: z.string() });
+
+export const API = {
+  'GET /api/health': { auth: 'none', summary: 'Server, store, writer and ingest health (load balancers, installers)', response: healthSchema },
+
+  'POST /api/auth/login': { auth: 'none', summary: 'Log in: sets the session cookie', body: loginBody, response: z.object({ user: sessionUserSchema }), errors: [400, 401] },
+  'POST /api/auth/logout': { auth: 'none', summary: 'Log out', status: 204, response: null },
+  'GET /api/auth/me': { auth: 'session', summary: 'Who is logged in', response: sessionUserSchema },
+
+  'GET /api/province': { auth: 'session', summary: 'The province: communes and their boundaries', response: provinceFileSchema },
+  'GET /api/targets': { auth: 'session', summary: 'Monitored services', response: z.array(targetInfoSchema) },
+  'GET /api/carriers': { auth: 'session', summary: 'Carriers', response: z.array(carrierInfoSchema) },
+
+  'GET /api/communes': { auth: 'session', summary: "Every commune's live state (a carrier account: its communes, its uplinks)", response: z.array(communeSchema) },
+  'GET /api/communes/:code': { auth: 'session', summary: "One commune's live state", params: z.object({ code: z.string() }), response: communeSchema, errors: [404] },
+
+  'GET /api/agents': { auth: 'session', summary: 'Agents and their connections', response: z.array(agentRowSchema) },
+
+  'GET /api/series': { auth: 'session', summary: "A commune/service's latency and loss over time, bucketed", query: seriesQuerySchema, response: seriesSchema, errors: [400, 404] },
+
+  'GET /api/incidents/maintenance': { auth: 'session', summary: 'Maintenance windows', response: z.array(listedWindowSchema) },
+  'POST /api/incidents/maintenance': {
+    auth: 'session', roles: OPERATOR_ROLES, summary: 'Add a maintenance window', body: maintenanceWindowSchema, status: 201, response: listedWindowSchema, errors: [400, 403, 409],
+  },
+  'DELETE /api/incidents/maintenance/:id': {
+    auth: 'session', roles: OPERATOR_ROLES, summary: 'Remove a maintenance window added at runtime', params: id, status: 204, response: null, errors: [403, 404, 409],
+  },
+  'GET /api/incidents': { auth: 'session', summary: 'Incident history with filters', query: incidentListQuerySchema, response: z.array(incidentOutSchema), errors: [400] },
+  'GET /api/incidents/:id': { auth: 'session', summary: 'One incident', params: id, response: incidentOutSchema, errors: [404] },
+  'POST /api/incidents/:id/ack': { auth: 'session', roles: OPERATOR_ROLES, summary: 'Acknowledge an incident', params: id, response: incidentOutSchema, errors: [403, 404] },
+  'POST /api/incidents/:id/notes': {
+    auth: 'session', roles: OPERATOR_ROLES, summary: 'Add a note to an incident', params: id, body: noteBodySchema, response: incidentOutSchema, errors: [400, 403, 404, 413],
+  },
+
+  'GET /api/reports': { auth: 'session', summary: 'Archived reports, newest first', query: reportListQuerySchema, response: z.array(reportEntrySchema), errors: [400] },
+  'POST /api/reports': { auth: 'session', summary: 'Generate a report', body: generateBodySchema, status: 202, response: submittedSchema, errors: [400, 403] },
+  'GET /api/reports/jobs/:id': { auth: 'session', summary: "A generation's progress", params: id, response: jobProgressSchema, errors: [404] },
+  'GET /api/reports/:id': { auth: 'session', summary: 'One archived report', params: id, response: reportEntrySchema, errors: [404] },
+  'GET /api/reports/:id/:format': {
+    auth: 'session', summary: "Download a report's file", params: z.object({ id: z.string(), format: reportFormatSchema }), response: 'file', errors: [400, 404],
+  },
+
+  'GET /api/notifications': { auth: 'session', roles: ['admin'], summary: 'Notification channels, queues and recent deliveries', response: notificationStatusSchema, errors: [403] },
+} as const satisfies Record<string, RouteContract>;
+
+export type ApiRoute = keyof typeof API;
+type Contract<K extends ApiRoute> = (typeof API)[K];
+type Schema<K extends ApiRoute, F extends 'params' | 'query' | 'body'> = Contract<K> extends { [P in F]: infer S extends z.ZodType } ? S : never;
+/** what a route answers (after parsing) */
+export type ApiResponse<K extends ApiRoute> = Contract<K>['response'] extends infer S extends z.ZodType ? z.output<S> : undefined;
+/** what the server may send for a route: its answer before parsing (defaults not yet applied) */
+export type ApiResponseIn<K extends ApiRoute> = Contract<K>['response'] extends infer S extends z.ZodType ? z.input<S> : never;
+export type ApiParams<K extends ApiRoute> = z.input<Schema<K, 'params'>>;
+export type ApiQuery<K extends ApiRoute> = z.input<Schema<K, 'query'>>;
+export type ApiBody<K extends ApiRoute> = z.input<Schema<K, 'body'>>;
+
+/** `GET /api/incidents/:id` -> ['GET', '/api/incidents/:id'] */
+export function splitRoute(key: ApiRoute): [method: string, path: string] {
+  const i = key.indexOf(' ');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
