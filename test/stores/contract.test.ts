@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, skipWithoutInfluxd, startInfluxd, type Influxd } from '../helpers/influxd.ts';
+import { freePort, startInfluxd, type Influxd } from '../helpers/influxd.ts';
+import { skipInflux, storeHarnesses, type StoreHarness, type StoreKindName } from '../helpers/stores.ts';
 import { DuckDbStore } from '../../server/stores/duckdb.ts';
 import { createStore } from '../../server/stores/index.ts';
 import { InfluxStore } from '../../server/stores/influx.ts';
@@ -27,13 +28,8 @@ interface Backend {
   cleanup(): Promise<void>;
 }
 
-interface Harness {
-  name: string;
-  skip: boolean;
-  setup(): Promise<void>;
-  teardown(): Promise<void>;
-  backend(): Promise<Backend>;
-}
+/** The shared store harness plus this kind's backing, which the contract can take away and give back. */
+type Harness = StoreHarness & { backend(): Promise<Backend> };
 
 // ---------- harnesses ----------
 
@@ -89,13 +85,9 @@ function killAndWait(p: ChildProcess): Promise<void> {
   });
 }
 
-const duckdbHarness: Harness = {
-  name: 'duckdb',
-  skip: false,
-  async setup() {},
-  async teardown() {},
-  async backend() {
-    const dataDir = tmp('duckstore-');
+const BACKENDS: Record<StoreKindName, (h: StoreHarness) => Backend> = {
+  duckdb(h) {
+    const dataDir = h.tmp('duckstore-');
     // A nested relative path: the store must create the directories, relative to dataDir.
     const cfg = { kind: 'duckdb' as const, file: 'nested/deeper/ioc.duckdb' };
     let holder: ChildProcess | null = null;
@@ -116,36 +108,18 @@ const duckdbHarness: Harness = {
       },
     };
   },
-};
-
-/** Computed once: the skip line is printed once. */
-const SKIP_INFLUX = skipWithoutInfluxd();
-let influxd: Influxd | null = null;
-let dbCounter = 0;
-const influxHarness: Harness = {
-  name: 'influx',
-  skip: SKIP_INFLUX,
-  async setup() {
-    influxd = await startInfluxd();
-  },
-  async teardown() {
-    await influxd?.dispose();
-  },
-  async backend() {
-    const cfg = {
-      kind: 'influx' as const,
-      url: influxd!.url,
-      database: `contract_${process.pid}_${++dbCounter}`,
-      createDatabase: true,
-    };
+  influx(h) {
+    const cfg = { kind: 'influx' as const, url: h.influxd().url, database: h.database(), createDatabase: true };
     return {
       open: () => createStore(cfg, { dataDir: '/nonexistent' }),
-      outage: () => influxd!.stop(),
-      recover: () => influxd!.restart(),
+      outage: () => h.influxd().stop(),
+      recover: () => h.influxd().restart(),
       async cleanup() {},
     };
   },
 };
+const HARNESSES: Harness[] = storeHarnesses('contract').map((h) => ({ ...h, backend: async () => BACKENDS[h.name](h) }));
+const SKIP_INFLUX = skipInflux();
 
 // ---------- test data ----------
 
@@ -206,7 +180,7 @@ async function all(store: Store, m: MeasurementName, where?: Partial<Tags>): Pro
 
 // ---------- the contract ----------
 
-describe.each([duckdbHarness, influxHarness])('Store contract: $name', (h) => {
+describe.each(HARNESSES)('Store contract: $name', (h) => {
   describe.skipIf(h.skip)(h.name, () => {
     const open: Store[] = [];
     const backends: Backend[] = [];
