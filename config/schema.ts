@@ -2,7 +2,7 @@
 // Every field is documented in README ("Config reference"); `npm run gen:schema` publishes
 // config/config.schema.json from this file for editors and CI linting.
 import { z } from 'zod';
-import { causeSchema } from './vocabulary.ts';
+import { causeSchema, severitySchema } from './vocabulary.ts';
 
 export const COMMUNE_CODE = /^\d{5}$/;
 const id = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'expected a lowercase id (a-z, 0-9, _ . -), at most 64 chars');
@@ -249,7 +249,7 @@ export const notifyMatchSchema = z
     communes: z.array(communeCode).optional(),
     /** any affected target in the list */
     targets: z.array(id).optional(),
-    severity: z.array(z.enum(['down', 'degraded'])).optional(),
+    severity: z.array(severitySchema).optional(),
   })
   .strict();
 export const notifyRouteSchema = z.object({
