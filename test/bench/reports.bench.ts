@@ -11,8 +11,7 @@
 // Then, per store, medians of BENCH_REPS runs (default 3) of: the carrier report of VNPT (the largest: 48 communes)
 // and the DOST report of the whole province, for the year and for the last 30 days, each ending with today (the
 // current hour is read from raw data). Env: BENCH_REPS, BENCH_STORES=duckdb,influx.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configSchema, type ProvinceFile } from '../../config/schema.ts';
@@ -22,11 +21,10 @@ import { buildCarrierReport } from '../../server/reports/data/carrier.ts';
 import { buildDostReport } from '../../server/reports/data/dost.ts';
 import { customPeriod, localMidnight, previousPeriod } from '../../server/reports/data/periods.ts';
 import { roundClassifier, runRollup, startRollupJob } from '../../server/reports/data/rollups.ts';
-import { DuckDbStore } from '../../server/stores/duckdb.ts';
-import { InfluxStore } from '../../server/stores/influx.ts';
 import { binOf, emptyFigures, linkRows } from '../../server/stores/rollup.ts';
 import type { Point, RollupRow, Store, Tags } from '../../server/stores/types.ts';
-import { influxdAvailable, startInfluxd, type Influxd } from '../helpers/influxd.ts';
+import { influxdAvailable } from '../helpers/influxd.ts';
+import { incident, storeHarness, type StoreHarness } from '../helpers/stores.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -126,35 +124,24 @@ function rawRound(ts: number): Point[] {
 
 function incidents(from: number, to: number): Incident[] {
   const out: Incident[] = [];
-  const mk = (o: Partial<Incident> & Pick<Incident, 'id' | 'cause' | 'subject' | 'openedAt' | 'resolvedAt' | 'communes'>): Incident => ({
-    targets: [],
-    carrier: null,
-    severity: 'down',
-    evidence: { summary: `${o.cause} ${o.subject}`, figures: {} },
-    acknowledgedBy: null,
-    acknowledgedAt: null,
-    notes: [],
-    maintenance: false,
-    ...o,
-  });
   const span = to - from;
   communes.forEach((c, ci) => {
     for (let k = 0; k < 20; k++) {
       const at = from + Math.floor(rnd() * span);
-      out.push(mk({ id: `local_link:${c}:${k}`, cause: 'local_link', subject: c, carrier: carrierOf[ci]!, communes: [c], targets: ['gateway'], openedAt: at, resolvedAt: at + Math.floor((10 + rnd() * 300) * 60_000), maintenance: rnd() < 0.1 }));
+      out.push(incident({ id: `local_link:${c}:${k}`, cause: 'local_link', subject: c, carrier: carrierOf[ci]!, communes: [c], targets: ['gateway'], openedAt: at, resolvedAt: at + Math.floor((10 + rnd() * 300) * 60_000), maintenance: rnd() < 0.1 }));
     }
   });
   for (const [carrier] of CARRIER_SHARE) {
     const mine = communes.filter((_, i) => carrierOf[i] === carrier);
     for (let k = 0; k < 12; k++) {
       const at = from + Math.floor(rnd() * span);
-      out.push(mk({ id: `carrier:${carrier}:${k}`, cause: 'carrier', subject: carrier, carrier, communes: mine.filter(() => rnd() < 0.4).sort(), targets: ['gateway', 'ttdl-tinh'], openedAt: at, resolvedAt: at + Math.floor((30 + rnd() * 600) * 60_000) }));
+      out.push(incident({ id: `carrier:${carrier}:${k}`, cause: 'carrier', subject: carrier, carrier, communes: mine.filter(() => rnd() < 0.4).sort(), targets: ['gateway', 'ttdl-tinh'], openedAt: at, resolvedAt: at + Math.floor((30 + rnd() * 600) * 60_000) }));
     }
   }
   for (const t of TARGETS.filter((x) => x.kind === 'http')) {
     for (let k = 0; k < 12; k++) {
       const at = from + Math.floor(rnd() * span);
-      out.push(mk({ id: `service:${t.id}:${k}`, cause: 'service', subject: t.id, communes: communes.filter(() => rnd() < 0.8), targets: [t.id], openedAt: at, resolvedAt: at + Math.floor((15 + rnd() * 240) * 60_000) }));
+      out.push(incident({ id: `service:${t.id}:${k}`, cause: 'service', subject: t.id, communes: communes.filter(() => rnd() < 0.8), targets: [t.id], openedAt: at, resolvedAt: at + Math.floor((15 + rnd() * 240) * 60_000) }));
     }
   }
   return out;
@@ -218,15 +205,11 @@ async function prepare(name: string, store: Store, now: number): Promise<void> {
 
 async function main() {
   const now = Date.now();
-  const tmp = mkdtempSync(join(tmpdir(), 'reports-bench-'));
-  let influxd: Influxd | null = null;
-  const stores: { name: string; store: Store }[] = [];
-  if (WANT.includes('duckdb')) stores.push({ name: 'duckdb', store: new DuckDbStore(join(tmp, 'bench.duckdb')) });
+  const harnesses: StoreHarness[] = [];
+  if (WANT.includes('duckdb')) harnesses.push(storeHarness('duckdb', 'reports-bench'));
   if (WANT.includes('influx')) {
-    if (influxdAvailable()) {
-      influxd = await startInfluxd();
-      stores.push({ name: 'influx', store: new InfluxStore({ url: influxd.url, database: 'bench', createDatabase: true, rawRetentionDays: 30 }) });
-    } else console.warn('!!! influxd not found: benchmarking DuckDB only (install Debian package influxdb)');
+    if (influxdAvailable()) harnesses.push(storeHarness('influx', 'reports_bench'));
+    else console.warn('!!! influxd not found: benchmarking DuckDB only (install Debian package influxdb)');
   }
   const dayEnd = localMidnight(now) + DAY;
   const periods = { year: customPeriod(dayEnd - 365 * DAY, dayEnd), month: customPeriod(dayEnd - 30 * DAY, dayEnd) };
@@ -234,8 +217,10 @@ async function main() {
   const green = { minUptimePct: 99.5, maxOutageMin: 240, maxIncidents: 3 };
   const results: { store: string; report: string; period: string; ms: number[]; note: string }[] = [];
   try {
-    for (const { name, store } of stores) {
-      await store.init();
+    for (const h of harnesses) {
+      const name = h.name;
+      await h.setup();
+      const store = await h.open({ rawRetentionDays: 30 });
       await prepare(name, store, now);
       for (const [pname, period] of Object.entries(periods)) {
         const carrier = { store: name, report: 'carrier vnpt (48 communes)', period: `${pname} (${period.label})`, ms: [] as number[], note: '' };
@@ -259,9 +244,7 @@ async function main() {
       console.log(`${r.store.padEnd(8)}${r.report.padEnd(30)}${r.period.padEnd(40)}${secs(median(r.ms)).padStart(10)}   [${r.ms.map((x) => (x / 1000).toFixed(2)).join(', ')}] ${r.note}`);
     }
   } finally {
-    for (const s of stores) await s.store.close().catch(() => undefined);
-    await influxd?.dispose();
-    rmSync(tmp, { recursive: true, force: true });
+    for (const h of harnesses) await h.teardown();
   }
 }
 
