@@ -1,7 +1,7 @@
 // DNS lookups against a resolver: answered, how fast, and the response code.
 import type { DnsResult } from '../../config/wire.ts';
 import type { Reason } from '../../config/vocabulary.ts';
-import { num, str, type KindDescriptor } from './types.ts';
+import { judgeCheck, num, str, type KindDescriptor } from './types.ts';
 
 type Figures = Pick<DnsResult, 'ok' | 'total_ms' | 'rcode' | 'error'>;
 
@@ -12,14 +12,8 @@ export const dns: KindDescriptor<'dns', Figures> = {
     if (typeof f.ok !== 'boolean') return null;
     return { ok: f.ok, total_ms: num(f.total_ms), rcode: str(f.rcode) ?? '', error: str(f.error) };
   },
-  classify(r, th) {
-    if (!r.ok) {
-      const why: Reason = r.error ? { code: 'probe_error', error: r.error } : { code: 'rcode', rcode: r.rcode };
-      return { verdict: 'fail', latencyMs: r.total_ms, lossPct: 100, reason: why };
-    }
-    if (r.total_ms !== null && r.total_ms > th.responseMs) return { verdict: 'slow', latencyMs: r.total_ms, lossPct: 0, reason: { code: 'slow', ms: Math.round(r.total_ms) } };
-    return { verdict: 'good', latencyMs: r.total_ms, lossPct: 0, reason: null };
-  },
+  classify: (r, th) =>
+    judgeCheck(r.ok, r.total_ms, th, (): Reason => (r.error ? { code: 'probe_error', error: r.error } : { code: 'rcode', rcode: r.rcode })),
   latencyLimitMs: (th) => th.responseMs,
   describesLink: false,
   measuresGateway: () => false,

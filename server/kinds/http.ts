@@ -1,7 +1,7 @@
 // HTTP(S) checks of a public service: status, keyword, timings and the certificate.
 import type { HttpResult } from '../../config/wire.ts';
 import type { Reason } from '../../config/vocabulary.ts';
-import { num, str, type KindDescriptor } from './types.ts';
+import { judgeCheck, num, str, type KindDescriptor } from './types.ts';
 
 type Figures = Pick<HttpResult, 'ok' | 'status' | 'total_ms' | 'error'>;
 
@@ -27,16 +27,10 @@ export const http: KindDescriptor<'http', Figures> = {
     // a stored error is one of HTTP_ERRORS: written only from validated wire results
     return { ok: f.ok, status: num(f.status), total_ms: num(f.total_ms), error: str(f.error) as HttpResult['error'] };
   },
-  classify(r, th) {
-    if (!r.ok) {
-      const why: Reason =
-        r.error === 'status' && r.status ? { code: 'http_status', status: r.status }
-        : { code: 'probe_error', error: r.error || 'error' };
-      return { verdict: 'fail', latencyMs: r.total_ms, lossPct: 100, reason: why };
-    }
-    if (r.total_ms !== null && r.total_ms > th.responseMs) return { verdict: 'slow', latencyMs: r.total_ms, lossPct: 0, reason: { code: 'slow', ms: Math.round(r.total_ms) } };
-    return { verdict: 'good', latencyMs: r.total_ms, lossPct: 0, reason: null };
-  },
+  classify: (r, th) =>
+    judgeCheck(r.ok, r.total_ms, th, (): Reason =>
+      r.error === 'status' && r.status ? { code: 'http_status', status: r.status } : { code: 'probe_error', error: r.error || 'error' },
+    ),
   latencyLimitMs: (th) => th.responseMs,
   describesLink: false,
   measuresGateway: () => false,

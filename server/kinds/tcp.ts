@@ -1,6 +1,6 @@
 // TCP connects to a host and port: the service listens, and how fast it accepts.
 import type { TcpResult } from '../../config/wire.ts';
-import { num, str, type KindDescriptor } from './types.ts';
+import { judgeCheck, num, str, type KindDescriptor } from './types.ts';
 
 type Figures = Pick<TcpResult, 'ok' | 'connect_ms' | 'error'>;
 
@@ -11,11 +11,7 @@ export const tcp: KindDescriptor<'tcp', Figures> = {
     if (typeof f.ok !== 'boolean') return null;
     return { ok: f.ok, connect_ms: num(f.connect_ms), error: str(f.error) };
   },
-  classify(r, th) {
-    if (!r.ok) return { verdict: 'fail', latencyMs: null, lossPct: 100, reason: { code: 'probe_error', error: r.error ?? 'connect' } };
-    if (r.connect_ms !== null && r.connect_ms > th.responseMs) return { verdict: 'slow', latencyMs: r.connect_ms, lossPct: 0, reason: { code: 'slow', ms: Math.round(r.connect_ms) } };
-    return { verdict: 'good', latencyMs: r.connect_ms, lossPct: 0, reason: null };
-  },
+  classify: (r, th) => judgeCheck(r.ok, r.connect_ms, th, () => ({ code: 'probe_error', error: r.error ?? 'connect' }), null),
   latencyLimitMs: (th) => th.responseMs,
   describesLink: false,
   measuresGateway: () => false,

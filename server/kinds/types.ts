@@ -92,3 +92,13 @@ export interface PlanBase {
 export const num = (v: FieldValue | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 export const str = (v: FieldValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 export const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/**
+ * A pass/fail check (HTTP, DNS, TCP): `fail` when not ok, `slow` past `responseMs`, else `good`; loss is 0 or 100.
+ * `failedMs`: the latency a failed check still reports (HTTP/DNS time to the failing answer; TCP none).
+ */
+export function judgeCheck(ok: boolean, ms: number | null, th: Thresholds, failure: () => Reason, failedMs: number | null = ms): Classified {
+  if (!ok) return { verdict: 'fail', latencyMs: failedMs, lossPct: 100, reason: failure() };
+  if (ms !== null && ms > th.responseMs) return { verdict: 'slow', latencyMs: ms, lossPct: 0, reason: { code: 'slow', ms: Math.round(ms) } };
+  return { verdict: 'good', latencyMs: ms, lossPct: 0, reason: null };
+}
