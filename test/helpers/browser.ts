@@ -2,7 +2,7 @@
 // dist/ui, and the steps every browser test repeats (log in through the form, find a point inside a polygon).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const UI_INDEX = fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url));
@@ -30,6 +30,34 @@ export function launchChromium(): Promise<Browser> {
     // no sandbox (containers, root), and nothing that would reach the internet on its own
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** What a test collects from its pages: every request made and every uncaught page error. */
+export interface PageLog {
+  requests: string[];
+  pageErrors: string[];
+  contexts: BrowserContext[];
+}
+
+/**
+ * A fresh browser context in UTC (times on screen must still be Vietnamese) opened at `url`, its requests and
+ * page errors recorded in `log` under `who`, and logged in as `user` through the form.
+ */
+export async function openLoggedIn(
+  browser: Browser,
+  url: string,
+  user: { username: string; password: string },
+  log: PageLog,
+  options: { viewport: { width: number; height: number }; locale: string },
+): Promise<Page> {
+  const ctx = await browser.newContext({ ...options, timezoneId: 'UTC', acceptDownloads: true });
+  log.contexts.push(ctx);
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => log.pageErrors.push(`${user.username}: ${e.message}`));
+  page.on('request', (r) => log.requests.push(r.url()));
+  await page.goto(url);
+  await submitLogin(page, user);
+  return page;
 }
 
 /** Fill and submit the login form that the page shows. */

@@ -12,7 +12,7 @@ import type { ProvinceFile } from '../../config/schema.ts';
 import { PROTOCOL_VERSION, incidentSchema, type IncidentWire } from '../../config/wire.ts';
 import { startTestServer, login, type TestServer } from '../helpers/server.ts';
 import { connectAgent, icmpOk, icmpLost, type TestAgentClient } from '../helpers/agent-client.ts';
-import { chromiumAvailable, launchChromium, pointInside, requireBuiltUi, submitLogin } from '../helpers/browser.ts';
+import { chromiumAvailable, launchChromium, openLoggedIn, pointInside, requireBuiltUi } from '../helpers/browser.ts';
 
 const province = JSON.parse(readFileSync(fileURLToPath(new URL('../../config/provinces/51.json', import.meta.url)), 'utf8')) as ProvinceFile;
 
@@ -41,14 +41,7 @@ describe.skipIf(!hasChromium)('incidents, alerts, roles and agents (chromium)', 
   const contexts: BrowserContext[] = [];
 
   async function openAs(user: { username: string; password: string }, path = '/', viewport = { width: 1600, height: 900 }): Promise<Page> {
-    // A browser in UTC: times on screen must still be Vietnamese.
-    const ctx = await browser.newContext({ viewport, timezoneId: 'UTC', locale: 'vi-VN', acceptDownloads: true });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    page.on('pageerror', (e) => pageErrors.push(`${user.username}: ${e.message}`));
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(server.url + path);
-    await submitLogin(page, user);
+    const page = await openLoggedIn(browser, server.url + path, user, { requests, pageErrors, contexts }, { viewport, locale: 'vi-VN' });
     await page.waitForSelector('[data-conn="live"]', { timeout: 15_000 });
     if (!path.includes('#/')) await page.waitForSelector('path[data-code]', { timeout: 15_000 });
     return page;

@@ -14,7 +14,7 @@ import { ReportArchive } from '../../server/reports/archive.ts';
 import { containingPeriod } from '../../server/reports/data/periods.ts';
 import { startTestServer, login, type TestServer } from '../helpers/server.ts';
 import { connectAgent, icmpOk, icmpLost, type TestAgentClient } from '../helpers/agent-client.ts';
-import { chromiumAvailable, launchChromium, requireBuiltUi, submitLogin } from '../helpers/browser.ts';
+import { chromiumAvailable, launchChromium, openLoggedIn, requireBuiltUi } from '../helpers/browser.ts';
 
 const hasChromium = chromiumAvailable('test/ui/reports.e2e.test.ts');
 
@@ -59,14 +59,8 @@ describe.skipIf(!hasChromium)('reports page (chromium)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ioc-reports-e2e-'));
 
   async function openAs(user: { username: string; password: string }, path = '/#/reports'): Promise<Page> {
-    // A browser in UTC with an English locale: dates on screen must still be Vietnamese, dd/mm/yyyy.
-    const ctx = await browser.newContext({ viewport: { width: 1600, height: 1000 }, timezoneId: 'UTC', locale: 'en-US', acceptDownloads: true });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    page.on('pageerror', (e) => pageErrors.push(`${user.username}: ${e.message}`));
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(server.url + path);
-    await submitLogin(page, user);
+    // An English locale: dates on screen must still be Vietnamese, dd/mm/yyyy.
+    const page = await openLoggedIn(browser, server.url + path, user, { requests, pageErrors, contexts }, { viewport: { width: 1600, height: 1000 }, locale: 'en-US' });
     await page.waitForSelector('form.report-form', { timeout: 15_000 });
     return page;
   }
