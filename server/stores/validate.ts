@@ -3,30 +3,10 @@
 // turns valid input into its own queries, so both stores refuse exactly the same things. Refusals that depend on a
 // store's format (tag values InfluxDB line protocol cannot carry) stay in that store.
 import type { Incident } from '../incidents/types.ts';
-import { fieldDefs } from './measurements.ts';
+import { fieldDefs, type FieldType } from './measurements.ts';
 import { checkLink, checkRow, isRollupMeasurement } from './rollup.ts';
-import {
-  LINK_KEYS,
-  ROLLUP_BUCKET_MS,
-  TAG_KEYS,
-  type FieldValue,
-  type IncidentQuery,
-  type LinkAgg,
-  type LinkQuery,
-  type Point,
-  type PruneResult,
-  type RawHourCount,
-  type RawQuery,
-  type RollupAgg,
-  type RollupBuild,
-  type RollupQuery,
-  type RollupResult,
-  type SeriesQuery,
-  type SeriesRow,
-  type Store,
-  type StoreHealth,
-} from './types.ts';
-import type { FieldType } from './measurements.ts';
+import { LINK_KEYS, ROLLUP_BUCKET_MS, TAG_KEYS } from './types.ts';
+import type * as S from './types.ts';
 
 // ---- the checks ----
 
@@ -49,7 +29,7 @@ function checkLimit(limit: number | undefined): void {
 }
 
 /** A value both stores can hold for a field of this type (null/undefined: not measured). */
-export function checkField(m: string, name: string, type: FieldType, v: FieldValue | undefined): void {
+export function checkField(m: string, name: string, type: FieldType, v: S.FieldValue | undefined): void {
   if (v === null || v === undefined) return;
   const ok =
     type === 'float' ? typeof v === 'number' && Number.isFinite(v)
@@ -60,7 +40,7 @@ export function checkField(m: string, name: string, type: FieldType, v: FieldVal
 }
 
 /** Every point of a batch: a bad one rejects the whole batch. */
-export function checkPoints(points: readonly Point[]): void {
+export function checkPoints(points: readonly S.Point[]): void {
   for (const p of points) {
     const fields = fieldDefs(p.measurement);
     const m = p.measurement;
@@ -70,13 +50,13 @@ export function checkPoints(points: readonly Point[]): void {
   }
 }
 
-export function checkRawQuery(q: RawQuery): void {
+export function checkRawQuery(q: S.RawQuery): void {
   fieldDefs(q.measurement);
   checkRange(q.from, q.to);
   checkLimit(q.limit);
 }
 
-export function checkSeriesQuery(q: SeriesQuery): void {
+export function checkSeriesQuery(q: S.SeriesQuery): void {
   const defs = new Map(fieldDefs(q.measurement));
   for (const f of q.fields) {
     const t = defs.get(f);
@@ -91,12 +71,12 @@ export function checkIncident(i: Incident): void {
     if (v !== null && !Number.isSafeInteger(v)) throw new TypeError(`incident: ${what} must be integer epoch ms, got ${v}`);
 }
 
-export function checkIncidentQuery(q: IncidentQuery): void {
+export function checkIncidentQuery(q: S.IncidentQuery): void {
   checkRange(q.from, q.to);
   checkLimit(q.limit);
 }
 
-export function checkRollupQuery(q: RollupQuery): void {
+export function checkRollupQuery(q: S.RollupQuery): void {
   if (!isRollupMeasurement(q.measurement)) throw new TypeError(`not a rolled-up measurement: ${q.measurement}`);
   checkRange(q.from, q.to);
   const b = q.bucketMs;
@@ -104,13 +84,13 @@ export function checkRollupQuery(q: RollupQuery): void {
   for (const k of q.groupBy) if (!(TAG_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown tag ${k}`);
 }
 
-export function checkLinkQuery(q: LinkQuery): void {
+export function checkLinkQuery(q: S.LinkQuery): void {
   checkRange(q.from, q.to);
   for (const k of q.groupBy) if (!(LINK_KEYS as readonly string[]).includes(k)) throw new TypeError(`unknown link key ${k}`);
 }
 
 /** The builder's rows checked before a store keeps them: hours inside the range, full histograms, sane counts. */
-export function checkedBuild(build: RollupBuild, from: number, to: number): RollupBuild {
+export function checkedBuild(build: S.RollupBuild, from: number, to: number): S.RollupBuild {
   return (points) => {
     const rows = build(points);
     for (const r of rows.series) checkRow(r, from, to);
@@ -125,37 +105,37 @@ export function checkedBuild(build: RollupBuild, from: number, to: number): Roll
  * The Store contract with its arguments checked. Async methods, so a refusal is a rejected promise like any other
  * store error. A store's own `…Checked` methods may call each other or the public ones freely.
  */
-export abstract class CheckedStore implements Store {
+export abstract class CheckedStore implements S.Store {
   abstract readonly kind: string;
   abstract init(): Promise<void>;
-  abstract health(): Promise<StoreHealth>;
+  abstract health(): Promise<S.StoreHealth>;
   abstract close(): Promise<void>;
 
-  protected abstract writeChecked(points: Point[]): Promise<void>;
-  protected abstract queryRawChecked(q: RawQuery): Promise<Point[]>;
-  protected abstract querySeriesChecked(q: SeriesQuery): Promise<SeriesRow[]>;
+  protected abstract writeChecked(points: S.Point[]): Promise<void>;
+  protected abstract queryRawChecked(q: S.RawQuery): Promise<S.Point[]>;
+  protected abstract querySeriesChecked(q: S.SeriesQuery): Promise<S.SeriesRow[]>;
   protected abstract writeIncidentChecked(incident: Incident): Promise<void>;
-  protected abstract queryIncidentsChecked(q: IncidentQuery): Promise<Incident[]>;
-  protected abstract rawCountsChecked(from: number, to: number): Promise<RawHourCount[]>;
+  protected abstract queryIncidentsChecked(q: S.IncidentQuery): Promise<Incident[]>;
+  protected abstract rawCountsChecked(from: number, to: number): Promise<S.RawHourCount[]>;
   /** `from < to`, whole hours; `build` checks the rows it makes */
-  protected abstract rollupChecked(from: number, to: number, build: RollupBuild): Promise<RollupResult>;
+  protected abstract rollupChecked(from: number, to: number, build: S.RollupBuild): Promise<S.RollupResult>;
   protected abstract rollupCoverageChecked(from: number, to: number): Promise<number[]>;
   /** `groupBy` may still repeat a tag */
-  protected abstract queryRollupsChecked(q: RollupQuery): Promise<RollupAgg[]>;
-  protected abstract queryLinksChecked(q: LinkQuery): Promise<LinkAgg[]>;
-  protected abstract pruneRawChecked(before: number): Promise<PruneResult>;
+  protected abstract queryRollupsChecked(q: S.RollupQuery): Promise<S.RollupAgg[]>;
+  protected abstract queryLinksChecked(q: S.LinkQuery): Promise<S.LinkAgg[]>;
+  protected abstract pruneRawChecked(before: number): Promise<S.PruneResult>;
 
-  async write(points: Point[]): Promise<void> {
+  async write(points: S.Point[]): Promise<void> {
     checkPoints(points);
     return this.writeChecked(points);
   }
 
-  async queryRaw(q: RawQuery): Promise<Point[]> {
+  async queryRaw(q: S.RawQuery): Promise<S.Point[]> {
     checkRawQuery(q);
     return this.queryRawChecked(q);
   }
 
-  async querySeries(q: SeriesQuery): Promise<SeriesRow[]> {
+  async querySeries(q: S.SeriesQuery): Promise<S.SeriesRow[]> {
     checkSeriesQuery(q);
     return this.querySeriesChecked(q);
   }
@@ -165,17 +145,17 @@ export abstract class CheckedStore implements Store {
     return this.writeIncidentChecked(incident);
   }
 
-  async queryIncidents(q: IncidentQuery): Promise<Incident[]> {
+  async queryIncidents(q: S.IncidentQuery): Promise<Incident[]> {
     checkIncidentQuery(q);
     return this.queryIncidentsChecked(q);
   }
 
-  async rawCounts(from: number, to: number): Promise<RawHourCount[]> {
+  async rawCounts(from: number, to: number): Promise<S.RawHourCount[]> {
     checkRange(from, to);
     return this.rawCountsChecked(from, to);
   }
 
-  async rollup(from: number, to: number, build: RollupBuild): Promise<RollupResult> {
+  async rollup(from: number, to: number, build: S.RollupBuild): Promise<S.RollupResult> {
     checkHours(from, to);
     if (from === to) return { hours: 0, points: 0, rows: 0 };
     return this.rollupChecked(from, to, checkedBuild(build, from, to));
@@ -186,17 +166,17 @@ export abstract class CheckedStore implements Store {
     return this.rollupCoverageChecked(from, to);
   }
 
-  async queryRollups(q: RollupQuery): Promise<RollupAgg[]> {
+  async queryRollups(q: S.RollupQuery): Promise<S.RollupAgg[]> {
     checkRollupQuery(q);
     return this.queryRollupsChecked(q);
   }
 
-  async queryLinks(q: LinkQuery): Promise<LinkAgg[]> {
+  async queryLinks(q: S.LinkQuery): Promise<S.LinkAgg[]> {
     checkLinkQuery(q);
     return this.queryLinksChecked(q);
   }
 
-  async pruneRaw(before: number): Promise<PruneResult> {
+  async pruneRaw(before: number): Promise<S.PruneResult> {
     checkEpoch(before, 'before');
     return this.pruneRawChecked(before);
   }

@@ -75,6 +75,18 @@ export function hourRuns(hours: readonly number[]): { from: number; to: number }
   return runs;
 }
 
+/** The parts of [from, to) outside the sorted runs. */
+function gapsBetween(runs: readonly { from: number; to: number }[], from: number, to: number): { from: number; to: number }[] {
+  const gaps: { from: number; to: number }[] = [];
+  let at = from;
+  for (const run of runs) {
+    if (run.from > at) gaps.push({ from: at, to: run.from });
+    at = Math.max(at, run.to);
+  }
+  if (at < to) gaps.push({ from: at, to });
+  return gaps;
+}
+
 /** Rolls up the closed, uncovered hours of [from, to). */
 export async function runRollup(store: Store, classifyRound: RoundClassifier, o: RollupRunOptions): Promise<RollupRunStats> {
   const closedEnd = hourOf(o.now - (o.graceMs ?? 120_000));
@@ -175,13 +187,7 @@ export async function readAggregates(store: Store, q: AggregateQuery, classifyRo
   for (const run of runs) sources.push({ rows: await store.queryRollups({ ...q, from: run.from, to: run.to }), sorted: true });
 
   // Raw for the rest: the gaps between covered runs.
-  const gaps: { from: number; to: number }[] = [];
-  let at = q.from;
-  for (const run of runs) {
-    if (run.from > at) gaps.push({ from: at, to: run.from });
-    at = Math.max(at, run.to);
-  }
-  if (at < q.to) gaps.push({ from: at, to: q.to });
+  const gaps = gapsBetween(runs, q.from, q.to);
   const b = q.bucketMs;
   for (const g of gaps) {
     for (let from = g.from; from < g.to; from += rawChunkMs) {
@@ -257,13 +263,7 @@ export async function readLinks(store: Store, q: LinkQuery & { from: number; to:
   };
   for (const run of runs) for (const a of await store.queryLinks({ ...q, from: run.from, to: run.to })) add(a);
 
-  const gaps: { from: number; to: number }[] = [];
-  let at = q.from;
-  for (const run of runs) {
-    if (run.from > at) gaps.push({ from: at, to: run.from });
-    at = Math.max(at, run.to);
-  }
-  if (at < q.to) gaps.push({ from: at, to: q.to });
+  const gaps = gapsBetween(runs, q.from, q.to);
   for (const g of gaps) {
     for (let from = g.from; from < g.to; from = Math.min(g.to, hourOf(from) + rawChunkMs)) {
       const to = Math.min(g.to, hourOf(from) + rawChunkMs);
