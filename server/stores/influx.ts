@@ -329,21 +329,9 @@ export class InfluxStore extends CheckedStore {
       (group.length ? ` GROUP BY ${group.join(', ')}` : '') +
       (b ? ' fill(none)' : '');
     const out: RollupAgg[] = [];
-    for (const s of await this.query(sql)) {
-      const col = new Map(s.columns.map((c, i) => [c, i]));
-      const tags: Partial<Tags> = {};
-      for (const k of groupBy) {
-        const v = (s.tags as Record<string, string | undefined> | undefined)?.[k];
-        tags[k] = typeof v === 'string' ? v : '';
-      }
-      for (const row of s.values ?? []) {
-        const get = (c: string) => {
-          const i = col.get(c);
-          return i === undefined ? null : row[i];
-        };
-        if (get('rounds') === null) continue;
-        out.push({ t: b ? Number(row[col.get('time')!]) : null, tags: { ...tags }, ...figuresFrom(get, !!rq.histogram) });
-      }
+    for (const { tags, get } of groupedRows(await this.query(sql), groupBy)) {
+      if (get('rounds') === null) continue;
+      out.push({ t: b ? Number(get('time')) : null, tags, ...figuresFrom(get, !!rq.histogram) });
     }
     return out.sort((x, y) => (x.t ?? 0) - (y.t ?? 0) || groupBy.reduce((acc, k) => acc || cmp(x.tags[k] ?? '', y.tags[k] ?? ''), 0));
   }
@@ -364,21 +352,9 @@ export class InfluxStore extends CheckedStore {
     }
     const sql = `SELECT ${select} FROM ${this.rollupFrom('link_1h')} WHERE ${parts.join(' AND ')}${groupBy.length ? ` GROUP BY ${groupBy.map(ident).join(', ')}` : ''}`;
     const out: LinkAgg[] = [];
-    for (const s of await this.query(sql)) {
-      const col = new Map(s.columns.map((c, i) => [c, i]));
-      const tags: LinkAgg['tags'] = {};
-      for (const k of groupBy) {
-        const v = (s.tags as Record<string, string | undefined> | undefined)?.[k];
-        tags[k] = typeof v === 'string' ? v : '';
-      }
-      for (const row of s.values ?? []) {
-        const get = (c: string) => {
-          const i = col.get(c);
-          return i === undefined ? null : row[i];
-        };
-        if (!get('hours')) continue;
-        out.push({ tags: { ...tags }, hours: Number(get('hours')), hoursDown: Number(get('down') ?? 0), hoursDegraded: Number(get('degraded') ?? 0), ...figuresFrom(get, !!lq.histogram) });
-      }
+    for (const { tags, get } of groupedRows(await this.query(sql), groupBy)) {
+      if (!get('hours')) continue;
+      out.push({ tags, hours: Number(get('hours')), hoursDown: Number(get('down') ?? 0), hoursDegraded: Number(get('degraded') ?? 0), ...figuresFrom(get, !!lq.histogram) });
     }
     return out.sort((x, y) => groupBy.reduce((acc, k) => acc || cmpTag(k, x.tags[k] ?? '', y.tags[k] ?? ''), 0));
   }
@@ -640,6 +616,25 @@ function figureFields(r: RollupFigures, dense: boolean): Record<string, unknown>
     if (c > 0 || dense) fields[HIST_COLS[i]!] = new LpValue(`${c}i`);
   });
   return fields;
+}
+
+/** Every row of a GROUP BY query: its group's tags ('' for a missing tag) and a reader of its columns (null if absent). */
+function* groupedRows<K extends string>(series: Awaited<ReturnType<InfluxStore['query']>>, groupBy: readonly K[]) {
+  for (const s of series) {
+    const col = new Map(s.columns.map((c, i) => [c, i]));
+    const tags: Partial<Record<K, string>> = {};
+    for (const k of groupBy) {
+      const v = (s.tags as Record<string, string | undefined> | undefined)?.[k];
+      tags[k] = typeof v === 'string' ? v : '';
+    }
+    for (const row of s.values ?? []) {
+      const get = (c: string): unknown => {
+        const i = col.get(c);
+        return i === undefined ? null : row[i];
+      };
+      yield { tags: { ...tags }, get };
+    }
+  }
 }
 
 /** Link tags sort like DuckDB's: hod numerically, the others as text. */
