@@ -32,6 +32,7 @@ const T = {
     file: 'Tệp trạng thái',
     updated: 'cập nhật',
     ago: (s: string) => `${s} trước`,
+    since: (ago: string) => `từ ${ago}`,
     units: { s: 'giây', m: 'phút', h: 'giờ', d: 'ngày' },
   },
   en: {
@@ -56,6 +57,7 @@ const T = {
     file: 'Status file',
     updated: 'updated',
     ago: (s: string) => `${s} ago`,
+    since: (ago: string) => `since ${ago}`,
     units: { s: 's', m: 'min', h: 'h', d: 'd' },
   },
 } satisfies Record<Lang, unknown>;
@@ -114,7 +116,7 @@ export function render(r: StatusReport, settings: Settings | undefined, lang: La
   if (server) rows.push([t.server, displayUrl(server)]);
   rows.push([t.process, r.running ? t.running(st!.pid) : `${t.notRunning} (${t.why[r.liveness as Exclude<Liveness, 'running'> | 'none']})`]);
   if (r.running && st) {
-    const since = st.connectedSince !== null ? `, ${ago(now - st.connectedSince, lang)}` : '';
+    const since = st.connectedSince !== null ? ` (${t.since(ago(now - st.connectedSince, lang))})` : '';
     rows.push([t.link, `${st.connected ? t.connected : t.disconnected}${since}`]);
   }
   if (st) {
