@@ -59,6 +59,7 @@ import {
   type SeriesQuery,
   type SeriesRow,
   type StoreHealth,
+  type TagKey,
   type Tags,
 } from './types.ts';
 import { CheckedStore } from './validate.ts';
@@ -402,22 +403,13 @@ export class DuckDbStore extends CheckedStore {
     await this.ready();
     const b = rq.bucketMs;
     const groupBy = [...new Set(rq.groupBy)];
-    const parts = ['hour >= $1', 'hour < $2'];
-    const values: DuckDBValue[] = [BigInt(rq.from), BigInt(rq.to)];
-    const types: DuckDBType[] = [BIGINT, BIGINT];
-    for (const k of TAG_KEYS) {
-      const v = rq.where?.[k];
-      if (v === undefined) continue;
-      values.push(v);
-      types.push(VARCHAR);
-      parts.push(`${q(k)} = $${values.length}`);
-    }
+    const { sql: where, values, types } = whereSql(rq.from, rq.to, rq.where, 'hour');
     const cols = [...figureCols(rq.figures), ...(rq.histogram ? HIST_COLS : [])];
     const keys = [...(b ? [`(hour - (((hour % ${b}) + ${b}) % ${b}))`] : []), ...groupBy.map(q)];
     const sql =
       `SELECT ${b ? `${keys[0]} AS t, ` : ''}${groupBy.map(q).map((k) => `${k}, `).join('')}` +
       cols.map((c) => `${FIGURE_MERGE[c as keyof typeof FIGURE_MERGE] ?? 'sum'}(${q(c)})::DOUBLE`).join(', ') +
-      ` FROM ${q(rollupName(rq.measurement))} WHERE ${parts.join(' AND ')}` +
+      ` FROM ${q(rollupName(rq.measurement))} WHERE ${where}` +
       (keys.length ? ` GROUP BY ${keys.map((_, i) => i + 1).join(', ')} ORDER BY ${keys.map((_, i) => i + 1).join(', ')}` : '');
     const rows = await this.read(sql, values, types);
     const off = (b ? 1 : 0) + groupBy.length;
@@ -436,21 +428,12 @@ export class DuckDbStore extends CheckedStore {
   protected override async queryLinksChecked(lq: LinkQuery): Promise<LinkAgg[]> {
     await this.ready();
     const groupBy = [...new Set(lq.groupBy)];
-    const parts = ['hour >= $1', 'hour < $2'];
-    const values: DuckDBValue[] = [BigInt(lq.from), BigInt(lq.to)];
-    const types: DuckDBType[] = [BIGINT, BIGINT];
-    for (const k of ['province', 'commune', 'carrier'] as const) {
-      const v = lq.where?.[k];
-      if (v === undefined) continue;
-      values.push(v);
-      types.push(VARCHAR);
-      parts.push(`${q(k)} = $${values.length}`);
-    }
+    const { sql: where, values, types } = whereSql(lq.from, lq.to, lq.where, 'hour', LINK_TAGS);
     const cols = [...FIGURE_COLS, ...(lq.histogram ? HIST_COLS : [])];
     const sql =
       `SELECT ${groupBy.map((k) => `${q(k)}, `).join('')}count(*)::DOUBLE, sum(down::INTEGER)::DOUBLE, sum(degraded::INTEGER)::DOUBLE, ` +
       cols.map((c) => `${FIGURE_MERGE[c as keyof typeof FIGURE_MERGE] ?? 'sum'}(${q(c)})::DOUBLE`).join(', ') +
-      ` FROM link_1h WHERE ${parts.join(' AND ')}` +
+      ` FROM link_1h WHERE ${where}` +
       (groupBy.length ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')} ORDER BY ${groupBy.map((_, i) => i + 1).join(', ')}` : '');
     const rows = await this.read(sql, values, types);
     const off = groupBy.length + 3;
@@ -588,11 +571,15 @@ function incidentFromRow(r: unknown[]): Incident {
   };
 }
 
-function whereSql(from: number, to: number, where: Partial<Tags> | undefined) {
-  const parts = ['ts >= $1', 'ts < $2'];
+/** The tags a link row has (the other keys of a where are not columns of link_1h). */
+const LINK_TAGS = ['province', 'commune', 'carrier'] as const;
+
+/** `time` in [from, to) and each given tag (of `keys`) equal, as bound parameters. */
+function whereSql(from: number, to: number, where: Partial<Tags> | undefined, time: 'ts' | 'hour' = 'ts', keys: readonly TagKey[] = TAG_KEYS) {
+  const parts = [`${time} >= $1`, `${time} < $2`];
   const values: DuckDBValue[] = [BigInt(from), BigInt(to)];
   const types: DuckDBType[] = [BIGINT, BIGINT];
-  for (const k of TAG_KEYS) {
+  for (const k of keys) {
     const v = where?.[k];
     if (v === undefined) continue;
     values.push(v);
