@@ -131,7 +131,7 @@ describe('ioc-agent install / run / status / uninstall on Linux', () => {
         const r = await s.store.queryRaw({ measurement: 'icmp', from: t0 - 60_000, to: Date.now() + 60_000, where: { agent: a.id } });
         return r.length > 0 && r;
       });
-      expect((rows[0] as { fields: { received: number } }).fields.received).toBe(3);
+      expect(rows[0]!.fields.received).toBe(3);
 
       const connected = await until('status: connected with an ack', async () => {
         const r = await status('--json');
