@@ -6,7 +6,7 @@ import { ApiError } from '../../ui/src/lib/api.ts';
 import { formatDateHm } from '../../ui/src/lib/format.ts';
 import { translate, type MessageKey } from '../../ui/src/lib/i18n.ts';
 import type { NameLookup } from '../../ui/src/lib/incidents.ts';
-import { entrySchema, progressSchema } from '../../ui/src/lib/reportApi.ts';
+import { reportEntrySchema as entrySchema, jobProgressSchema as progressSchema } from '../../config/api.ts';
 import {
   apiErrorText,
   choosePeriod,

@@ -1,8 +1,8 @@
 // Reference data every page needs, loaded once per login: the province (boundaries, names), targets and carriers.
+import type { CarrierInfo, TargetInfo } from '../../../config/api.ts';
 import type { ProvinceCommune, ProvinceFile } from '../../../config/schema.ts';
-import { api } from './api.ts';
+import { call } from './api.ts';
 import type { NameLookup } from './incidents.ts';
-import type { CarrierInfo, TargetInfo } from './types.ts';
 
 export class Catalog {
   province = $state.raw<ProvinceFile | null>(null);
@@ -25,7 +25,7 @@ export class Catalog {
   async loadProvince(onLoaded?: (p: ProvinceFile) => void): Promise<void> {
     this.loadError = null;
     try {
-      const p = await api<ProvinceFile>('/api/province');
+      const p = await call('GET /api/province');
       onLoaded?.(p);
       this.province = p;
     } catch (e) {
@@ -35,7 +35,7 @@ export class Catalog {
 
   async loadNames(): Promise<void> {
     // Names only: everything works without them (ids are shown), so failures here are not fatal.
-    const [ts, cs] = await Promise.allSettled([api<TargetInfo[]>('/api/targets'), api<CarrierInfo[]>('/api/carriers')]);
+    const [ts, cs] = await Promise.allSettled([call('GET /api/targets'), call('GET /api/carriers')]);
     if (ts.status === 'fulfilled') this.targets = new Map(ts.value.map((x) => [x.id, x]));
     if (cs.status === 'fulfilled') this.carriers = new Map(cs.value.map((x) => [x.id, x]));
   }

@@ -1,6 +1,9 @@
 // Pure helpers of the reports page: report names and period labels in words (vi/en), the calendar periods the
 // form offers (Asia/Ho_Chi_Minh, ISO weeks like server/reports/data/periods.ts), dd/mm/yyyy input, the POST body,
 // progress stages, and API errors in words. The reactive page is pages/ReportsPage.svelte.
+import type { GenerateBody } from '../../../config/api.ts';
+import { REPORT_FORMATS, type ReportFormat } from '../../../config/schema.ts';
+import { REPORT_STAGES, type ReportStage as Stage } from '../../../config/vocabulary.ts';
 import type { Lang } from './format.ts';
 import type { MessageKey } from './i18n.ts';
 import type { NameLookup } from './incidents.ts';
@@ -11,13 +14,11 @@ const WEEK = 7 * DAY;
 /** server/routes/reports.ts refuses longer custom periods */
 export const MAX_SPAN_DAYS = 400;
 
-export type ReportKind = 'carrier' | 'dost';
-export type PeriodType = 'week' | 'month' | 'custom';
-export type ReportStatus = 'queued' | 'running' | 'retrying' | 'done' | 'failed';
-export type ReportFormat = 'pdf' | 'xlsx' | 'csv';
-export const FORMATS: readonly ReportFormat[] = ['pdf', 'xlsx', 'csv'];
+export type { GenerateBody, ReportFormat };
+export type ReportKind = GenerateBody['kind'];
+export type PeriodType = GenerateBody['period']['type'];
+export const FORMATS: readonly ReportFormat[] = REPORT_FORMATS;
 export const PERIOD_TYPES: readonly PeriodType[] = ['week', 'month', 'custom'];
-export type Stage = 'queued' | 'data' | 'render' | 'archive' | 'email' | 'retry' | 'done' | 'failed';
 
 /** Translator as handed around by the page (i18n.t). */
 export type T = (key: MessageKey, params?: Record<string, string | number>) => string;
@@ -155,14 +156,6 @@ export function choosePeriod(type: PeriodType, value: string, fromText: string, 
 
 // ---- requests and answers ---------------------------------------------------------------------------------
 
-export interface GenerateBody {
-  kind: ReportKind;
-  carrier?: string;
-  commune?: string;
-  target?: string;
-  period: { type: PeriodType; from?: string; to?: string };
-}
-
 /** POST /api/reports body: a carrier report names its carrier, a DOST report its optional commune/service. */
 export function generateBody(f: { kind: ReportKind; carrier: string; commune: string | null; target: string }, period: GenerateBody['period']): GenerateBody {
   if (f.kind === 'carrier') return { kind: 'carrier', ...(f.carrier ? { carrier: f.carrier } : {}), period };
@@ -179,9 +172,8 @@ export function reportName(e: { kind: ReportKind; carrier: string | null; scope?
   return parts.join(' — ');
 }
 
-const STAGES: readonly Stage[] = ['queued', 'data', 'render', 'archive', 'email', 'retry', 'done', 'failed'];
 export function isStage(v: unknown): v is Stage {
-  return typeof v === 'string' && (STAGES as readonly string[]).includes(v);
+  return typeof v === 'string' && (REPORT_STAGES as readonly string[]).includes(v);
 }
 
 /** The stage in words; the file being rendered is taken from the server's label ("Đang tạo tệp PDF"). */

@@ -1,14 +1,10 @@
 // Who is logged in. `checked` is false until GET /api/auth/me answered, so the app shows neither the
 // login form nor the map while it doesn't know yet (no flash of the login page on reload).
-import type { Role } from '../../../config/schema.ts';
-import { api, ApiError, setUnauthorizedHandler } from './api.ts';
+import type { SessionUser } from '../../../config/api.ts';
+import { ApiError, call, setUnauthorizedHandler } from './api.ts';
 
-export interface User {
-  username: string;
-  role: Role;
-  carrier?: string;
-  displayName?: string;
-}
+/** the logged-in user; a later server may add a display name */
+export type User = SessionUser & { displayName?: string };
 
 export class Session {
   user = $state<User | null>(null);
@@ -24,7 +20,7 @@ export class Session {
 
   async check(): Promise<void> {
     try {
-      this.user = await api<User>('/api/auth/me', { quiet401: true });
+      this.user = await call('GET /api/auth/me', { quiet401: true });
       this.error = null;
     } catch (e) {
       this.user = null;
@@ -36,14 +32,14 @@ export class Session {
 
   /** Resolves on success; throws ApiError (401 = wrong credentials). */
   async login(username: string, password: string): Promise<void> {
-    const res = await api<{ user: User }>('/api/auth/login', { method: 'POST', body: { username, password }, quiet401: true });
+    const res = await call('POST /api/auth/login', { body: { username, password }, quiet401: true });
     this.user = res.user;
     this.error = null;
   }
 
   async logout(): Promise<void> {
     try {
-      await api<void>('/api/auth/logout', { method: 'POST', quiet401: true });
+      await call('POST /api/auth/logout', { quiet401: true });
     } finally {
       this.user = null;
     }
