@@ -534,6 +534,29 @@ export const reportsSchema = z
   .strict();
 export type ReportsConfig = z.infer<typeof reportsSchema>;
 
+/** GET /metrics for Prometheus (README "Metrics"): scraped from the allowed addresses, or with the token. */
+export const metricsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** client addresses or CIDR ranges that may scrape without a token (default: this machine only) */
+    allow: z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'expected an IP address or a CIDR range' })).default(['127.0.0.1', '::1']),
+    /** `Authorization: Bearer <token>` from anywhere; `{ env: NAME }` keeps it out of the file */
+    token: secretRefSchema.optional(),
+  })
+  .strict();
+export type MetricsConfig = z.infer<typeof metricsSchema>;
+
+/** The server's log (README "Logs"); LOG_LEVEL and LOG_FORMAT in the environment win. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const logSchema = z
+  .object({
+    level: z.enum(LOG_LEVELS).default('info'),
+    /** auto: one readable line per event on a terminal, JSON lines otherwise (journald, files, log shippers) */
+    format: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  })
+  .strict();
+export type LogConfig = z.infer<typeof logSchema>;
+
 export const configSchema = z
   .object({
     notifications: notificationsSchema.prefault({}),
@@ -562,6 +585,8 @@ export const configSchema = z
       })
       .prefault({}),
     store: storeSchema.prefault({ kind: 'duckdb' }),
+    metrics: metricsSchema.prefault({}),
+    log: logSchema.prefault({}),
     defaults: z
       .object({
         thresholds: thresholdsSchema.prefault({}),

@@ -53,6 +53,8 @@ export interface AppDeps {
   uiDir: string | null;
   startedAt: number;
   version: string;
+  /** GET /metrics (server/metrics.ts), or null when switched off */
+  metrics?: Hono | null;
 }
 
 export function createApp(d: AppDeps) {
@@ -90,6 +92,8 @@ export function createApp(d: AppDeps) {
   api.all('*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
   app.use('/api/*', compress());
   app.route('/api', api);
+
+  if (d.metrics) app.route('/metrics', d.metrics);
 
   const ingest = { dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec, clockToleranceMs: d.clockToleranceMs };
   app.get('/ws/agent', agentAuth(ingest), upgradeWebSocket((c) => agentEvents(ingest, c)));

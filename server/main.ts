@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { ConfigError } from '../config/errors.ts';
 import { loadConfig, loadProvince } from '../config/load.ts';
@@ -21,6 +21,8 @@ import { buildDirectory, type Directory } from './directory.ts';
 import { AgentRegistry } from './ingest/agents.ts';
 import { BatchWriter } from './ingest/writer.ts';
 import { LiveHub } from './live.ts';
+import { createLogger } from './log.ts';
+import { ServerMetrics } from './metrics.ts';
 import { LiveState } from './state/live-state.ts';
 import { createStore } from './stores/index.ts';
 import { IncidentEngine } from './incidents/engine.ts';
@@ -73,7 +75,7 @@ export interface RunningServer {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const cfg = structuredClone(opts.config ?? loadConfig(opts.configPath));
   if (opts.dataDir) cfg.server.dataDir = opts.dataDir;
-  const log = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const log = opts.logger ?? createLogger(cfg.log);
   const province = loadProvince(cfg);
   mkdirSync(cfg.server.dataDir, { recursive: true });
 
@@ -83,7 +85,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const dir = buildDirectory(cfg, province);
   const store = createStore(cfg.store, { dataDir: cfg.server.dataDir });
   await initStore(store, log);
-  const writer = new BatchWriter(store);
+  const metrics = new ServerMetrics();
+  // the writer's store writes are timed and its waiting points counted for /metrics, from outside
+  const writer = metrics.counted(new BatchWriter(metrics.timed(store)));
   const live = new LiveState(dir, cfg.server.agentTimeoutSec * 1000);
   const hub = new LiveHub(live, cfg.server.liveCoalesceMs);
   const registry = new AgentRegistry(cfg.agents);
@@ -110,11 +114,18 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // Hourly rollups of closed hours, then raw data past store.rawRetentionDays pruned: every 10 min, first after 1 min.
   const rollups = startRollupJob({
     store, classify: roundClassifier(dir), rawRetentionDays: cfg.store.rawRetentionDays,
-    onRun: (r) => log.info({ rollup: r.rollup, prune: r.prune, ms: r.ms }, 'rollup step'),
-    onError: (err) => log.warn({ err: String(err) }, 'rollup step failed; retried at the next run'),
+    onRun: (r) => {
+      metrics.rollupRan(r.ms / 1000);
+      log.info({ rollup: r.rollup, prune: r.prune, ms: r.ms }, 'rollup step');
+    },
+    onError: (err) => {
+      metrics.rollupFailed();
+      log.warn({ err: String(err) }, 'rollup step failed; retried at the next run');
+    },
   });
   const firstRollup = setTimeout(() => void rollups.runOnce().catch(() => {}), 60_000);
   firstRollup.unref();
+  metrics.collectFrom({ registry, writer, hub, live, store, incidents, notify, reports, version: VERSION });
   const { users, generated } = await resolveUsers(cfg.users, cfg.server.dataDir, opts.adminPassword ?? process.env.IOC_ADMIN_PASSWORD);
 
   const app = createApp({
@@ -126,9 +137,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     uiDir: opts.uiDir === undefined ? join(ROOT, 'dist', 'ui') : opts.uiDir,
     startedAt: Date.now(),
     version: VERSION,
+    metrics: cfg.metrics.enabled ? metrics.routes(cfg.metrics) : null,
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: cfg.server.maxFrameBytes });
+  metrics.observeSockets(wss);
   const port = opts.port ?? cfg.server.port;
   const host = opts.host ?? cfg.server.host;
   const server: ServerType = await new Promise((resolve, reject) => {

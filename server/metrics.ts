@@ -1,0 +1,471 @@
+// Prometheus metrics (GET /metrics, README "Metrics"). The modules that count keep counting their own way
+// (registry counters, writer stats, hub stats, dispatcher and archive status); this file reads them when Prometheus
+// scrapes (prom-client collect callbacks), so none of them knows about Prometheus. Only what nobody counts today is
+// observed here from outside: the store write duration (a wrapped store for the writer), the writer's waiting points
+// (a wrapped writer), socket bytes (the WebSocket server's connection event) and incident openings (an event
+// listener). Labels stay low-cardinality: cause, reason, channel, state; never a commune or an agent.
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { Hono } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { WebSocketServer } from 'ws';
+import { CAUSES, STATUSES } from '../config/vocabulary.ts';
+import type { MetricsConfig } from '../config/schema.ts';
+import type { AgentRegistry } from './ingest/agents.ts';
+import type { BatchWriter } from './ingest/writer.ts';
+import type { IncidentEngine } from './incidents/engine.ts';
+import type { LiveHub } from './live.ts';
+import type { Dispatcher } from './notifiers/index.ts';
+import type { Reports } from './reports/index.ts';
+import type { LiveState } from './state/live-state.ts';
+import type { Store } from './stores/types.ts';
+
+const HOUR = 3_600_000;
+/** registry.counters key -> reason label of ioc_ingest_refused_total */
+const REFUSALS = {
+  authFailures: 'auth',
+  badFrames: 'bad_frame',
+  oversized: 'oversized',
+  storeFailures: 'store_unavailable',
+} as const;
+const REPORT_STATES = ['queued', 'running', 'retrying', 'done', 'failed'] as const;
+
+export interface MetricSources {
+  registry: AgentRegistry;
+  writer: BatchWriter;
+  hub: LiveHub;
+  live: LiveState;
+  store: Store;
+  incidents: IncidentEngine;
+  notify: Dispatcher;
+  reports: Reports;
+  version: string;
+}
+
+/** Per-agent figures summed into a counter that never goes back when an agent leaves the registry. */
+class Monotonic {
+  private last = new Map<string, number>();
+  private total = 0;
+  add(rows: Iterable<[string, number]>): number {
+    for (const [id, v] of rows) {
+      const prev = this.last.get(id) ?? 0;
+      // a restarted count (same id, new lower value) is new work from zero
+      this.total += v >= prev ? v - prev : v;
+      this.last.set(id, v);
+    }
+    return this.total;
+  }
+}
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly flush = new Histogram({
+    name: 'ioc_store_write_duration_seconds',
+    help: 'Time one store write (a writer flush) took',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly storeErrors = new Counter({
+    name: 'ioc_store_errors_total',
+    help: 'Store calls that failed, by operation',
+    labelNames: ['operation'],
+    registers: [this.registry],
+  });
+  private readonly opened = new Counter({
+    name: 'ioc_incidents_opened_total',
+    help: 'Incidents opened, by cause',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
+  private readonly rollupRuns = new Counter({
+    name: 'ioc_rollup_runs_total',
+    help: 'Rollup steps run, by outcome',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private writerWaiting = 0;
+  private agentBytes = { closed: 0, open: new Set<Socket>() };
+  private liveBytes = { closed: 0, open: new Set<Socket>() };
+  private lastRollup: { at: number; seconds: number } | null = null;
+  private lagCache: { at: number; value: number | null } | null = null;
+
+  constructor() {
+    for (const c of CAUSES) this.opened.inc({ cause: c }, 0);
+    for (const o of ['ok', 'failed']) this.rollupRuns.inc({ outcome: o }, 0);
+    this.storeErrors.inc({ operation: 'write' }, 0);
+  }
+
+  /** The store as the writer should see it: each write timed, each failure counted. */
+  timed(store: Store): Store {
+    const flush = this.flush;
+    const errors = this.storeErrors;
+    return new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop !== 'write') return Reflect.get(target, prop, receiver) as unknown;
+        return async (points: Parameters<Store['write']>[0]) => {
+          const end = flush.startTimer();
+          try {
+            await target.write(points);
+          } catch (e) {
+            errors.inc({ operation: 'write' });
+            throw e;
+          } finally {
+            end();
+          }
+        };
+      },
+    });
+  }
+
+  /** The writer as ingest should see it: points handed over and not yet settled are its queue depth. */
+  counted(writer: BatchWriter): BatchWriter {
+    const self = this;
+    return new Proxy(writer, {
+      get(target, prop, receiver) {
+        if (prop !== 'write') return Reflect.get(target, prop, receiver) as unknown;
+        return (points: Parameters<BatchWriter['write']>[0]) => {
+          self.writerWaiting += points.length;
+          return target.write(points).finally(() => (self.writerWaiting -= points.length));
+        };
+      },
+    });
+  }
+
+  /** Bytes on the agent and live sockets, read from the sockets themselves (upgrade request included). */
+  observeSockets(wss: WebSocketServer): void {
+    wss.on('connection', (_ws: unknown, req: IncomingMessage) => {
+      const path = (req.url ?? '').split('?')[0];
+      const side = path === '/ws/agent' ? this.agentBytes : path === '/ws/live' ? this.liveBytes : null;
+      if (!side) return;
+      const sock = req.socket;
+      side.open.add(sock);
+      sock.once('close', () => {
+        side.open.delete(sock);
+        side.closed += side === this.agentBytes ? sock.bytesRead : sock.bytesWritten;
+      });
+    });
+  }
+
+  rollupRan(seconds: number): void {
+    this.lastRollup = { at: Date.now(), seconds };
+    this.rollupRuns.inc({ outcome: 'ok' });
+  }
+
+  rollupFailed(): void {
+    this.rollupRuns.inc({ outcome: 'failed' });
+  }
+
+  /** Everything read on scrape. Call once, when the sources exist. */
+  collectFrom(s: MetricSources): void {
+    const r = this.registry;
+    const self = this;
+    collectDefaultMetrics({ register: r, prefix: 'ioc_' });
+    // gauges named like counters: promtool refuses them, and handle counts say little about this server's health
+    for (const m of ['active_handles_total', 'active_requests_total', 'active_resources_total']) r.removeSingleMetric(`ioc_nodejs_${m}`);
+    s.incidents.on((e) => {
+      if (e.kind === 'opened') this.opened.inc({ cause: e.incident.cause });
+    });
+
+    new Gauge({ name: 'ioc_build_info', help: 'Server version (value 1)', labelNames: ['version'], registers: [r] }).set({ version: s.version }, 1);
+
+    // ---- agents
+    new Gauge({
+      name: 'ioc_agents',
+      help: 'Agents by state: configured (every agent the server accepts: YAML, enrolled, simulated), connected now',
+      labelNames: ['state'],
+      registers: [r],
+      collect() {
+        const list = s.registry.list();
+        this.set({ state: 'configured' }, list.length);
+        this.set({ state: 'connected' }, list.filter((a) => a.connected).length);
+      },
+    });
+    new Gauge({
+      name: 'ioc_agent_spool_pending_results',
+      help: 'Results waiting in the agents\u2019 spools for an ack, as the agents last reported',
+      registers: [r],
+      collect() {
+        this.set(s.registry.list().reduce((n, a) => n + a.pending, 0));
+      },
+    });
+    new Gauge({
+      name: 'ioc_agent_spool_dropped_results',
+      help: 'Results the agents had to drop (spool full or too old) since their spools were created, as last reported',
+      registers: [r],
+      collect() {
+        this.set(s.registry.list().reduce((n, a) => n + a.dropped, 0));
+      },
+    });
+
+    // ---- ingest
+    const batches = new Monotonic();
+    const results = new Monotonic();
+    const backfilled = new Monotonic();
+    const rows = (k: 'batches' | 'results' | 'backfilled') => s.registry.list().map((a) => [a.id, a[k]] as [string, number]);
+    new Counter({
+      name: 'ioc_ingest_batches_total',
+      help: 'Result batches received from agents and stored',
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(batches.add(rows('batches')));
+      },
+    });
+    new Counter({
+      name: 'ioc_ingest_results_total',
+      help: 'Results received from agents and stored: live (fresh) or backfilled (replayed late from a spool: history only)',
+      labelNames: ['outcome'],
+      registers: [r],
+      collect() {
+        const all = results.add(rows('results'));
+        const late = backfilled.add(rows('backfilled'));
+        this.reset();
+        this.inc({ outcome: 'live' }, all - late);
+        this.inc({ outcome: 'backfilled' }, late);
+      },
+    });
+    new Counter({
+      name: 'ioc_ingest_results_refused_total',
+      help: 'Results received and not stored, by reason (timestamp: impossible time, check the agent clock)',
+      labelNames: ['reason'],
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc({ reason: 'timestamp' }, s.registry.counters.rejectedTimestamps);
+      },
+    });
+    new Counter({
+      name: 'ioc_ingest_unplanned_results_total',
+      help: 'Results for targets the server does not plan (stored all the same)',
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(s.registry.counters.unplannedResults);
+      },
+    });
+    new Counter({
+      name: 'ioc_ingest_refused_total',
+      help: 'Agent connections and frames refused, by reason',
+      labelNames: ['reason'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [k, reason] of Object.entries(REFUSALS)) this.inc({ reason }, s.registry.counters[k as keyof typeof REFUSALS]);
+      },
+    });
+    new Counter({
+      name: 'ioc_ingest_received_bytes_total',
+      help: 'Bytes received on agent WebSocket connections',
+      registers: [r],
+      collect() {
+        let n = self.agentBytes.closed;
+        for (const sock of self.agentBytes.open) n += sock.bytesRead;
+        this.reset();
+        this.inc(n);
+      },
+    });
+
+    // ---- writer and store
+    new Gauge({
+      name: 'ioc_writer_queue_points',
+      help: 'Points handed to the writer and not yet stored (or refused)',
+      registers: [r],
+      collect() {
+        this.set(self.writerWaiting);
+      },
+    });
+    new Counter({
+      name: 'ioc_writer_points_total',
+      help: 'Points the writer stored',
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(s.writer.stats.points);
+      },
+    });
+    new Counter({
+      name: 'ioc_writer_flushes_total',
+      help: 'Writer flushes, by outcome',
+      labelNames: ['outcome'],
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc({ outcome: 'ok' }, s.writer.stats.flushes);
+        this.inc({ outcome: 'failed' }, s.writer.stats.failures);
+      },
+    });
+    new Gauge({
+      name: 'ioc_store_up',
+      help: 'Whether the store answers its health check (1) or not (0)',
+      labelNames: ['kind'],
+      registers: [r],
+      async collect() {
+        const h = await s.store.health().catch(() => ({ ok: false }));
+        this.reset();
+        this.set({ kind: s.store.kind }, h.ok ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'ioc_rollup_lag_seconds',
+      help: 'Time since the end of the newest hour covered by rollups (rollups run every 10 min for closed hours)',
+      registers: [r],
+      async collect() {
+        this.reset();
+        const lag = await self.rollupLag(s.store);
+        if (lag !== null) this.set(lag);
+      },
+    });
+    new Gauge({
+      name: 'ioc_rollup_last_run_duration_seconds',
+      help: 'How long the last rollup step took',
+      registers: [r],
+      collect() {
+        this.reset();
+        if (self.lastRollup) this.set(self.lastRollup.seconds);
+      },
+    });
+
+    // ---- live screens
+    new Gauge({
+      name: 'ioc_live_clients',
+      help: 'Browsers connected to the live feed',
+      registers: [r],
+      collect() {
+        this.set(s.hub.size);
+      },
+    });
+    new Counter({
+      name: 'ioc_live_sent_bytes_total',
+      help: 'Bytes sent on live feed WebSocket connections',
+      registers: [r],
+      collect() {
+        let n = self.liveBytes.closed;
+        for (const sock of self.liveBytes.open) n += sock.bytesWritten;
+        this.reset();
+        this.inc(n);
+      },
+    });
+    new Counter({
+      name: 'ioc_live_messages_total',
+      help: 'Live feed messages sent, by type; slow_skip: deltas held back from a slow client',
+      labelNames: ['type'],
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc({ type: 'delta' }, s.hub.stats.deltas);
+        this.inc({ type: 'snapshot' }, s.hub.stats.snapshots);
+        this.inc({ type: 'incident' }, s.hub.stats.incidents);
+        this.inc({ type: 'slow_skip' }, s.hub.stats.slowSkips);
+      },
+    });
+    new Gauge({
+      name: 'ioc_communes',
+      help: 'Communes by live status',
+      labelNames: ['status'],
+      registers: [r],
+      collect() {
+        const n = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<string, number>;
+        for (const c of s.live.all()) n[c.status] = (n[c.status] ?? 0) + 1;
+        for (const [status, v] of Object.entries(n)) this.set({ status }, v);
+      },
+    });
+
+    // ---- incidents, notifications, reports
+    new Gauge({
+      name: 'ioc_incidents_open',
+      help: 'Open incidents, by cause',
+      labelNames: ['cause'],
+      registers: [r],
+      collect() {
+        const n = Object.fromEntries(CAUSES.map((c) => [c, 0])) as Record<string, number>;
+        for (const i of s.incidents.openIncidents()) n[i.cause] = (n[i.cause] ?? 0) + 1;
+        for (const [cause, v] of Object.entries(n)) this.set({ cause }, v);
+      },
+    });
+    const channels = () => s.notify.status().channels;
+    new Counter({
+      name: 'ioc_notifications_total',
+      help: 'Notifications by channel and outcome (sent, or failed after its retries)',
+      labelNames: ['channel', 'kind', 'outcome'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const c of channels()) {
+          this.inc({ channel: c.id, kind: c.kind, outcome: 'sent' }, c.sent);
+          this.inc({ channel: c.id, kind: c.kind, outcome: 'failed' }, c.failed);
+        }
+      },
+    });
+    new Gauge({
+      name: 'ioc_notifications_queued',
+      help: 'Notifications waiting to be sent, by channel',
+      labelNames: ['channel', 'kind'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const c of channels()) this.set({ channel: c.id, kind: c.kind }, c.queued);
+      },
+    });
+    new Gauge({
+      name: 'ioc_report_jobs',
+      help: 'Archived report jobs by state',
+      labelNames: ['state'],
+      registers: [r],
+      collect() {
+        const n = Object.fromEntries(REPORT_STATES.map((st) => [st, 0])) as Record<string, number>;
+        for (const e of s.reports.archive.list()) n[e.status] = (n[e.status] ?? 0) + 1;
+        for (const [state, v] of Object.entries(n)) this.set({ state }, v);
+      },
+    });
+  }
+
+  /** Seconds since the end of the newest covered hour of the last 8 days; cached: a scrape should not load the store. */
+  private async rollupLag(store: Store): Promise<number | null> {
+    const now = Date.now();
+    if (this.lagCache && now - this.lagCache.at < 30_000) return this.lagCache.value;
+    let value: number | null = null;
+    try {
+      const hours = await store.rollupCoverage(Math.floor(now / HOUR) * HOUR - 8 * 24 * HOUR, Math.floor(now / HOUR) * HOUR);
+      if (hours.length) value = Math.max(0, (now - (Math.max(...hours) + HOUR)) / 1000);
+    } catch {
+      this.storeErrors.inc({ operation: 'rollup_coverage' });
+    }
+    this.lagCache = { at: now, value };
+    return value;
+  }
+
+  /** GET /metrics, for the allowed addresses or with the token (the token from the config or the environment). */
+  routes(cfg: MetricsConfig, env: NodeJS.ProcessEnv = process.env): Hono {
+    const app = new Hono();
+    const allow = new BlockList();
+    for (const a of cfg.allow) {
+      const [addr, bits] = a.split('/');
+      const type = isIPv6(addr!) ? 'ipv6' : 'ipv4';
+      if (bits !== undefined) allow.addSubnet(addr!, Number(bits), type);
+      else allow.addAddress(addr!, type);
+    }
+    const token = cfg.token === undefined ? null : typeof cfg.token === 'string' ? cfg.token : (env[cfg.token.env] ?? null);
+    const tokenOk = (header: string | undefined) => {
+      if (!token || !header?.startsWith('Bearer ')) return false;
+      const a = Buffer.from(header.slice(7));
+      const b = Buffer.from(token);
+      return a.length === b.length && timingSafeEqual(a, b);
+    };
+    const addressOk = (addr: string | undefined) => {
+      if (!addr) return false;
+      // an IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d
+      const v4 = addr.startsWith('::ffff:') && isIPv4(addr.slice(7)) ? addr.slice(7) : null;
+      return v4 ? allow.check(v4, 'ipv4') || allow.check(addr, 'ipv6') : allow.check(addr, isIPv6(addr) ? 'ipv6' : 'ipv4');
+    };
+    app.get('/', async (c) => {
+      if (!tokenOk(c.req.header('authorization')) && !addressOk(getConnInfo(c).remote.address)) {
+        return c.json({ error: 'metrics: this address is not in metrics.allow and no valid token was given' }, 403);
+      }
+      return c.body(await this.registry.metrics(), 200, { 'content-type': this.registry.contentType });
+    });
+    return app;
+  }
+}
