@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
+import type { Figures } from '../../config/vocabulary.ts';
 import type { Incident } from '../../server/incidents/types.ts';
 import { DuckDbStore } from '../../server/stores/duckdb.ts';
 import { InfluxStore } from '../../server/stores/influx.ts';
@@ -118,8 +119,11 @@ export function describeStores(title: string, label: string, body: (h: StoreHarn
   });
 }
 
+/** An incident whose evidence is a written sentence (as older incidents were stored): a report shows it as it is. */
+export type SentenceIncident = Incident & { evidence: { summary: string; figures: Figures } };
+
 /** An incident as the report suites write it: the fields a report does not read get quiet defaults. */
-export function incident(o: Partial<Incident> & Pick<Incident, 'id' | 'cause' | 'subject' | 'openedAt' | 'resolvedAt' | 'communes'>): Incident {
+export function incident(o: Omit<Partial<Incident>, 'evidence'> & Pick<Incident, 'id' | 'cause' | 'subject' | 'openedAt' | 'resolvedAt' | 'communes'>): SentenceIncident {
   return {
     targets: [],
     carrier: null,

@@ -19,14 +19,13 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, it } from 'vitest';
 import { configSchema, type ProvinceFile } from '../../config/schema.ts';
 import { buildDirectory, type Directory } from '../../server/directory.ts';
-import type { Incident } from '../../server/incidents/types.ts';
 import type { CarrierReport, DeadZoneDefinition, DostReport, GreenDefinition, OutageStats, Period } from '../../server/reports/model.ts';
 import { buildCarrierReport } from '../../server/reports/data/carrier.ts';
 import { buildDostReport } from '../../server/reports/data/dost.ts';
 import { roundClassifier, runRollup } from '../../server/reports/data/rollups.ts';
 import { HIST_BIN_RATIO } from '../../server/stores/rollup.ts';
 import type { Point, Store, Tags } from '../../server/stores/types.ts';
-import { describeStores, incident } from '../helpers/stores.ts';
+import { describeStores, incident, type SentenceIncident } from '../helpers/stores.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const H = 3_600_000;
@@ -133,7 +132,7 @@ function icmpPoint(ts: number, tags: Tags, loss: number, rtt: number | null): Po
   };
 }
 
-const INCIDENTS: Record<string, Incident> = {
+const INCIDENTS: Record<string, SentenceIncident> = {
   I1: incident({ id: 'I1', cause: 'carrier', subject: 'viettel', carrier: 'viettel', communes: ['21034', '21040', '21061'], targets: ['gateway', 'ttdl'], openedAt: vn(2026, 10, 10, 8), resolvedAt: vn(2026, 10, 10, 14) }),
   I2: incident({ id: 'I2', cause: 'local_link', subject: '21100', carrier: 'vnpt', communes: ['21100'], targets: ['gateway'], openedAt: vn(2026, 10, 20), resolvedAt: vn(2026, 10, 21, 12) }),
   I3: incident({ id: 'I3', cause: 'service', subject: 'dvc', communes: [...COMMUNES], targets: ['dvc'], openedAt: PORTAL_DOWN.from, resolvedAt: PORTAL_DOWN.to }),
