@@ -262,6 +262,16 @@ export const notificationStatusSchema = z.looseObject({
   recent: z.array(z.looseObject({})),
 });
 
+// ---- the API's own description ------------------------------------------------------------------------------
+
+/** the outline of the OpenAPI document server/openapi.ts generates (its JSON Schemas are not modelled twice) */
+export const openApiDocumentSchema = z.looseObject({
+  openapi: z.string().startsWith('3.1'),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.record(z.string(), z.looseObject({ responses: z.record(z.string(), z.unknown()) }))),
+  components: z.looseObject({}),
+});
+
 // ---- the route table --------------------------------------------------------------------------------------------
 
 export interface RouteContract {
@@ -285,6 +295,7 @@ const id = z.object({ id: z.string() });
 
 export const API = {
   'GET /api/health': { auth: 'none', summary: 'Server, store, writer and ingest health (load balancers, installers)', response: healthSchema },
+  'GET /api/openapi.json': { auth: 'none', summary: 'This API as an OpenAPI 3.1 document (generated from this table)', response: openApiDocumentSchema },
 
   'POST /api/auth/login': { auth: 'none', summary: 'Log in: sets the session cookie', body: loginBody, response: z.object({ user: sessionUserSchema }), errors: [400, 401] },
   'POST /api/auth/logout': { auth: 'none', summary: 'Log out', status: 204, response: null },

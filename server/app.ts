@@ -14,6 +14,7 @@ import { scopeOf } from './auth/scope.ts';
 import type { Sessions } from './auth/sessions.ts';
 import type { Directory } from './directory.ts';
 import { apiErrorHandler } from './http/errors.ts';
+import { buildOpenApi, renderOpenApiHtml } from './openapi.ts';
 import type { AgentRegistry } from './ingest/agents.ts';
 import { agentAuth, agentEvents } from './ingest/agent-ws.ts';
 import type { BatchWriter } from './ingest/writer.ts';
@@ -76,6 +77,11 @@ export function createApp(d: AppDeps) {
       liveClients: d.hub.size,
     } satisfies ApiResponseIn<'GET /api/health'>);
   });
+  // The API's description is public like the health check: it holds no data, and integrators read it before any login.
+  let openapi: ReturnType<typeof buildOpenApi> | null = null;
+  const doc = () => (openapi ??= buildOpenApi(d.version));
+  app.get('/api/openapi.json', (c) => c.json(doc() as ApiResponseIn<'GET /api/openapi.json'>));
+  app.get('/docs/api', (c) => c.html(renderOpenApiHtml(doc())));
   app.route('/api/auth', authRoutes({ users: d.users, sessions: d.sessions, sessionHours: d.sessionHours, secureCookie: false }));
 
   const auth = requireSession(d.sessions, d.apiTokens);
