@@ -14,9 +14,11 @@ import {
   ROLES,
   parseVnTime,
   targetSchema,
+  uplinkSchema,
   type Role,
   type TargetKind,
 } from './schema.ts';
+import { enrollAnswerSchema, enrollBodySchema, type EnrollAnswer, type EnrollBody } from './enroll.ts';
 import { causeSchema } from './vocabulary.ts';
 import { communeLiveSchema, incidentSchema } from './wire.ts';
 
@@ -85,8 +87,108 @@ export const agentInfoSchema = z.object({
   lastError: z.string().nullable(),
 });
 export type AgentInfo = z.infer<typeof agentInfoSchema>;
-export const agentRowSchema = agentInfoSchema.extend({ lastSeen: ms.nullable() });
+
+// ---- fleet: enrolment, agent management, audit, reload (server/fleet/) ------------------------------------------
+
+export { enrollAnswerSchema, enrollBodySchema, type EnrollAnswer, type EnrollBody };
+
+/** what kind of place an agent measures from */
+export const SITE_KINDS = ['commune_centre', 'school', 'health_station', 'other'] as const;
+export type SiteKind = (typeof SITE_KINDS)[number];
+export const siteSchema = z.object({ name: z.string().trim().min(1, 'empty site name').max(100), kind: z.enum(SITE_KINDS) }).strict();
+export type Site = z.infer<typeof siteSchema>;
+/** an uplink as an operator describes it: its name, carrier and (for the `gateway` targets) its gateway address */
+export const uplinkInSchema = uplinkSchema.pick({ name: true, carrier: true, gateway: true }).strict();
+export type UplinkIn = z.infer<typeof uplinkInSchema>;
+const uplinks = z.array(uplinkInSchema).min(1, 'at least one uplink').max(8);
+
+export const enrollmentBodySchema = z
+  .object({
+    /** a commune of the province (checked against the province file) */
+    commune: communeCode,
+    site: siteSchema,
+    uplinks,
+    /** only these target ids (default: every target that applies to the commune) */
+    targets: z.array(z.string().min(1).max(64)).optional(),
+  })
+  .strict();
+export type EnrollmentBody = z.infer<typeof enrollmentBodySchema>;
+/** an open enrolment as listed: never its code (only its hash is kept) */
+export const enrollmentRowSchema = z.object({
+  id: z.string(),
+  commune: z.string(),
+  site: siteSchema,
+  uplinks: z.array(uplinkInSchema),
+  targets: z.array(z.string()).optional(),
+  createdBy: z.string(),
+  createdAt: ms,
+  expiresAt: ms,
+});
+export type EnrollmentRow = z.infer<typeof enrollmentRowSchema>;
+/** the answer to creating one: the code, shown once, and the command lines that use it */
+export const enrollmentCreatedSchema = enrollmentRowSchema.extend({
+  code: z.string(),
+  server: z.string(),
+  command: z.object({ linux: z.string(), windows: z.string() }),
+});
+export type EnrollmentCreated = z.infer<typeof enrollmentCreatedSchema>;
+
+/** an agent's entry: its connection (agentInfoSchema), where it comes from and what it measures over */
+export const agentRowSchema = agentInfoSchema.extend({
+  lastSeen: ms.nullable(),
+  /** config: the YAML file (changed there); enrolled: data/fleet.json (changed on the agents page); simulator: the demo */
+  source: z.enum(['config', 'enrolled', 'simulator']).default('config'),
+  name: z.string().nullable().default(null),
+  site: siteSchema.nullable().default(null),
+  uplinks: z.array(z.object({ name: z.string(), carrier: z.string() })).default([]),
+  hostname: z.string().nullable().default(null),
+  platform: z.string().nullable().default(null),
+  enrolledAt: ms.nullable().default(null),
+});
 export type AgentRow = z.infer<typeof agentRowSchema>;
+export const agentUpdateBodySchema = z
+  .object({
+    /** a display name (the id, which the agent authenticates with and the stored data is tagged with, stays) */
+    name: z.string().trim().min(1).max(100).optional(),
+    /** move it to another commune of the province */
+    commune: communeCode.optional(),
+    site: siteSchema.optional(),
+    uplinks: uplinks.optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'nothing to change: give name, commune, site or uplinks');
+export type AgentUpdateBody = z.infer<typeof agentUpdateBodySchema>;
+export const rotatedSchema = z.object({ id: z.string(), token: z.string() });
+
+/** one line of data/audit.jsonl: who changed what, when */
+export const auditEntrySchema = z.object({
+  ts: ms,
+  who: z.string(),
+  action: z.string(),
+  /** the agent id, enrolment id or config file the action was about */
+  subject: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+export const auditQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(10_000).default(500),
+    subject: z.string().max(200).optional(),
+    action: z.string().max(64).optional(),
+  })
+  .strict();
+
+/** what a reload changed; sections the running server cannot take over are listed, not applied */
+export const reloadResultSchema = z.object({
+  file: z.string(),
+  /** the sections applied (agents, carriers, communes, defaults, targets) that differed */
+  changed: z.array(z.string()),
+  /** sections that differ but take effect only after a restart */
+  restartNeeded: z.array(z.string()),
+  agents: z.number(),
+  targets: z.number(),
+});
+export type ReloadResult = z.infer<typeof reloadResultSchema>;
 
 // ---- health ---------------------------------------------------------------------------------------------------
 
@@ -309,6 +411,30 @@ export const API = {
   'GET /api/communes/:code': { auth: 'session', summary: "One commune's live state", params: z.object({ code: z.string() }), response: communeSchema, errors: [404] },
 
   'GET /api/agents': { auth: 'session', summary: 'Agents and their connections', response: z.array(agentRowSchema) },
+  'PATCH /api/agents/:id': {
+    auth: 'session', roles: ['admin'], summary: 'Rename an enrolled agent, move it to another commune, change its site or uplinks',
+    params: id, body: agentUpdateBodySchema, response: agentRowSchema, errors: [400, 403, 404, 409],
+  },
+  'POST /api/agents/:id/revoke': {
+    auth: 'session', roles: ['admin'], summary: "Revoke an enrolled agent: its token stops working and its connection is closed", params: id, status: 204, response: null, errors: [403, 404, 409],
+  },
+  'POST /api/agents/:id/rotate': {
+    auth: 'session', roles: ['admin'], summary: "Give an enrolled agent a new token (shown once); the old one stops working", params: id, response: rotatedSchema, errors: [403, 404, 409],
+  },
+
+  'POST /api/enroll': {
+    auth: 'none', summary: "An agent trades a one-time enrolment code for its id and token (throttled per address)", body: enrollBodySchema, response: enrollAnswerSchema, errors: [400, 404, 429],
+  },
+  'GET /api/enrollments': { auth: 'session', roles: OPERATOR_ROLES, summary: 'Open enrolments (without their codes)', response: z.array(enrollmentRowSchema), errors: [403] },
+  'POST /api/enrollments': {
+    auth: 'session', roles: OPERATOR_ROLES, summary: 'Create an enrolment: a one-time code and the install commands that use it', body: enrollmentBodySchema, status: 201, response: enrollmentCreatedSchema, errors: [400, 403],
+  },
+  'DELETE /api/enrollments/:id': { auth: 'session', roles: OPERATOR_ROLES, summary: 'Withdraw an open enrolment', params: id, status: 204, response: null, errors: [403, 404] },
+
+  'GET /api/audit': { auth: 'session', roles: ['admin'], summary: 'Who changed agents, enrolments and the config, newest first', query: auditQuerySchema, response: z.array(auditEntrySchema), errors: [400, 403] },
+  'POST /api/admin/reload': {
+    auth: 'session', roles: ['admin'], summary: 'Re-read the YAML config (validated first; a broken file is refused and the running config stays)', response: reloadResultSchema, errors: [400, 403, 409],
+  },
 
   'GET /api/series': { auth: 'session', summary: "A commune/service's latency and loss over time, bucketed", query: seriesQuerySchema, response: seriesSchema, errors: [400, 404] },
 

@@ -19,7 +19,12 @@ import type { AgentRegistry } from './ingest/agents.ts';
 import { agentAuth, agentEvents } from './ingest/agent-ws.ts';
 import type { BatchWriter } from './ingest/writer.ts';
 import type { LiveHub } from './live.ts';
+import type { AuditLog } from './fleet/audit.ts';
+import type { FleetControl } from './fleet/control.ts';
+import type { FailureThrottle } from './fleet/throttle.ts';
+import { adminRoutes, auditRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { enrollmentRoutes, enrolRoute } from './routes/enrollments.ts';
 import { authRoutes } from './routes/auth.ts';
 import { communeRoutes } from './routes/communes.ts';
 import { provinceRoutes } from './routes/province.ts';
@@ -46,6 +51,13 @@ export interface AppDeps {
   maintenance: MaintenanceBook;
   notify: Dispatcher;
   reports: Reports;
+  /** enrolments, admin actions on agents, reload */
+  control: FleetControl;
+  audit: AuditLog;
+  /** wrong enrolment codes per address */
+  enrolThrottle: FailureThrottle;
+  /** config server.publicUrl: the address install commands name */
+  publicUrl?: string | undefined;
   log: Logger;
   heartbeatSec: number;
   clockToleranceMs: number;
@@ -82,6 +94,8 @@ export function createApp(d: AppDeps) {
   const doc = () => (openapi ??= buildOpenApi(d.version));
   app.get('/api/openapi.json', (c) => c.json(doc() as ApiResponseIn<'GET /api/openapi.json'>));
   app.get('/docs/api', (c) => c.html(renderOpenApiHtml(doc())));
+  // the one-time code is the credential: no session
+  app.route('/api/enroll', enrolRoute({ control: d.control, throttle: d.enrolThrottle, registry: d.registry }));
   app.route('/api/auth', authRoutes({ users: d.users, sessions: d.sessions, sessionHours: d.sessionHours, secureCookie: false }));
 
   const auth = requireSession(d.sessions, d.apiTokens);
@@ -89,7 +103,10 @@ export function createApp(d: AppDeps) {
   api.use('*', auth);
   api.route('/', provinceRoutes(d.dir));
   api.route('/communes', communeRoutes(d.dir, d.live));
-  api.route('/agents', agentRoutes(d.dir, d.registry, d.live));
+  api.route('/agents', agentRoutes(d.dir, d.registry, d.live, d.control));
+  api.route('/enrollments', enrollmentRoutes(d.control, d.publicUrl));
+  api.route('/audit', auditRoutes(d.audit));
+  api.route('/admin', adminRoutes(d.control));
   api.route('/series', seriesRoutes(d.dir, d.store));
   api.route('/incidents', incidentRoutes({ engine: d.incidents, maintenance: d.maintenance, dir: d.dir }));
   api.route('/reports', d.reports.routes);

@@ -1,5 +1,8 @@
-// Lookup tables derived once from the config and the province file: communes, agents, targets, plans.
-// Pure: no I/O, so the plan an agent receives can be table-tested.
+// Lookup tables derived from the config and the province file: communes, agents, targets, plans.
+// Pure: no I/O, so the plan an agent receives can be table-tested. Changes at run time (enrolments, the agents
+// page, a YAML reload) replace the tables in place: `replace(cfg)` refills the same Map objects, so whoever holds
+// the directory or one of its maps sees the new contents, and `onChange` tells those that keep derived state
+// (live state, agent connections) to catch up.
 import { createHash } from 'node:crypto';
 import { DEFAULT_THRESHOLDS, type AgentConfig, type Config, type ProvinceCommune, type ProvinceFile, type Target, type Thresholds } from '../config/schema.ts';
 import { PROTOCOL_VERSION, type Plan, type PlanTarget } from '../config/wire.ts';
@@ -24,13 +27,38 @@ export interface Directory {
   communesOfCarrier(carrier: string): Set<string>;
 }
 
-export function buildDirectory(cfg: Config, province: ProvinceFile): Directory {
+/** The parts of the config the directory is built from; the rest needs a restart to change. */
+export type DirectoryConfig = Pick<Config, 'carriers' | 'targets' | 'agents' | 'communes' | 'defaults'>;
+
+export interface LiveDirectory extends Directory {
+  /** counts replacements (0 for the one built at start) */
+  readonly generation: number;
+  /** swap in new agents, targets, carriers, thresholds; the province stays */
+  replace(cfg: DirectoryConfig): void;
+  /** called after each replace */
+  onChange(fn: () => void): () => void;
+}
+
+export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile): LiveDirectory {
+  let cfg = initial;
+  let generation = 0;
   const communes = new Map(province.communes.map((c) => [c.code, c]));
-  const agents = new Map(cfg.agents.map((a) => [a.id, a]));
-  const targets = new Map(cfg.targets.map((t) => [t.id, t]));
-  const carriers = new Map(cfg.carriers.map((c) => [c.id, c]));
+  const agents = new Map<string, AgentConfig>();
+  const targets = new Map<string, Target>();
+  const carriers = new Map<string, { id: string; name: string; color?: string }>();
+  const targetOrder: string[] = [];
   const byCommune = new Map<string, string[]>();
-  for (const a of cfg.agents) byCommune.set(a.commune, [...(byCommune.get(a.commune) ?? []), a.id]);
+  const listeners = new Set<() => void>();
+
+  const fill = () => {
+    refill(agents, cfg.agents.map((a) => [a.id, a]));
+    refill(targets, cfg.targets.map((t) => [t.id, t]));
+    refill(carriers, cfg.carriers.map((c) => [c.id, c]));
+    targetOrder.splice(0, targetOrder.length, ...cfg.targets.map((t) => t.id));
+    byCommune.clear();
+    for (const a of cfg.agents) byCommune.set(a.commune, [...(byCommune.get(a.commune) ?? []), a.id]);
+  };
+  fill();
 
   const thresholdsFor = (targetId: string, commune: string): Thresholds => ({
     ...DEFAULT_THRESHOLDS,
@@ -60,9 +88,22 @@ export function buildDirectory(cfg: Config, province: ProvinceFile): Directory {
     communes,
     agents,
     targets,
-    targetOrder: cfg.targets.map((t) => t.id),
+    targetOrder,
     carriers,
     thresholdsFor,
+    get generation() {
+      return generation;
+    },
+    replace(next) {
+      cfg = next;
+      fill();
+      generation++;
+      for (const fn of listeners) fn();
+    },
+    onChange(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
     planFor(agentId, now, heartbeatSec) {
       const a = agents.get(agentId);
       if (!a) return undefined;
@@ -88,6 +129,11 @@ export function buildDirectory(cfg: Config, province: ProvinceFile): Directory {
       return new Set(cfg.agents.filter((a) => a.uplinks.some((u) => u.carrier === carrier)).map((a) => a.commune));
     },
   };
+}
+
+function refill<K, V>(m: Map<K, V>, entries: [K, V][]) {
+  m.clear();
+  for (const [k, v] of entries) m.set(k, v);
 }
 
 function strip<T extends object>(o: T | undefined): Partial<T> {

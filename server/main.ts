@@ -9,15 +9,19 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { ConfigError } from '../config/errors.ts';
-import { loadConfig, loadProvince } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
+import { DEFAULT_CONFIG_PATH, loadConfig, loadProvince } from '../config/load.ts';
+import type { AgentConfig, Config } from '../config/schema.ts';
 import { startFleet, type Fleet, type VirtualAgent } from '../agent/simulator/fleet.ts';
 import { mulberry32, profileFor } from '../agent/simulator/model.ts';
 import { createApp } from './app.ts';
 import { hashSecret } from './auth/password.ts';
 import { Sessions } from './auth/sessions.ts';
 import { resolveUsers } from './auth/users.ts';
-import { buildDirectory, type Directory } from './directory.ts';
+import { buildDirectory, type LiveDirectory } from './directory.ts';
+import { AuditLog } from './fleet/audit.ts';
+import { agentConfigOf, FleetBook } from './fleet/book.ts';
+import { FleetControl } from './fleet/control.ts';
+import { FailureThrottle } from './fleet/throttle.ts';
 import { AgentRegistry } from './ingest/agents.ts';
 import { BatchWriter } from './ingest/writer.ts';
 import { LiveHub } from './live.ts';
@@ -55,7 +59,12 @@ export interface RunningServer {
   url: string;
   port: number;
   config: Config;
-  dir: Directory;
+  dir: LiveDirectory;
+  /** enrolments and admin actions on agents; `control.reload(by)` re-reads the YAML (SIGHUP does it) */
+  control: FleetControl;
+  /** agents enrolled at run time (data/fleet.json); not the demo simulator's `fleet` */
+  enrolled: FleetBook;
+  audit: AuditLog;
   store: Store;
   live: LiveState;
   registry: AgentRegistry;
@@ -74,15 +83,25 @@ export interface RunningServer {
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const cfg = structuredClone(opts.config ?? loadConfig(opts.configPath));
+  // the file a reload re-reads; none when the caller handed over a config object
+  const configPath = opts.config ? null : (opts.configPath ?? process.env.IOC_CONFIG ?? DEFAULT_CONFIG_PATH);
   if (opts.dataDir) cfg.server.dataDir = opts.dataDir;
   const log = opts.logger ?? createLogger(cfg.log);
   const province = loadProvince(cfg);
   mkdirSync(cfg.server.dataDir, { recursive: true });
 
   // The simulator's virtual agents are registered like real ones, with fresh random tokens for this process.
-  const virtual: VirtualAgent[] = cfg.simulator.enabled ? await addVirtualAgents(cfg, province.communes) : [];
+  const { virtual, simulated } = cfg.simulator.enabled ? await addVirtualAgents(cfg, province.communes) : { virtual: [], simulated: [] };
 
-  const dir = buildDirectory(cfg, province);
+  // Agents: the YAML's, the simulator's and those enrolled at run time (data/fleet.json). Changes at run time
+  // replace the directory's tables; live state, the registry and each connected agent's plan follow (below).
+  const enrolled = new FleetBook(join(cfg.server.dataDir, 'fleet.json'));
+  const audit = new AuditLog(join(cfg.server.dataDir, 'audit.jsonl'));
+  const dir = buildDirectory({ ...cfg, agents: [...cfg.agents, ...simulated, ...enrolled.activeAgents().map(agentConfigOf)] }, province);
+  const control = new FleetControl({ dir, province, config: cfg, simulated, book: enrolled, audit, configPath, log });
+  const enrolThrottle = new FailureThrottle({
+    perAddress: cfg.enrolment.maxFailuresPerAddress, total: cfg.enrolment.maxFailuresTotal, windowMs: cfg.enrolment.failureWindowSec * 1000,
+  });
   const store = createStore(cfg.store, { dataDir: cfg.server.dataDir });
   await initStore(store, log);
   const metrics = new ServerMetrics();
@@ -90,7 +109,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const writer = metrics.counted(new BatchWriter(metrics.timed(store)));
   const live = new LiveState(dir, cfg.server.agentTimeoutSec * 1000);
   const hub = new LiveHub(live, cfg.server.liveCoalesceMs);
-  const registry = new AgentRegistry(cfg.agents);
+  const registry = new AgentRegistry(dir.agents.values());
+  dir.onChange(() => {
+    live.reconcile();
+    registry.sync(dir.agents.values());
+  });
 
   // Detection: attribution over the live state -> incidents (persisted through the store) -> screens and channels.
   const notify = createNotifications({ config: cfg, directory: dir, env: process.env, log });
@@ -130,6 +153,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
   const app = createApp({
     dir, live, hub, store, writer, registry, users, log, apiTokens: cfg.apiTokens, incidents, maintenance, notify, reports,
+    control, audit, enrolThrottle, publicUrl: cfg.server.publicUrl,
     sessions: new Sessions(cfg.server.sessionHours * 3_600_000),
     heartbeatSec: cfg.server.heartbeatSec,
     clockToleranceMs: cfg.server.clockToleranceMs,
@@ -161,7 +185,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
   let closed = false;
   return {
-    url, port: actual, config: cfg, dir, store, live, registry, writer, hub, incidents, notify, reports, fleet, app, generatedAdmin: generated,
+    url, port: actual, config: cfg, dir, control, enrolled, audit, store, live, registry, writer, hub, incidents, notify, reports, fleet, app, generatedAdmin: generated,
     async close() {
       if (closed) return;
       closed = true;
@@ -197,20 +221,21 @@ async function initStore(store: Store, log: Logger) {
   }
 }
 
-async function addVirtualAgents(cfg: Config, communes: { code: string; type: string }[]): Promise<VirtualAgent[]> {
+async function addVirtualAgents(cfg: Config, communes: { code: string; type: string }[]): Promise<{ virtual: VirtualAgent[]; simulated: AgentConfig[] }> {
   const rnd = mulberry32(cfg.simulator.seed);
   const carriers = cfg.carriers.map((c) => c.id);
   const out: VirtualAgent[] = [];
+  const simulated: AgentConfig[] = [];
   for (const c of communes) {
     const carrier = cfg.communes[c.code]?.carrier ?? profileFor(c.code, c.type, carriers, rnd).carrier;
     const token = randomBytes(18).toString('base64url');
     // Low scrypt cost: these tokens live for one process and never leave it.
     const tokenHash = await hashSecret(token, { N: 1024, r: 8, p: 1 });
     // 192.0.2.1 is TEST-NET-1 (RFC 5737): a gateway address that routes nowhere; the simulator never probes it.
-    cfg.agents.push({ id: `sim-${c.code}`, commune: c.code, tokenHash, uplinks: [{ name: 'wan1', carrier, gateway: '192.0.2.1' }] });
+    simulated.push({ id: `sim-${c.code}`, commune: c.code, tokenHash, uplinks: [{ name: 'wan1', carrier, gateway: '192.0.2.1' }] });
     out.push({ id: `sim-${c.code}`, token, commune: c.code, communeType: c.type, carrier });
   }
-  return out;
+  return { virtual: out, simulated };
 }
 
 // ---- CLI ------------------------------------------------------------------------------------
@@ -241,6 +266,15 @@ async function main() {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // `systemctl reload` / `kill -HUP`: re-read the YAML; a broken file is refused and the running config stays
+  process.on('SIGHUP', () => {
+    try {
+      const r = s.control.reload('SIGHUP');
+      console.log(`Config reloaded from ${r.file}: changed ${r.changed.join(', ') || 'nothing'}${r.restartNeeded.length ? `; restart needed for ${r.restartNeeded.join(', ')}` : ''}`);
+    } catch (e) {
+      console.error(`\nConfig NOT reloaded, the running one stays:\n${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) void main();

@@ -9,7 +9,7 @@ import { verifySecret } from '../auth/password.ts';
 import type { Directory } from '../directory.ts';
 import type { LiveState } from '../state/live-state.ts';
 import { StoreUnavailableError } from '../stores/types.ts';
-import type { AgentRegistry } from './agents.ts';
+import type { AgentLink, AgentRegistry } from './agents.ts';
 import { agentPoint, toPoint } from './enrich.ts';
 import { triage } from './timeliness.ts';
 import type { BatchWriter } from './writer.ts';
@@ -31,21 +31,24 @@ const MAX_ERRORS_PER_MIN = 20;
 /** Write an `agent` health point at most this often per agent. */
 const AGENT_POINT_EVERY_MS = 30_000;
 
-/** Refuses the upgrade with 401 unless Authorization: Bearer <token> matches the agent's configured hash. */
+/** Refuses the upgrade with 401 unless Authorization: Bearer <token> matches the agent's current token hash. */
 export function agentAuth(deps: IngestDeps): MiddlewareHandler<{ Variables: { agentId: string } }> {
-  // A verified token is cached for the process: scrypt costs ~50 ms and agents reconnect often on bad links.
-  const verified = new Map<string, string>();
+  // A verified token is cached for the process: scrypt costs ~50 ms and agents reconnect often on bad links. The
+  // cache holds the hash it was checked against, so a rotated or revoked token is never taken from it.
+  const verified = new Map<string, { token: string; hash: string }>();
   return async (c, next) => {
     const id = c.req.header('x-agent-id') ?? c.req.query('agent') ?? '';
     const token = (c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, '');
-    const agent = deps.dir.agents.get(id);
-    const ok = !!agent && !!token && (verified.get(id) === token || (await verifySecret(token, agent.tokenHash)));
-    if (!ok) {
+    const hash = deps.dir.agents.get(id)?.tokenHash;
+    const cached = verified.get(id);
+    const ok = !!hash && !!token && ((cached?.token === token && cached.hash === hash) || (await verifySecret(token, hash)));
+    // re-read after the await: the agent may have been revoked or its token rotated meanwhile
+    if (!ok || deps.dir.agents.get(id)?.tokenHash !== hash || !deps.registry.get(id)) {
       deps.registry.counters.authFailures++;
       deps.log.warn({ agent: id || null, remote: remoteOf(c) }, 'agent refused: unknown agent id or wrong token');
       return c.json({ error: 'unknown agent id or wrong token' }, 401);
     }
-    verified.set(id, token);
+    verified.set(id, { token, hash });
     c.set('agentId', id);
     await next();
   };
@@ -54,14 +57,24 @@ export function agentAuth(deps: IngestDeps): MiddlewareHandler<{ Variables: { ag
 export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId: string } }>): WSEvents<unknown> {
   const now = deps.now ?? Date.now;
   const agentId = c.get('agentId');
-  const info = deps.registry.get(agentId)!;
+  // the entry of this connection; the registry drops it when the agent is revoked
+  const info = deps.registry.get(agentId) ?? ({} as NonNullable<ReturnType<AgentRegistry['get']>>);
   const log = deps.log.child({ agent: agentId });
   let greeted = false;
   let errors: number[] = [];
   let lastAgentPoint = 0;
-  let self: WSContext | null = null;
-  // The plan's intervals, once per connection (building a plan hashes it): the config is fixed while running.
-  const intervals = new Map(deps.dir.planFor(agentId, 0, 1)?.targets.map((t) => [t.id, t.intervalSec]));
+  let self: AgentLink | null = null;
+  let socket: WSContext | null = null;
+  // The plan's intervals, computed when a plan is sent (building one hashes it), not per batch.
+  let intervals = new Map<string, number>();
+  let sentRev: string | null = null;
+  const sendPlan = (ws: WSContext) => {
+    const plan = deps.dir.planFor(agentId, now(), deps.heartbeatSec);
+    if (!plan) return;
+    intervals = new Map(plan.targets.map((t) => [t.id, t.intervalSec]));
+    sentRev = plan.rev;
+    send(ws, plan);
+  };
   const send = (ws: WSContext, m: ServerMessage) => {
     if (ws.readyState === 1) ws.send(JSON.stringify(m));
   };
@@ -78,6 +91,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
   };
 
   const onBatch = async (ws: WSContext, b: Batch) => {
+    if (!deps.dir.agents.has(agentId)) return; // revoked while the batch was in flight: its socket is closing
     const { fresh, late, rejected } = triage(b.results, now(), (t) => intervals.get(t));
     const unplanned = b.results.filter((r) => !intervals.has(r.target)).length;
     if (unplanned) deps.registry.counters.unplannedResults += unplanned; // kept: a target removed from config still had real figures
@@ -110,10 +124,20 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
 
   return {
     onOpen(_evt, ws) {
+      if (!deps.registry.get(agentId)) return ws.close(CLOSE.unauthorized, 'agent revoked');
       const old = deps.registry.sockets.get(agentId);
       if (old) old.close(CLOSE.replaced, 'replaced by a newer connection of the same agent');
-      deps.registry.sockets.set(agentId, ws);
-      self = ws;
+      socket = ws;
+      self = {
+        close: (code, reason) => ws.close(code, reason),
+        // a changed directory: a new plan (new rev) for this agent, sent only once it said hello
+        pushPlan: () => {
+          if (!greeted || !socket) return;
+          const plan = deps.dir.planFor(agentId, 0, deps.heartbeatSec);
+          if (plan && plan.rev !== sentRev) sendPlan(socket);
+        },
+      };
+      deps.registry.sockets.set(agentId, self);
       info.connected = true;
       info.connectedAt = now();
       info.remote = remoteOf(c);
@@ -142,8 +166,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
           greeted = true;
           info.version = m.version;
           info.clockOffsetMs = now() - m.clock;
-          const plan = deps.dir.planFor(agentId, now(), deps.heartbeatSec)!;
-          send(ws, plan);
+          sendPlan(ws);
           return;
         }
         case 'heartbeat': {

@@ -93,6 +93,38 @@ export class LiveState {
     this.emit(changed);
   }
 
+  /**
+   * The directory changed (an agent enrolled, revoked, moved; targets or uplinks changed): drop the slots that no
+   * longer exist or now belong elsewhere (they come back with the next result, in the right commune), and redraw
+   * the communes whose agents changed.
+   */
+  reconcile(): void {
+    const changed = new Set<string>();
+    const planned = new Map<string, Set<string> | null>();
+    const plannedOf = (agent: string) => {
+      if (!planned.has(agent)) planned.set(agent, this.dir.agents.has(agent) ? new Set(this.dir.planFor(agent, 0, 1)?.targets.map((t) => t.id)) : null);
+      return planned.get(agent)!;
+    };
+    for (const [key, s] of this.slots) {
+      const agent = this.dir.agents.get(s.agent);
+      const keep =
+        agent && agent.commune === s.commune && plannedOf(s.agent)?.has(s.target) && (s.uplink === '' || agent.uplinks.some((u) => u.name === s.uplink)) && this.dir.carrierOf(s.agent, s.uplink || undefined) === s.carrier;
+      if (keep) continue;
+      this.slots.delete(key);
+      this.byCommune.get(s.commune)?.delete(key);
+      changed.add(s.commune);
+    }
+    for (const id of this.agentSeen.keys()) if (!this.dir.agents.has(id)) this.agentSeen.delete(id);
+    const lists = new Map([...this.dir.communes.keys()].map((c) => [c, this.dir.agentsOfCommune(c).join('\u0000')]));
+    for (const [c, l] of lists) if ((this.agentLists?.get(c) ?? '') !== l) changed.add(c);
+    this.agentLists = lists;
+    this.served.clear();
+    this.recomputeServiceWide(changed);
+    this.emit(changed);
+  }
+  /** each commune's agent ids as of the last reconcile */
+  private agentLists: Map<string, string> | null = null;
+
   private recomputeServiceWide(changed: Set<string>) {
     // One vote per commune: its worst status for the target over its agents and uplinks.
     const byCommune = new Map<string, Map<string, Status>>();
@@ -115,7 +147,7 @@ export class LiveState {
     for (const fn of this.listeners) fn(changed);
   }
 
-  /** communes a carrier serves (cached: the config does not change while running) */
+  /** communes a carrier serves (cached until the directory changes: reconcile) */
   servedBy(carrier: string): Set<string> {
     let s = this.served.get(carrier);
     if (!s) this.served.set(carrier, (s = this.dir.communesOfCarrier(carrier)));

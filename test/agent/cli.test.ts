@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { login, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
@@ -77,6 +77,7 @@ describe('ioc-agent install / run / status / uninstall on Linux', () => {
     s = await startTestServer({
       agents: agents.map(({ id, commune, carrier }) => ({ id, commune, carrier })),
       targets: [{ id: 'dc', name: 'Loopback', kind: 'icmp', host: '127.0.0.1', count: 3, intervalSec: 5 }],
+      users: [{ username: 'admin', password: 'admin-pass-1', role: 'admin' }],
     });
   });
   afterAll(async () => {
@@ -172,6 +173,58 @@ describe('ioc-agent install / run / status / uninstall on Linux', () => {
       for (const gone of [config, join(P, 'etc/ioc-agent'), join(P, 'var/lib/ioc-agent')]) expect(existsSync(gone), gone).toBe(false);
     }, 120_000);
   }
+
+  it('enrolment: install --code against the server, a wrong or used code refused with nothing installed', async (ctx) => {
+    // POST /api/enroll is the server's; until it exists this path cannot run
+    const probe = await fetch(`${s.url}/api/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    if (probe.status === 404 && !(probe.headers.get('content-type') ?? '').includes('json')) ctx.skip();
+    const cookie = await login(s.url, 'admin', 'admin-pass-1');
+    const created = await fetch(`${s.url}/api/enrollments`, {
+      method: 'POST', headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ commune: '21025', site: { name: 'Trạm y tế phường', kind: 'health_station' }, uplinks: [{ name: 'wan1', carrier: 'vnpt', gateway: '127.0.0.1' }] }),
+    });
+    const answer = (await created.json()) as { code: string };
+    expect([200, 201], JSON.stringify(answer)).toContain(created.status);
+    const { code } = answer;
+    const [bin, pre] = ARTEFACTS['ioc-agent-linux-x64']!();
+
+    const wrongRoot = mkdtempSync(join(outside, 'wrong-'));
+    const wrong = await cli(bin, [...pre, 'install', '--prefix', wrongRoot, '--server', s.url, '--code', 'QNG-2222-2222']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('mã đăng ký không đúng, đã được dùng hoặc đã hết hạn');
+    expect(readdirSync(wrongRoot)).toEqual([]);
+
+    const P = mkdtempSync(join(outside, 'enrol-'));
+    const inst = await cli(bin, [...pre, 'install', '--prefix', P, '--server', s.url, '--code', code.toLowerCase()]);
+    expect(inst.code, inst.stderr).toBe(0);
+    expect(inst.stdout).toContain('Đã đăng ký: mã trạm');
+    const config = join(P, 'etc/ioc-agent/agent.json');
+    expect(statSync(config).mode & 0o777).toBe(0o600);
+    const cfg = JSON.parse(readFileSync(config, 'utf8')) as { id: string; token: string; commune: string };
+    expect(cfg.commune).toBe('21025');
+    expect(cfg.token.length).toBeGreaterThanOrEqual(32);
+
+    const again = await cli(bin, [...pre, 'enroll', '--server', s.url, '--code', code, '--config', join(outside, 'again.json'), '--lang', 'en']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('wrong, already used or expired');
+    expect(existsSync(join(outside, 'again.json'))).toBe(false);
+
+    const cmd = execStart(readFileSync(join(P, 'etc/systemd/system/ioc-agent.service'), 'utf8'));
+    const t0 = Date.now();
+    const kid = spawn(cmd[0]!, cmd.slice(1), { cwd: outside, env: { ...process.env, IOC_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+    kids.push(kid);
+    await until('results of the enrolled agent', async () => {
+      const r = await s.store.queryRaw({ measurement: 'icmp', from: t0 - 60_000, to: Date.now() + 60_000, where: { agent: cfg.id } });
+      return r.length > 0;
+    });
+    const st = await until('status connected', async () => {
+      const r = await cli(join(P, 'usr/local/bin/ioc-agent'), ['status', '--config', config]);
+      return r.code === 0 && r;
+    });
+    expect(st.stdout).toContain(`đã đăng ký, mã trạm ${cfg.id}, xã/phường 21025`);
+    kid.kill('SIGTERM');
+    await new Promise((r) => kid.once('exit', r));
+  }, 120_000);
 
   it('a running agent that cannot reach its server: status exits 3, not connected', async () => {
     const [bin, pre] = ARTEFACTS['ioc-agent.mjs']!();
