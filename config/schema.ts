@@ -534,6 +534,22 @@ export const reportsSchema = z
   .strict();
 export type ReportsConfig = z.infer<typeof reportsSchema>;
 
+/** Enrolment of agents with one-time codes (server/fleet/); README "Enrolling an agent". */
+export const enrolmentSchema = z
+  .object({
+    /** a code works for this long after it is created */
+    codeTtlHours: z.number().positive().max(24 * 30).default(24),
+    /** letters before the random part of a code (QNG-7K4M-2PXD); default: from the province's name */
+    codePrefix: z.string().regex(/^[A-Z]{2,5}$/, 'expected 2-5 capital letters').optional(),
+    /** wrong codes from one address within failureWindowSec before it is refused (429) until the window passes */
+    maxFailuresPerAddress: z.number().int().min(1).max(1000).default(10),
+    /** wrong codes from all addresses together within failureWindowSec before every attempt is refused */
+    maxFailuresTotal: z.number().int().min(1).max(100_000).default(200),
+    failureWindowSec: z.number().int().min(1).max(86_400).default(900),
+  })
+  .strict();
+export type EnrolmentConfig = z.infer<typeof enrolmentSchema>;
+
 /** GET /metrics for Prometheus (README "Metrics"): scraped from the allowed addresses, or with the token. */
 export const metricsSchema = z
   .object({
@@ -582,8 +598,12 @@ export const configSchema = z
         clockToleranceMs: z.number().int().min(10).default(2000),
         /** live deltas to the UI are coalesced over this window */
         liveCoalesceMs: z.number().int().min(0).max(10_000).default(500),
+        /** this server's address as agents and browsers reach it (https://ioc.example); used in the install commands
+         *  shown for an enrolment. Absent: the address the request came in on. */
+        publicUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
       })
       .prefault({}),
+    enrolment: enrolmentSchema.prefault({}),
     store: storeSchema.prefault({ kind: 'duckdb' }),
     metrics: metricsSchema.prefault({}),
     log: logSchema.prefault({}),
