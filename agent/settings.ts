@@ -65,6 +65,12 @@ export function defaultConfigPath(platform: NodeJS.Platform = process.platform, 
   return '/etc/ioc-agent/agent.json';
 }
 
+/** Where an installed agent keeps its spool and status file (what `install` writes into the config). */
+export function defaultStateDir(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+  if (platform === 'win32') return win32.join(env.ProgramData ?? 'C:\\ProgramData', 'ioc-agent');
+  return '/var/lib/ioc-agent';
+}
+
 /** Read and validate a config file. Relative paths in it are taken relative to the file's own folder. */
 export function loadSettings(file: string): Settings {
   let text: string;

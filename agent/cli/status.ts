@@ -1,10 +1,9 @@
 // `ioc-agent status`: what the status file written by `run` says, in Vietnamese (default) or English.
 // Exit code: 0 running and connected, 1 not running (or never ran), 3 running but not connected to the server.
 import { join } from 'node:path';
-import { defaultConfigPath, type Lang, type Settings } from '../settings.ts';
+import { defaultConfigPath, defaultStateDir, loadSettingsIfPresent, SettingsError, type Lang, type Settings } from '../settings.ts';
 import { liveness, readStatusFile, statusFilePath, type AgentStatus, type Liveness } from '../status-file.ts';
 import { chooseLang, CliError, displayUrl, out, parseFlags } from './common.ts';
-import { readSettingsOrFail } from './enroll.ts';
 import { USAGE } from './help.ts';
 
 export const STATUS_EXIT = { connected: 0, notRunning: 1, disconnected: 3 } as const;
@@ -144,15 +143,23 @@ export async function status(argv: string[]): Promise<number> {
     out(`Usage: ${USAGE.status}\n\nReads the config file (default ${defaultConfigPath()}) and the status file the running agent rewrites every\nfew seconds. Exit code 0 running and connected, 1 not running, 3 running but not connected.`);
     return 0;
   }
-  const configFile = f.config ?? process.env.IOC_AGENT_CONFIG ?? (f['status-file'] ? undefined : defaultConfigPath());
-  const settings = configFile ? readSettingsOrFail(configFile) : undefined;
-  if (f.config && !settings) throw new CliError(`config file ${f.config}: no such file`);
+  const explicit = f.config ?? process.env.IOC_AGENT_CONFIG;
+  const configFile = explicit ?? (f['status-file'] ? undefined : defaultConfigPath());
+  let settings: Settings | undefined;
+  try {
+    settings = configFile ? loadSettingsIfPresent(configFile) : undefined;
+  } catch (e) {
+    // The installed config is readable by the service user only; its status file is readable by everyone.
+    const denied = e instanceof SettingsError && e.detail.startsWith('permission denied');
+    if (!(e instanceof SettingsError) || explicit || !denied) throw e instanceof SettingsError ? new CliError(`config file ${e.message}`) : e;
+  }
+  if (explicit && !settings) throw new CliError(`config file ${explicit}: no such file`);
   const lang = chooseLang(f.lang, settings?.lang);
   const file = statusFilePath({
     statusFile: f['status-file'] ?? process.env.IOC_STATUS_FILE,
     stateDir: settings?.stateDir,
     spoolDir: settings?.spoolDir,
-  }) ?? (settings?.id ? join('spool', `${settings.id.replace(/[^\w.-]/g, '_')}.status.json`) : undefined);
+  }) ?? (settings?.id ? join('spool', `${settings.id.replace(/[^\w.-]/g, '_')}.status.json`) : explicit ? undefined : join(defaultStateDir(), 'status.json'));
   const st = file ? readStatusFile(file) : undefined;
   if (st instanceof Error) throw new CliError(st.message, STATUS_EXIT.notRunning);
   const now = Date.now();
