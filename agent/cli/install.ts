@@ -27,6 +27,7 @@ const T = {
     reuse: (f: string) => `Dùng lại đăng ký đã có trong ${f}.`,
     dry: 'Với --prefix, không lệnh hệ thống nào được chạy. Các lệnh lẽ ra đã chạy:',
     check: 'Kiểm tra:',
+    server: (url: string, id: string) => `Máy chủ: ${url}, mã trạm ${id}`,
   },
   en: {
     done: `Installed ioc-agent ${pkg.version}:`,
@@ -40,6 +41,7 @@ const T = {
     reuse: (f: string) => `Using the enrolment already in ${f}.`,
     dry: 'With --prefix no system command was run. These would have run:',
     check: 'Check:',
+    server: (url: string, id: string) => `Server: ${url}, agent id ${id}`,
   },
 } satisfies Record<Lang, unknown>;
 
@@ -166,7 +168,7 @@ export async function install(argv: string[]): Promise<number> {
   const w = Math.max(...rows.map(([k]) => k.length)) + 2;
   out(t.done);
   for (const [k, v] of rows) out(`  ${`${k}:`.padEnd(w)}${v}`);
-  out(`  Server: ${displayUrl(settings.server!)}, id ${settings.id}`);
+  out(`  ${t.server(displayUrl(settings.server!), settings.id!)}`);
   if (cmds.skipped.length > 0) {
     out(t.dry);
     for (const c of cmds.skipped) out(`  $ ${shown(c)}`);
