@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatIssues } from '../../config/wire.ts';
+import { DomainError, type DomainErrorKind } from '../errors.ts';
 import { maintenanceListSchema, maintenanceWindowSchema, parseVnTime, VN_OFFSET_MS, WEEKDAYS, type MaintenanceWindow } from '../../config/schema.ts';
 
 export type { MaintenanceWindow };
@@ -56,12 +57,13 @@ export function activeWindows(windows: readonly MaintenanceWindow[], now: number
   return windows.filter((w) => activeSpan(w, now) !== null && (!scope || covers(w, scope)));
 }
 
-export class MaintenanceError extends Error {
+export class MaintenanceError extends DomainError {
   constructor(
     message: string,
-    readonly status: 400 | 404 | 409,
+    readonly kind: Extract<DomainErrorKind, 'invalid' | 'not_found' | 'conflict'>,
   ) {
     super(message);
+    this.name = 'MaintenanceError';
   }
 }
 
@@ -95,16 +97,16 @@ export class MaintenanceBook {
 
   add(input: unknown): MaintenanceWindow {
     const parsed = maintenanceWindowSchema.safeParse(input);
-    if (!parsed.success) throw new MaintenanceError(formatIssues(parsed.error.issues), 400);
+    if (!parsed.success) throw new MaintenanceError(formatIssues(parsed.error.issues), 'invalid');
     const w = parsed.data;
-    if (this.all().some((x) => x.id === w.id)) throw new MaintenanceError(`id: a maintenance window "${w.id}" already exists`, 409);
+    if (this.all().some((x) => x.id === w.id)) throw new MaintenanceError(`id: a maintenance window "${w.id}" already exists`, 'conflict');
     this.save([...this.runtime, w]);
     return w;
   }
 
   remove(id: string): void {
-    if (this.fromConfig.some((w) => w.id === id)) throw new MaintenanceError(`"${id}" comes from the config file; edit it there`, 409);
-    if (!this.runtime.some((w) => w.id === id)) throw new MaintenanceError(`no maintenance window "${id}"`, 404);
+    if (this.fromConfig.some((w) => w.id === id)) throw new MaintenanceError(`"${id}" comes from the config file; edit it there`, 'conflict');
+    if (!this.runtime.some((w) => w.id === id)) throw new MaintenanceError(`no maintenance window "${id}"`, 'not_found');
     this.save(this.runtime.filter((w) => w.id !== id));
   }
 

@@ -7,10 +7,10 @@ import type { AuthEnv } from '../auth/middleware.ts';
 import { requireRole } from '../auth/require-role.ts';
 import { scopeOf } from '../auth/scope.ts';
 import type { Directory } from '../directory.ts';
-import { ConflictError, InvalidError, NotFoundError } from '../errors.ts';
+import { InvalidError, NotFoundError } from '../errors.ts';
 import { valid } from '../http/validate.ts';
 import type { IncidentEngine } from '../incidents/engine.ts';
-import { activeSpan, MaintenanceError, type MaintenanceBook, type MaintenanceWindow } from '../incidents/maintenance.ts';
+import { activeSpan, type MaintenanceBook, type MaintenanceWindow } from '../incidents/maintenance.ts';
 import type { Incident } from '../incidents/types.ts';
 
 const DAY = 86_400_000;
@@ -25,12 +25,6 @@ export interface IncidentRouteDeps {
   now?: () => number;
 }
 
-/** MaintenanceBook reports refusals with a status number; the routes raise them as domain errors like the rest. */
-function asDomainError(err: unknown): unknown {
-  if (!(err instanceof MaintenanceError)) return err;
-  return new (err.status === 404 ? NotFoundError : err.status === 409 ? ConflictError : InvalidError)(err.message);
-}
-
 export function incidentRoutes(d: IncidentRouteDeps) {
   const now = d.now ?? Date.now;
   const out = (i: Incident): ApiResponseIn<'GET /api/incidents/:id'> => ({ ...i, durationMs: Math.max(0, (i.resolvedAt ?? now()) - i.openedAt) });
@@ -40,14 +34,6 @@ export function incidentRoutes(d: IncidentRouteDeps) {
     const { carrier } = scopeOf(c.get('user'));
     return !!i && (carrier === null || i.carrier === carrier);
   };
-  const maintain = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (err) {
-      throw asDomainError(err);
-    }
-  };
-
   return new Hono<AuthEnv>()
     .get('/maintenance', (c) => {
       const t = now();
@@ -57,11 +43,11 @@ export function incidentRoutes(d: IncidentRouteDeps) {
       const body = c.req.valid('json');
       const unknown = d.dir ? unknownRefs(d.dir, body) : null;
       if (unknown) throw new InvalidError(unknown);
-      const w = maintain(() => d.maintenance.add(body));
+      const w = d.maintenance.add(body);
       return c.json(listed(w, 'runtime', now()), 201);
     })
     .delete('/maintenance/:id', requireRole(API['DELETE /api/incidents/maintenance/:id'].roles, REFUSED), (c) => {
-      maintain(() => d.maintenance.remove(c.req.param('id')));
+      d.maintenance.remove(c.req.param('id'));
       return c.body(null, 204);
     })
     .get('/', valid('query', API['GET /api/incidents'].query), async (c) => {

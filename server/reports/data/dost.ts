@@ -21,7 +21,7 @@ import type { Incident } from '../../incidents/types.ts';
 import { isGatewayTarget } from '../../kinds/index.ts';
 import type { Store } from '../../stores/types.ts';
 import type { DostCommuneRow, DostReport, DostServiceRow, GreenDefinition, OutageStats, Period } from '../model.ts';
-import { reportIncident } from './carrier.ts';
+import { directoryNames, reportIncident } from './carrier.ts';
 import { fmtNum } from './format.ts';
 
 const MIN = 60_000;
@@ -158,7 +158,7 @@ export async function buildDostReport(
     green,
     communes,
     services,
-    incidents: listed.map((i) => reportIncident(i, period, now)).sort((a, b) => a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1)),
+    incidents: listed.map((i) => reportIncident(i, period, now, directoryNames(dir))).sort((a, b) => a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1)),
     summary: {
       communes: communes.length,
       green: greenCount,

@@ -1,10 +1,11 @@
-// What the UI offers each role. Mirrors server/auth/scope.ts, which enforces it: hiding a button here is
+// What the UI offers each role. The server enforces the same roles (config/api.ts): hiding a button here is
 // courtesy, the server answers 403 anyway.
+import { OPERATOR_ROLES } from '../../../config/api.ts';
 import type { Role } from '../../../config/schema.ts';
 
 /** may acknowledge incidents and add notes */
 export function canOperate(role: Role): boolean {
-  return role === 'admin' || role === 'operator';
+  return (OPERATOR_ROLES as readonly Role[]).includes(role);
 }
 
 /** may see and generate the DOST outage-history report (carrier users get only their own carrier's reports) */
