@@ -13,7 +13,7 @@ import { provinceFileSchema, type ProvinceCommune, type ProvinceFile } from './s
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DEFAULT_PROVINCES = ['51', '44'];
-/** Counts stated in SOURCE.md / DESIGN.md; a mismatch means the shared data changed under us. */
+/** Counts stated in the data's SOURCE.md; a mismatch means the shared data changed under us. */
 const EXPECTED_COUNTS: Record<string, number> = { '51': 96, '44': 78 };
 const COMMUNES_CSV = 'vn_communes_2025.csv';
 const PROVINCES_CSV = 'vn_provinces_2025.csv';
