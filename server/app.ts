@@ -68,6 +68,8 @@ export interface AppDeps {
   version: string;
   /** GET /metrics (server/metrics.ts), or null when switched off */
   metrics?: Hono | null;
+  /** POST /control/backup for the CLI (server/backup.ts) */
+  backupControl?: Hono | null;
 }
 
 export function createApp(d: AppDeps) {
@@ -117,6 +119,7 @@ export function createApp(d: AppDeps) {
   app.route('/api', api);
 
   if (d.metrics) app.route('/metrics', d.metrics);
+  if (d.backupControl) app.route('/control', d.backupControl);
 
   const ingest = { dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec, clockToleranceMs: d.clockToleranceMs };
   app.get('/ws/agent', agentAuth(ingest), upgradeWebSocket((c) => agentEvents(ingest, c)));

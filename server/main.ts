@@ -25,6 +25,8 @@ import { FailureThrottle } from './fleet/throttle.ts';
 import { AgentRegistry } from './ingest/agents.ts';
 import { BatchWriter } from './ingest/writer.ts';
 import { LiveHub } from './live.ts';
+import { controlRoutes, writeControlToken } from './backup.ts';
+import { DataDirError, prepareDataDir } from './data-dir.ts';
 import { createLogger } from './log.ts';
 import { ServerMetrics } from './metrics.ts';
 import { LiveState } from './state/live-state.ts';
@@ -89,6 +91,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const log = opts.logger ?? createLogger(cfg.log);
   const province = loadProvince(cfg);
   mkdirSync(cfg.server.dataDir, { recursive: true });
+  // before anything opens a file there: stamp a new directory, migrate an older one, refuse a newer one
+  await prepareDataDir(cfg.server.dataDir, VERSION, log);
 
   // The simulator's virtual agents are registered like real ones, with fresh random tokens for this process.
   const { virtual, simulated } = cfg.simulator.enabled ? await addVirtualAgents(cfg, province.communes) : { virtual: [], simulated: [] };
@@ -162,6 +166,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     startedAt: Date.now(),
     version: VERSION,
     metrics: cfg.metrics.enabled ? metrics.routes(cfg.metrics) : null,
+    backupControl: controlRoutes({ dataDir: cfg.server.dataDir, store, token: writeControlToken(cfg.server.dataDir), serverVersion: VERSION }),
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: cfg.server.maxFrameBytes });
@@ -248,7 +253,7 @@ async function main() {
   try {
     s = await startServer({ configPath });
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof DataDirError) {
       console.error(`\n${e.message}\n`);
       process.exit(2);
     }

@@ -91,6 +91,18 @@ const OTHER: Record<string, Json> = {
     security: [{ session: [] }, { apiToken: [] }],
     responses: { 101: { description: 'Switching protocols' }, 401: { description: 'Login required' } },
   },
+  'POST /control/backup': {
+    operationId: 'controlBackup',
+    summary: 'Back up the data directory while running (used by `npm run ioc -- backup DIR`)',
+    description: 'Loopback only, with `Authorization: Bearer <the token in <dataDir>/.control-token>`. Answers the staging directory written inside the data directory.',
+    tags: ['operations'],
+    security: [{ controlToken: [] }],
+    responses: {
+      200: { description: 'Written', content: { 'application/json': { schema: { type: 'object', properties: { dir: { type: 'string' }, manifest: { type: 'object' } }, required: ['dir', 'manifest'] } } } },
+      403: { description: 'Not loopback or wrong token', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      500: { description: 'The backup failed', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+    },
+  },
   'GET /docs/api': {
     operationId: 'apiDocs',
     summary: 'This document as a readable page (no external resources)',
@@ -125,6 +137,7 @@ export function buildOpenApi(version: string): Json {
         apiToken: { type: 'http', scheme: 'bearer', description: '`<id>.<secret>` of an entry of apiTokens in the config' },
         agentToken: { type: 'http', scheme: 'bearer', description: "An agent's token, with its id in X-Agent-Id" },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'metrics.token of the config' },
+        controlToken: { type: 'http', scheme: 'bearer', description: 'The token the running server writes to <dataDir>/.control-token' },
       },
     },
   };
