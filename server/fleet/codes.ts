@@ -28,10 +28,12 @@ export function formatCode(prefix: string, secret: string): string {
  * code (so no hash is computed for it).
  */
 export function codeSecretOf(typed: string): string | null {
-  const clean = typed.toUpperCase().replace(/[^A-Z0-9]/g, '');
-  if (clean.length < RANDOM_CHARS) return null;
-  const secret = clean.slice(-RANDOM_CHARS);
-  return [...secret].every((ch) => CODE_ALPHABET.includes(ch)) ? secret : null;
+  const groups = typed.toUpperCase().split(/[^A-Z0-9]+/).filter(Boolean);
+  // a leading group of letters is the prefix, whether typed apart (QNG-7K4M-2PXD) or run together (QNG7K4M2PXD)
+  if (groups.length > 1 && /^[A-Z]{2,5}$/.test(groups[0]!) && groups.slice(1).join('').length === RANDOM_CHARS) groups.shift();
+  const clean = groups.join('');
+  const secret = clean.length === RANDOM_CHARS ? clean : groups.length === 1 ? /^[A-Z]{2,5}([A-Z0-9]{8})$/.exec(clean)?.[1] : undefined;
+  return secret && [...secret].every((ch) => CODE_ALPHABET.includes(ch)) ? secret : null;
 }
 
 export function hashCodeSecret(secret: string, salt: string): Promise<string> {
