@@ -43,6 +43,8 @@ export const settingsSchema = z.strictObject({
   /** results kept in memory with spoolDir "none" */
   buffer: positiveInt.optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
+  /** log here instead of stdout (a Windows task has no console); rotated once at start beyond 10 MB */
+  logFile: z.string().min(1).optional(),
   /** language of `status` and the other commands' messages */
   lang: z.enum(LANGS).optional(),
 });
@@ -95,7 +97,7 @@ export function loadSettings(file: string): Settings {
   }
   const s = parsed.data;
   const base = dirname(resolve(file));
-  for (const k of ['stateDir', 'spoolDir'] as const) {
+  for (const k of ['stateDir', 'spoolDir', 'logFile'] as const) {
     const v = s[k];
     if (v && v !== 'none' && !isAbsolute(v) && !win32.isAbsolute(v)) s[k] = resolve(base, v);
   }

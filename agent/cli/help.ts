@@ -23,6 +23,8 @@ export const RUN_OPTIONS = `Options of run (a flag wins over the environment, wh
   --status-file FILE where the status file goes (default DIR/status.json of --state-dir, else beside the spool)
                                                                                env IOC_STATUS_FILE
   --log-level L      trace|debug|info|warn|error (default info)                 env IOC_LOG_LEVEL
+  --log-file FILE    log there instead of stdout (kept under 10 MB: FILE.1 holds the previous one)
+                                                                               env IOC_LOG_FILE
 
 The token is better kept in the config file or the environment than on the command line (visible in ps).
 Test-only: --interval-scale F multiplies every plan interval (e.g. 0.1), and IOC_TEST_RESULT_LOG=FILE appends a

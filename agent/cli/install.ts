@@ -147,7 +147,7 @@ export async function install(argv: string[]): Promise<number> {
   } else {
     throw new CliError(`install: --server and --code are required (or --server, --id and --token)\nUsage: ${USAGE.install}`);
   }
-  const settings: Settings = { ...creds, stateDir: L.stateDir, ...(f.lang ? { lang } : {}) };
+  const settings: Settings = { ...creds, stateDir: L.stateDir, ...(L.logFile ? { logFile: L.logFile } : {}), ...(f.lang ? { lang } : {}) };
 
   const cmds = new Commands(Boolean(prefix));
   try {

@@ -1,7 +1,7 @@
 // `ioc-agent run`: the agent's composition root. config file -> flags/env -> logger -> spool (outbox) ->
 // scheduler <-> link, plus the status file. Runs in the foreground until SIGINT/SIGTERM.
-import { appendFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import pino from 'pino';
 import pkg from '../../package.json' with { type: 'json' };
 import { Link } from '../link.ts';
@@ -27,6 +27,7 @@ const FLAGS = {
   'status-file': { type: 'string' },
   'interval-scale': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -48,6 +49,20 @@ function positiveNum(name: string, raw: string | undefined, file: number | undef
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) fail(`${name} must be a positive number, got "${raw}"`);
   return n;
+}
+
+const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
+
+/** A log file that cannot grow without bound: beyond 10 MB at start it becomes FILE.1 (replacing the older one). */
+function logDestination(file: string) {
+  mkdirSync(dirname(file), { recursive: true });
+  try {
+    if (statSync(file).size > LOG_ROTATE_BYTES) renameSync(file, `${file}.1`);
+  } catch {
+    /* no file yet */
+  }
+  // sync: the last lines before process.exit are written, and an agent logs a few lines a minute
+  return pino.destination({ dest: file, append: true, sync: true });
 }
 
 /**
@@ -92,7 +107,14 @@ export async function run(argv: string[]): Promise<void> {
     fail(`missing ${missing.join(', ')}${configFile ? '' : '; or enrol first: ioc-agent enroll --server URL --code CODE'}`);
   }
 
-  const logger = pino({ name: 'agent', level: flags['log-level'] ?? env.IOC_LOG_LEVEL ?? s.logLevel ?? 'info', base: { agent: id } });
+  const logFile = flags['log-file'] ?? env.IOC_LOG_FILE ?? s.logFile;
+  const logOpts = { name: 'agent', level: flags['log-level'] ?? env.IOC_LOG_LEVEL ?? s.logLevel ?? 'info', base: { agent: id } };
+  let logger: pino.Logger;
+  try {
+    logger = logFile ? pino(logOpts, logDestination(logFile)) : pino(logOpts);
+  } catch (e) {
+    fail(`--log-file ${logFile}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const log: Log = logger;
 
   const stateDir = flags['state-dir'] ?? env.IOC_STATE_DIR ?? s.stateDir;

@@ -29,6 +29,8 @@ export interface Layout {
   unitFile?: string;
   /** Windows: the Task Scheduler definition handed to schtasks */
   taskXml?: string;
+  /** Windows: a task has no console, so the agent logs to a file (systemd's journal keeps stdout on Linux) */
+  logFile?: string;
 }
 
 function under(prefix: string | undefined, p: string, path: typeof posix | typeof win32): string {
@@ -57,6 +59,7 @@ export function layout(o: { platform: NodeJS.Platform; self: SelfImage; prefix?:
       spoolDir: p.join(dataDir, 'spool'),
       statusFile: p.join(dataDir, 'status.json'),
       taskXml: p.join(dataDir, 'ioc-agent-task.xml'),
+      logFile: p.join(dataDir, 'agent.log'),
     };
   }
   if (o.platform !== 'linux') throw new Error(`install: ${o.platform} is not supported (Linux with systemd, or Windows)`);

@@ -231,8 +231,8 @@ describe('ioc-agent install / run / status / uninstall on Linux', () => {
     const dir = mkdtempSync(join(outside, 'cut-'));
     const config = join(dir, 'agent.json');
     // a port nobody listens on
-    writeFileSync(config, JSON.stringify({ server: 'http://127.0.0.1:9', id: 'qn-cut', token: 'x', stateDir: join(dir, 'state') }), { mode: 0o600 });
-    const kid = spawn(bin, [...pre, 'run', '--config', config, '--log-level', 'silent'], { cwd: outside, stdio: 'ignore' });
+    writeFileSync(config, JSON.stringify({ server: 'http://127.0.0.1:9', id: 'qn-cut', token: 'x', stateDir: join(dir, 'state'), logFile: 'logs/agent.log' }), { mode: 0o600 });
+    const kid = spawn(bin, [...pre, 'run', '--config', config], { cwd: outside, stdio: 'ignore' });
     kids.push(kid);
     const r = await until('a status file', async () => {
       const r = await cli(bin, [...pre, 'status', '--config', config, '--lang', 'en']);
@@ -242,6 +242,8 @@ describe('ioc-agent install / run / status / uninstall on Linux', () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('not connected to the server');
     expect(r.stdout).toContain('Last ack:');
+    // the log went to the file the config names (relative to the config's folder), not to stdout
+    expect(readFileSync(join(dir, 'logs/agent.log'), 'utf8')).toContain('agent starting');
   });
 
   it('a bad config file: exit 2 with the file and the field named', async () => {
@@ -303,7 +305,7 @@ describe.skipIf(!existsSync(WINE))('ioc-agent-win-x64.exe under Wine', () => {
     const data = join(P, 'ProgramData/ioc-agent');
     expect(existsSync(exe)).toBe(true);
     const cfg = JSON.parse(readFileSync(join(data, 'agent.json'), 'utf8'));
-    expect(cfg).toMatchObject({ server: 'http://127.0.0.1:9', id: 'qn-win', token: 'tok-win', stateDir: `${z(P)}\\ProgramData\\ioc-agent` });
+    expect(cfg).toMatchObject({ server: 'http://127.0.0.1:9', id: 'qn-win', token: 'tok-win', stateDir: `${z(P)}\\ProgramData\\ioc-agent`, logFile: `${z(P)}\\ProgramData\\ioc-agent\\agent.log` });
     const xml = readFileSync(join(data, 'ioc-agent-task.xml'));
     expect([xml[0], xml[1]]).toEqual([0xff, 0xfe]);
     const task = xml.subarray(2).toString('utf16le');
