@@ -1,30 +1,16 @@
 // `ioc-agent enroll --server URL --code CODE [--config FILE]`: trade the one-time code an operator created on the
 // agents page for this agent's id and token, and keep them in the config file (owner-only).
 //
-// Wire contract of POST {server}/api/enroll (no session: the code is the credential; the server throttles it).
-// Defined here until the server's side is in config/api.ts; config/api.ts is not imported by the agent because it
-// pulls the whole server config schema into the agent bundle.
+// The exchange itself (POST {server}/api/enroll: no session, the code is the credential, the server throttles it)
+// is defined by config/enroll.ts, which has no import beyond zod so the agent bundle stays small.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { enrollAnswerSchema, type EnrollAnswer, type EnrollBody } from '../../config/enroll.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { defaultConfigPath, loadSettingsIfPresent, saveSettings, SettingsError, type Lang, type Settings } from '../settings.ts';
 import { chooseLang, CliError, displayUrl, EXIT, httpBase, out, parseFlags } from './common.ts';
 import { USAGE } from './help.ts';
 
-export const enrollBodySchema = z.object({
-  code: z.string().min(1).max(64),
-  hostname: z.string().max(255).optional(),
-  platform: z.string().max(64).optional(),
-  version: z.string().max(64).optional(),
-});
-export type EnrollBody = z.infer<typeof enrollBodySchema>;
-export const enrollAnswerSchema = z.object({
-  id: z.string().min(1),
-  token: z.string().min(1),
-  commune: z.string(),
-  site: z.object({ name: z.string(), kind: z.string() }).optional(),
-});
-export type EnrollAnswer = z.infer<typeof enrollAnswerSchema>;
 const errorSchema = z.object({ error: z.string() });
 
 const T = {
