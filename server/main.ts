@@ -36,6 +36,7 @@ import { MaintenanceBook } from './incidents/maintenance.ts';
 import { SnapshotBuilder } from './incidents/snapshot.ts';
 import { createNotifications, type Dispatcher } from './notifiers/index.ts';
 import { attributionThresholds } from './state/attribution.ts';
+import { provinceWideRule } from './state/province-wide.ts';
 import { createReports, type Reports } from './reports/index.ts';
 import { roundClassifier, startRollupJob } from './reports/data/rollups.ts';
 import type { Store } from './stores/types.ts';
@@ -111,7 +112,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const metrics = new ServerMetrics();
   // the writer's store writes are timed and its waiting points counted for /metrics, from outside
   const writer = metrics.counted(new BatchWriter(metrics.timed(store)));
-  const live = new LiveState(dir, cfg.server.agentTimeoutSec * 1000);
+  // One province-wide rule for the map and for attribution (config attribution.serviceShare/serviceMinCommunes).
+  const live = new LiveState(dir, cfg.server.agentTimeoutSec * 1000, Date.now, provinceWideRule(cfg.attribution));
   const hub = new LiveHub(live, cfg.server.liveCoalesceMs);
   const registry = new AgentRegistry(dir.agents.values());
   dir.onChange(() => {
