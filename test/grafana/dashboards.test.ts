@@ -89,7 +89,7 @@ describe.skipIf(skipWithoutInfluxd())('InfluxDB dashboard against a real influxd
   const rows = (series: Series[]) => series.flatMap((x) => x.values.map((v) => ({ ...x.tags, ...Object.fromEntries(x.columns.map((c, i) => [c, v[i]])) }) as Record<string, unknown>));
   /** table panels sort in Grafana: compare in commune order */
   const sorted = (r: Record<string, unknown>[]) => r.sort((a, b) => String(a.commune).localeCompare(String(b.commune)));
-  const byTag = (series: Series[], tag: string, col: string) => Object.fromEntries(series.map((x) => [x.tags![tag], x.values.map((v) => v[x.columns.indexOf(col)])]));
+  const byTag = (series: Series[], tag: string, col: string): Record<string, unknown[]> => Object.fromEntries(series.map((x) => [x.tags![tag], x.values.map((v) => v[x.columns.indexOf(col)])]));
 
   /** per panel id: what each of its queries must return */
   const EXPECT: Record<number, (res: Record<string, Series[]>) => void> = {
