@@ -20,7 +20,6 @@ export function defaultBaselineTargets(dir: Directory): string[] {
 
 export class SnapshotBuilder {
   private memory = new Map<string, Memory>();
-  private readonly baseline: string[];
 
   constructor(
     private readonly dir: Directory,
@@ -31,9 +30,7 @@ export class SnapshotBuilder {
       startedAt: number;
       baselineTargets?: string[];
     },
-  ) {
-    this.baseline = opts.baselineTargets ?? defaultBaselineTargets(dir);
-  }
+  ) {}
 
   build(now: number): AttributionInput {
     const agents: AgentSnapshot[] = [...this.dir.agents.values()].map((a) => {
@@ -84,6 +81,7 @@ export class SnapshotBuilder {
       }
     }
     for (const k of this.memory.keys()) if (!present.has(k)) this.memory.delete(k);
-    return { now, agents, slots, baselineTargets: this.baseline };
+    // read per build: a gateway target added by a config reload is a baseline from the next round
+    return { now, agents, slots, baselineTargets: this.opts.baselineTargets ?? defaultBaselineTargets(this.dir) };
   }
 }

@@ -22,7 +22,7 @@ export function setUnauthorizedHandler(fn: UnauthorizedHandler | null): void {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body?: unknown;
   signal?: AbortSignal;
   /** don't call the global 401 handler (login form, session probe) */
