@@ -257,6 +257,19 @@ export class ServerMetrics {
       },
     });
     new Counter({
+      name: 'ioc_enrolments_total',
+      help: 'Enrolment code exchanges by outcome (failed: unknown, used or expired code; throttled: refused with 429)',
+      labelNames: ['outcome'],
+      registers: [r],
+      collect() {
+        this.reset();
+        const c = s.registry.counters;
+        this.inc({ outcome: 'enrolled' }, c.enrolments);
+        this.inc({ outcome: 'failed' }, c.enrolFailures);
+        this.inc({ outcome: 'throttled' }, c.enrolThrottled);
+      },
+    });
+    new Counter({
       name: 'ioc_ingest_received_bytes_total',
       help: 'Bytes received on agent WebSocket connections',
       registers: [r],

@@ -78,6 +78,13 @@ describe('GET /metrics', () => {
     await agent.closed;
   }, 40_000);
 
+  it('counts enrolment code exchanges that fail', async () => {
+    const before = value(await scrape(), 'ioc_enrolments_total{outcome="failed"}');
+    const r = await fetch(`${s.url}/api/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'QNG-AAAA-BBBB' }) });
+    expect(r.status).toBe(404);
+    expect(value(await scrape(), 'ioc_enrolments_total{outcome="failed"}')).toBe(before + 1);
+  });
+
   it('refuses other addresses without the token, and takes the token from anywhere', async () => {
     s.config.metrics.allow = ['10.9.8.7'];
     const app = (await import('../../server/metrics.ts')).ServerMetrics;
