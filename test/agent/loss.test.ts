@@ -106,7 +106,8 @@ describe('loss: a real agent process keeps every result across failures', () => 
     // At the kill, at most one round per target can be between "produced" and "fsynced".
     expect(a.lostInMemory).toBeLessThanOrEqual(TARGETS);
     expect(a.storedNotTaken).toBeLessThanOrEqual(TARGETS);
-    expect(a.stored).toBe(a.taken + a.storedNotTaken);
+    // every stored result was taken or was in flight at the kill; one taken at the last moment may still be on disk
+    expect(a.stored + a.spoolLeft).toBe(a.taken + a.storedNotTaken);
     expect(info.dropped).toBe(Number(reopened.corrupt)); // only a torn record could count as dropped here
   }, 240_000);
 });
