@@ -21,6 +21,7 @@ import {
 import { enrollAnswerSchema, enrollBodySchema, type EnrollAnswer, type EnrollBody } from './enroll.ts';
 import { causeSchema } from './vocabulary.ts';
 import { communeLiveSchema, incidentSchema } from './wire.ts';
+import { agentPlatformSchema, releaseArtefactSchema, UPDATE_STATES } from './wire.ts';
 
 const ms = z.number().int();
 const communeCode = z.string().regex(COMMUNE_CODE, 'expected a 5-digit commune code');
@@ -85,8 +86,36 @@ export const agentInfoSchema = z.object({
   results: z.number(),
   badFrames: z.number(),
   lastError: z.string().nullable(),
+  /** what it runs as (hello.platform): mjs, linux-x64, win-x64, tsx; null before it said */
+  runsAs: agentPlatformSchema.nullable().optional(),
+  /** its last self-update report: `failed` means it still runs `from` */
+  update: z
+    .object({ state: z.enum(UPDATE_STATES), from: z.string(), to: z.string(), error: z.string().nullable(), at: ms })
+    .nullable()
+    .optional(),
 });
 export type AgentInfo = z.infer<typeof agentInfoSchema>;
+
+// ---- self-update: the served agent build, pin and pause (server/fleet/releases.ts) --------------------------------
+
+const versionString = z.string().regex(/^\d+\.\d+\.\d+([-+][\w.-]+)?$/, 'expected a version like 0.2.0');
+export const agentReleasesInfoSchema = z.object({
+  /** the build this server serves (npm run build:agent), null when there is none */
+  release: z.object({ version: z.string(), node: z.string(), builtAt: z.string().nullable(), artefacts: z.array(releaseArtefactSchema) }).nullable(),
+  /** why there is no build to serve */
+  problem: z.string().nullable(),
+  paused: z.boolean(),
+  /** the fleet stays on this version */
+  pin: z.string().nullable(),
+  /** the version agents are told to run: none while paused, or while pinned to a version this server does not serve */
+  offered: z.string().nullable(),
+});
+export type AgentReleasesInfo = z.infer<typeof agentReleasesInfoSchema>;
+export const updatePolicyBodySchema = z
+  .object({ paused: z.boolean().optional(), pin: versionString.nullable().optional() })
+  .strict()
+  .refine((b) => b.paused !== undefined || b.pin !== undefined, 'nothing to change: give paused or pin');
+export type UpdatePolicyBody = z.infer<typeof updatePolicyBodySchema>;
 
 // ---- fleet: enrolment, agent management, audit, reload (server/fleet/) ------------------------------------------
 
@@ -378,7 +407,7 @@ export const openApiDocumentSchema = z.looseObject({
 
 export interface RouteContract {
   /** `none`: open; `session`: a session cookie or an API token (Authorization: Bearer <id>.<secret>) */
-  auth: 'none' | 'session';
+  auth: 'none' | 'session' | 'agent';
   /** when set, only these roles; others get 403 */
   roles?: readonly Role[];
   summary: string;
@@ -420,6 +449,14 @@ export const API = {
   },
   'POST /api/agents/:id/rotate': {
     auth: 'session', roles: ['admin'], summary: "Give an enrolled agent a new token (shown once); the old one stops working", params: id, response: rotatedSchema, errors: [403, 404, 409],
+  },
+  'GET /api/agent/releases': { auth: 'session', summary: 'The agent build this server offers for self-update, and whether updates are paused or pinned', response: agentReleasesInfoSchema },
+  'PUT /api/agent/updates': {
+    auth: 'session', roles: ['admin'], summary: 'Pause agent self-updates or pin the fleet to a version', body: updatePolicyBodySchema, response: agentReleasesInfoSchema, errors: [400, 403],
+  },
+  'GET /api/agent/releases/:file': {
+    auth: 'agent', summary: "Download an agent artefact named in the release (an agent's own token: Authorization: Bearer <token>, X-Agent-Id: <id>)",
+    params: z.object({ file: z.string() }), response: 'file', errors: [401, 404],
   },
 
   'POST /api/enroll': {

@@ -601,6 +601,8 @@ export const configSchema = z
         /** this server's address as agents and browsers reach it (https://ioc.example); used in the install commands
          *  shown for an enrolment. Absent: the address the request came in on. */
         publicUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+        /** the agent build offered for self-update (what npm run build:agent writes); default dist/agent of the install */
+        agentReleasesDir: z.string().optional(),
       })
       .prefault({}),
     enrolment: enrolmentSchema.prefault({}),

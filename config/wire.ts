@@ -131,6 +131,24 @@ export const planUplinkSchema = z.object({
 });
 export type PlanUplink = z.infer<typeof planUplinkSchema>;
 
+// ---- self-update (agent/update/, server/fleet/releases.ts) --------------------------------
+
+/** what an agent runs as: the bundled script, a single executable of that platform, or a development (tsx) run */
+export const agentPlatformSchema = z.string().regex(/^[a-z0-9-]{1,32}$/);
+export const releaseArtefactSchema = z.object({
+  /** `mjs` (any platform with node 20+), `linux-x64`, `win-x64` */
+  platform: agentPlatformSchema,
+  /** file name under GET /api/agent/releases/ */
+  file: z.string().regex(/^[\w.-]{1,100}$/),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+});
+export type ReleaseArtefact = z.infer<typeof releaseArtefactSchema>;
+/** in a plan: the agent version the server wants and its files; absent when updates are paused or pinned elsewhere */
+export const planReleaseSchema = z.object({ version: z.string().max(32), artefacts: z.array(releaseArtefactSchema).max(16) });
+export type PlanRelease = z.infer<typeof planReleaseSchema>;
+export const UPDATE_STATES = ['downloading', 'failed', 'installed'] as const;
+
 // ---- agent -> server ----------------------------------------------------------------------
 
 export const helloSchema = z.object({
@@ -140,6 +158,8 @@ export const helloSchema = z.object({
   version: z.string().max(32),
   /** agent clock when sent, epoch ms */
   clock: ms,
+  /** what it runs as (releaseArtefactSchema.platform, or `tsx`); absent from agents before self-update */
+  platform: agentPlatformSchema.optional(),
 });
 export const batchSchema = z.object({
   type: z.literal('batch'),
@@ -166,11 +186,21 @@ export const agentHeartbeatSchema = z.object({
   /** oldest unacked result's ts, epoch ms (how far behind the agent is) */
   oldestPendingTs: ms.optional(),
 });
-export const agentMessageSchema = z.discriminatedUnion('type', [helloSchema, batchSchema, agentHeartbeatSchema]);
+/** a self-update's progress: `failed` keeps the running version (bad hash, failed download), `installed` precedes a restart */
+export const agentUpdateSchema = z.object({
+  type: z.literal('update'),
+  v,
+  state: z.enum(UPDATE_STATES),
+  from: z.string().max(32),
+  to: z.string().max(32),
+  error: z.string().max(300).optional(),
+});
+export const agentMessageSchema = z.discriminatedUnion('type', [helloSchema, batchSchema, agentHeartbeatSchema, agentUpdateSchema]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 export type Hello = z.infer<typeof helloSchema>;
 export type Batch = z.infer<typeof batchSchema>;
 export type AgentHeartbeat = z.infer<typeof agentHeartbeatSchema>;
+export type AgentUpdate = z.infer<typeof agentUpdateSchema>;
 
 // ---- server -> agent ----------------------------------------------------------------------
 
@@ -183,6 +213,8 @@ export const planSchema = z.object({
   heartbeatSec: z.number().int().positive(),
   uplinks: z.array(planUplinkSchema),
   targets: z.array(planTargetSchema),
+  /** the version the server wants this agent to run; older agents ignore it */
+  release: planReleaseSchema.optional(),
 });
 export const ackSchema = z.object({ type: z.literal('ack'), v, seq: z.number().int().nonnegative(), accepted: z.number().int() });
 export const pongSchema = z.object({

@@ -24,6 +24,7 @@ import type { FleetControl } from './fleet/control.ts';
 import type { FailureThrottle } from './fleet/throttle.ts';
 import { adminRoutes, auditRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { releaseRoutes } from './routes/releases.ts';
 import { enrollmentRoutes, enrolRoute } from './routes/enrollments.ts';
 import { authRoutes } from './routes/auth.ts';
 import { communeRoutes } from './routes/communes.ts';
@@ -101,6 +102,12 @@ export function createApp(d: AppDeps) {
   app.route('/api/auth', authRoutes({ users: d.users, sessions: d.sessions, sessionHours: d.sessionHours, secureCookie: false }));
 
   const auth = requireSession(d.sessions, d.apiTokens);
+  const ingest = {
+    dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec, clockToleranceMs: d.clockToleranceMs,
+    release: () => d.control.releaseOffer(),
+  };
+  // the artefacts are fetched with an agent's token, not a session: mounted before the session-only /api
+  app.route('/api/agent', releaseRoutes({ control: d.control, session: auth, agent: agentAuth(ingest) }));
   const api = new Hono<AuthEnv>();
   api.use('*', auth);
   api.route('/', provinceRoutes(d.dir));
@@ -121,7 +128,6 @@ export function createApp(d: AppDeps) {
   if (d.metrics) app.route('/metrics', d.metrics);
   if (d.backupControl) app.route('/control', d.backupControl);
 
-  const ingest = { dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec, clockToleranceMs: d.clockToleranceMs };
   app.get('/ws/agent', agentAuth(ingest), upgradeWebSocket((c) => agentEvents(ingest, c)));
   app.get('/ws/live', auth, upgradeWebSocket((c) => d.hub.events(scopeOf(c.get('user')).carrier)));
 

@@ -9,6 +9,7 @@ import { siteSchema, uplinkInSchema } from '../../config/api.ts';
 import { ConfigError } from '../../config/errors.ts';
 import { SECRET_HASH, type AgentConfig } from '../../config/schema.ts';
 import { formatPath } from '../../config/wire.ts';
+import type { UpdatePolicy } from './releases.ts';
 
 const ms = z.number().int();
 
@@ -54,6 +55,8 @@ const fleetFileSchema = z.object({
   codeSalt: z.string(),
   enrolments: z.array(enrolmentSchema),
   agents: z.array(enrolledAgentSchema),
+  /** self-update: paused, or pinned to one version (absent from files written before self-update) */
+  updates: z.object({ paused: z.boolean().default(false), pin: z.string().nullable().default(null) }).prefault({}),
 });
 type FleetFile = z.infer<typeof fleetFileSchema>;
 
@@ -68,7 +71,7 @@ export class FleetBook {
     private readonly now: () => number = Date.now,
   ) {
     if (!existsSync(file)) {
-      this.data = { version: 1, codeSalt: randomBytes(16).toString('base64'), enrolments: [], agents: [] };
+      this.data = { version: 1, codeSalt: randomBytes(16).toString('base64'), enrolments: [], agents: [], updates: { paused: false, pin: null } };
       this.save();
       return;
     }
@@ -112,6 +115,21 @@ export class FleetBook {
     if (this.data.enrolments.length === before) return false;
     this.save();
     return true;
+  }
+
+  get updates(): UpdatePolicy {
+    return { ...this.data.updates };
+  }
+
+  setUpdates(u: UpdatePolicy): void {
+    const before = this.data.updates;
+    this.data.updates = { ...u };
+    try {
+      this.save();
+    } catch (err) {
+      this.data.updates = before;
+      throw err;
+    }
   }
 
   /** every agent ever enrolled here, revoked ones included */

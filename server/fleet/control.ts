@@ -3,6 +3,8 @@
 // (AuditLog) and then applied by replacing the directory's tables, which live state, the agent registry and every
 // connected agent follow (server/main.ts wires those to dir.onChange).
 import { randomBytes } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { EnrollAnswer, EnrollBody, EnrollmentBody, EnrollmentCreated, EnrollmentRow, ReloadResult, Site, UplinkIn } from '../../config/api.ts';
 import { ConfigError } from '../../config/errors.ts';
@@ -15,6 +17,12 @@ import { checkRouteRefs } from '../notifiers/index.ts';
 import type { AuditLog } from './audit.ts';
 import { agentConfigOf, type EnrolledAgent, type Enrolment, type FleetBook } from './book.ts';
 import { codeSecretOf, formatCode, hashCodeSecret, newCodeSecret, provincePrefix } from './codes.ts';
+import { AgentReleases, type UpdatePolicy } from './releases.ts';
+import type { AgentReleasesInfo, UpdatePolicyBody } from '../../config/api.ts';
+import type { PlanRelease } from '../../config/wire.ts';
+
+/** dist/agent of this install: where npm run build:agent writes */
+const DEFAULT_RELEASES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../dist/agent');
 
 /** config sections the directory is built from: a reload applies them at once */
 const LIVE_SECTIONS = ['carriers', 'targets', 'agents', 'communes', 'defaults'] as const satisfies readonly (keyof DirectoryConfig)[];
@@ -47,6 +55,8 @@ export interface AgentChange {
 export class FleetControl {
   private config: Config;
   private readonly now: () => number;
+  /** the served agent build (server.agentReleasesDir: a server setting, so a reload keeps it) */
+  readonly releases: AgentReleases;
   /** enrolments whose code is being redeemed right now: a code works once even for two requests at once */
   private claiming = new Set<string>();
   readonly prefix: string;
@@ -55,6 +65,7 @@ export class FleetControl {
     this.config = d.config;
     this.now = d.now ?? Date.now;
     this.prefix = d.config.enrolment.codePrefix ?? provincePrefix(d.province.name);
+    this.releases = new AgentReleases(resolve(d.config.server.agentReleasesDir ?? DEFAULT_RELEASES_DIR));
     const clash = clashes(d.config.agents, d.simulated, d.book);
     if (clash.length) throw new ConfigError(d.configPath ?? 'config', clash);
   }
@@ -87,6 +98,28 @@ export class FleetControl {
 
   enrolled(id: string): EnrolledAgent | undefined {
     return this.d.book.agent(id);
+  }
+
+  // ---- self-update ------------------------------------------------------------------------------------------
+
+  /** what each plan offers (the same for every agent; each picks its own platform's file) */
+  releaseOffer(): PlanRelease | undefined {
+    return this.releases.offer(this.d.book.updates);
+  }
+
+  releaseInfo(): AgentReleasesInfo {
+    const policy = this.d.book.updates;
+    return { release: this.releases.current(), problem: this.releases.problem, ...policy, offered: this.releaseOffer()?.version ?? null };
+  }
+
+  /** pin or pause, recorded; every connected agent gets a plan with the new offer */
+  setUpdates(body: UpdatePolicyBody, by: string): AgentReleasesInfo {
+    const before = this.d.book.updates;
+    const next: UpdatePolicy = { paused: body.paused ?? before.paused, pin: body.pin === undefined ? before.pin : body.pin };
+    this.d.book.setUpdates(next);
+    this.d.audit.record(by, 'agent.updates', 'fleet', { before, after: next });
+    this.apply();
+    return this.releaseInfo();
   }
 
   // ---- enrolments ------------------------------------------------------------------------------------------

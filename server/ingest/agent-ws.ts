@@ -5,6 +5,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Logger } from 'pino';
 import { agentMessageSchema, CLOSE, formatIssues, PROTOCOL_VERSION, type Batch, type ServerMessage } from '../../config/wire.ts';
+import type { PlanRelease } from '../../config/wire.ts';
 import { verifySecret } from '../auth/password.ts';
 import type { Directory } from '../directory.ts';
 import type { LiveState } from '../state/live-state.ts';
@@ -23,6 +24,8 @@ export interface IngestDeps {
   heartbeatSec: number;
   /** agents whose clock is off by more than this are flagged */
   clockToleranceMs: number;
+  /** the agent version the server wants run (self-update), added to every plan */
+  release?: () => PlanRelease | undefined;
   now?: () => number;
 }
 
@@ -68,12 +71,17 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
   // The plan's intervals, computed when a plan is sent (building one hashes it), not per batch.
   let intervals = new Map<string, number>();
   let sentRev: string | null = null;
+  // the release offered is not part of the config's rev: a pin or pause must reach agents whose targets did not change
+  const releaseKey = (r: PlanRelease | undefined) => (r ? `${r.version}:${r.artefacts.map((a) => a.sha256).join(',')}` : '');
+  let sentRelease = '';
   const sendPlan = (ws: WSContext) => {
     const plan = deps.dir.planFor(agentId, now(), deps.heartbeatSec);
     if (!plan) return;
     intervals = new Map(plan.targets.map((t) => [t.id, t.intervalSec]));
     sentRev = plan.rev;
-    send(ws, plan);
+    const release = deps.release?.();
+    sentRelease = releaseKey(release);
+    send(ws, release ? { ...plan, release } : plan);
   };
   const send = (ws: WSContext, m: ServerMessage) => {
     if (ws.readyState === 1) ws.send(JSON.stringify(m));
@@ -134,7 +142,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
         pushPlan: () => {
           if (!greeted || !socket) return;
           const plan = deps.dir.planFor(agentId, 0, deps.heartbeatSec);
-          if (plan && plan.rev !== sentRev) sendPlan(socket);
+          if (plan && (plan.rev !== sentRev || releaseKey(deps.release?.()) !== sentRelease)) sendPlan(socket);
         },
       };
       deps.registry.sockets.set(agentId, self);
@@ -165,6 +173,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
           }
           greeted = true;
           info.version = m.version;
+          info.runsAs = m.platform ?? null;
           info.clockOffsetMs = now() - m.clock;
           sendPlan(ws);
           return;
@@ -191,6 +200,12 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
         case 'batch':
           void onBatch(ws, m);
           return;
+        case 'update': {
+          info.update = { state: m.state, from: m.from, to: m.to, error: m.error ?? null, at: now() };
+          if (m.state === 'failed') log.warn({ from: m.from, to: m.to, err: m.error }, 'agent self-update failed; it keeps running its version');
+          else log.info({ from: m.from, to: m.to, state: m.state }, 'agent self-update');
+          return;
+        }
       }
     },
     onClose(evt) {
