@@ -80,7 +80,53 @@ export const tcpTargetSchema = z.object({
   port: z.number().int().min(1).max(65535),
 });
 
-export const targetSchema = z.discriminatedUnion('kind', [icmpTargetSchema, httpTargetSchema, dnsTargetSchema, tcpTargetSchema]);
+const pem = z.string().regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'expected a PEM certificate');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+/**
+ * A certificate authority's revocation services (signing, "ký số"): an OCSP request (RFC 6960) for one certificate,
+ * and/or the CRL (RFC 5280). `url` + `issuer` + `serial` make the OCSP part, `crlUrl` the CRL part.
+ */
+export const ocspTargetSchema = z
+  .object({
+    ...targetBase,
+    kind: z.literal('ocsp'),
+    url: httpUrl.optional(),
+    /** the issuing CA's certificate (PEM): it names the certificate asked about and checks the answer's signature */
+    issuer: pem.optional(),
+    /** serial number of a certificate the CA issued, hex */
+    serial: z.string().regex(/^(0x)?[0-9a-fA-F]{1,40}$/, 'expected a hex serial number').optional(),
+    /** the status that counts as up (a revoked test certificate is a fine probe too) */
+    expect: z.enum(['good', 'revoked', 'unknown']).default('good'),
+    crlUrl: httpUrl.optional(),
+    /** an answer without nextUpdate older than this is stale, s */
+    maxAgeSec: z.number().int().min(60).max(30 * 86_400).default(7 * 86_400),
+  })
+  .refine((t) => (t.url === undefined) === (t.issuer === undefined) && (t.url === undefined) === (t.serial === undefined), {
+    error: 'url, issuer and serial go together',
+  })
+  .refine((t) => t.url !== undefined || t.crlUrl !== undefined, { error: 'expected url (+ issuer, serial) or crlUrl' });
+
+/** A time-stamping authority (RFC 3161), asked to stamp a random digest. */
+export const tsaTargetSchema = z.object({
+  ...targetBase,
+  kind: z.literal('tsa'),
+  url: httpUrl,
+  hash: z.enum(['sha256', 'sha384', 'sha512']).default('sha256'),
+  /** the TSA's CA certificate(s), PEM; without it the signature is checked against the token's own certificate */
+  ca: pem.optional(),
+  /** how far the token's time may be from the agent's clock, ms */
+  maxSkewMs: z.number().int().min(0).max(3_600_000).default(60_000),
+});
+
+export const targetSchema = z.discriminatedUnion('kind', [
+  icmpTargetSchema,
+  httpTargetSchema,
+  dnsTargetSchema,
+  tcpTargetSchema,
+  ocspTargetSchema,
+  tsaTargetSchema,
+]);
 export type Target = z.infer<typeof targetSchema>;
 export type TargetKind = Target['kind'];
 

@@ -93,12 +93,60 @@ export const tcpResultSchema = z.object({
   error: z.string().max(200).optional(),
 });
 
-export const resultSchema = z.discriminatedUnion('kind', [icmpResultSchema, httpResultSchema, dnsResultSchema, tcpResultSchema]);
+/** OCSP (RFC 6960) answer for one certificate, and/or the issuer's CRL (RFC 5280). */
+export const OCSP_CERT_STATUSES = ['good', 'revoked', 'unknown'] as const;
+export const ocspResultSchema = z.object({
+  ...resultBase,
+  kind: z.literal('ocsp'),
+  ok: z.boolean(),
+  /** the responder's verdict on the configured certificate (null: no valid answer) */
+  cert_status: z.enum(OCSP_CERT_STATUSES).nullable(),
+  /** OCSP request to answer, or the CRL fetch when no OCSP part is configured, ms */
+  total_ms: nnum,
+  /** seconds from the agent's clock to the answer's nextUpdate (negative: stale) */
+  next_update_s: nnum.optional(),
+  /** age of the answer's thisUpdate on the agent's clock, s */
+  this_update_age_s: nnum.optional(),
+  crl_ok: z.boolean().optional(),
+  crl_ms: nnum.optional(),
+  crl_bytes: z.number().int().nonnegative().optional(),
+  /** seconds from the agent's clock to the CRL's nextUpdate (negative: stale) */
+  crl_next_update_s: nnum.optional(),
+  /** first word from a fixed list: refused, timeout, dns, http, malformed, signature, stale, revoked, unknown_cert, crl, other */
+  error: z.string().max(200).optional(),
+});
+
+/** RFC 3161 time-stamp for a random digest. */
+export const tsaResultSchema = z.object({
+  ...resultBase,
+  kind: z.literal('tsa'),
+  ok: z.boolean(),
+  total_ms: nnum,
+  /** PKIStatus of the reply (0 granted, 1 granted with mods, 2 rejection, ...) */
+  tsa_status: z.number().int().min(0).max(9).nullable(),
+  /** token genTime minus the agent's clock at the answer, ms */
+  skew_ms: nnum.optional(),
+  /** signer certificate's subject, e.g. "CN=TSA, O=..." */
+  signer: z.string().max(200).optional(),
+  /** first word from a fixed list: refused, timeout, dns, http, malformed, rejected, digest, nonce, signature, clock, other */
+  error: z.string().max(200).optional(),
+});
+
+export const resultSchema = z.discriminatedUnion('kind', [
+  icmpResultSchema,
+  httpResultSchema,
+  dnsResultSchema,
+  tcpResultSchema,
+  ocspResultSchema,
+  tsaResultSchema,
+]);
 export type ProbeResult = z.infer<typeof resultSchema>;
 export type IcmpResult = z.infer<typeof icmpResultSchema>;
 export type HttpResult = z.infer<typeof httpResultSchema>;
 export type DnsResult = z.infer<typeof dnsResultSchema>;
 export type TcpResult = z.infer<typeof tcpResultSchema>;
+export type OcspResult = z.infer<typeof ocspResultSchema>;
+export type TsaResult = z.infer<typeof tsaResultSchema>;
 
 // ---- plan: what the server asks an agent to probe -----------------------------------------
 
@@ -120,6 +168,29 @@ export const planTargetSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ ...planBase, kind: z.literal('dns'), resolver: z.string(), query: z.string(), recordType: z.enum(['A', 'AAAA']) }),
   z.object({ ...planBase, kind: z.literal('tcp'), host: z.string(), port: z.number().int() }),
+  z.object({
+    ...planBase,
+    kind: z.literal('ocsp'),
+    /** responder URL; absent = CRL only */
+    url: z.string().optional(),
+    /** issuer certificate, PEM */
+    issuer: z.string().optional(),
+    /** serial of the certificate asked about, hex */
+    serial: z.string().optional(),
+    expect: z.enum(OCSP_CERT_STATUSES),
+    crlUrl: z.string().optional(),
+    /** an answer without nextUpdate older than this is stale, s */
+    maxAgeSec: z.number().int().positive(),
+  }),
+  z.object({
+    ...planBase,
+    kind: z.literal('tsa'),
+    url: z.string(),
+    hash: z.enum(['sha256', 'sha384', 'sha512']),
+    /** trust anchors for the signer, PEM; absent = the signature is checked against the token's own certificate */
+    ca: z.string().optional(),
+    maxSkewMs: z.number().int().nonnegative(),
+  }),
 ]);
 export type PlanTarget = z.infer<typeof planTargetSchema>;
 

@@ -5,10 +5,12 @@ import type { PlanTarget } from '../../config/wire.ts';
 import { dns } from './dns.ts';
 import { http } from './http.ts';
 import { icmp } from './icmp.ts';
+import { ocsp } from './ocsp.ts';
 import { tcp } from './tcp.ts';
+import { tsa } from './tsa.ts';
 import type { Probe } from './types.ts';
 
 type Registry = { [K in PlanTarget['kind']]: Probe<Extract<PlanTarget, { kind: K }>> };
 export type ProbeRegistry = Partial<Registry>;
 
-export const probes = { icmp, http, dns, tcp } satisfies Registry;
+export const probes = { icmp, http, dns, tcp, ocsp, tsa } satisfies Registry;

@@ -5,10 +5,12 @@ import type { ProbeResult } from '../../config/wire.ts';
 import { dns } from './dns.ts';
 import { http } from './http.ts';
 import { icmp } from './icmp.ts';
+import { ocsp } from './ocsp.ts';
 import { tcp } from './tcp.ts';
+import { tsa } from './tsa.ts';
 import type { Classified, FieldValue, Kind, KindDescriptor } from './types.ts';
 
-export const KINDS = { icmp, http, dns, tcp } satisfies { [K in Kind]: KindDescriptor<K> };
+export const KINDS = { icmp, http, dns, tcp, ocsp, tsa } satisfies { [K in Kind]: KindDescriptor<K> };
 
 export const KIND_NAMES = Object.keys(KINDS) as Kind[];
 

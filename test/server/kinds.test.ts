@@ -70,6 +70,13 @@ const ROUNDS: ProbeResult[] = [
   { kind: 'tcp', ...stamp, ok: true, connect_ms: 3100 },
   { kind: 'tcp', ...stamp, ok: false, connect_ms: null, error: 'refused' },
   { kind: 'tcp', ...stamp, ok: false, connect_ms: null },
+  { kind: 'ocsp', ...stamp, ok: true, cert_status: 'good', total_ms: 80, next_update_s: 86_000, this_update_age_s: 400, crl_ok: true, crl_ms: 120, crl_bytes: 24_000, crl_next_update_s: 200_000 },
+  { kind: 'ocsp', ...stamp, ok: true, cert_status: null, total_ms: 3500, crl_ok: true, crl_ms: 3500, crl_bytes: 2_000_000 },
+  { kind: 'ocsp', ...stamp, ok: false, cert_status: 'good', total_ms: 90, next_update_s: -3600, error: 'stale: nextUpdate passed' },
+  { kind: 'ocsp', ...stamp, ok: false, cert_status: null, total_ms: null, error: 'refused' },
+  { kind: 'tsa', ...stamp, ok: true, total_ms: 150, tsa_status: 0, skew_ms: -400, signer: 'CN=TSA, O=CA, C=VN' },
+  { kind: 'tsa', ...stamp, ok: true, total_ms: 2900, tsa_status: 0, skew_ms: 100 },
+  { kind: 'tsa', ...stamp, ok: false, total_ms: 60, tsa_status: 2, error: 'rejected: rejection' },
 ];
 
 const THRESHOLDS: Thresholds[] = [DEFAULT_THRESHOLDS, { ...DEFAULT_THRESHOLDS, lossPct: 5, rttMs: 20, responseMs: 100 }];
