@@ -9,7 +9,7 @@
 //     next evaluation and never block the caller; on start, open incidents are reloaded and kept while agents
 //     reconnect (startupGraceSec), then resolved unless their cause is seen again.
 // Defaults and their justification: DEFAULT_ATTRIBUTION in server/state/attribution.ts.
-import { DomainError, type DomainErrorKind } from '../errors.ts';
+import { DomainError } from '../errors.ts';
 import type { Store, IncidentQuery } from '../stores/types.ts';
 import { attribute, DEFAULT_ATTRIBUTION, type AttributionInput, type AttributionThresholds, type CauseFinding } from '../state/attribution.ts';
 import { activeWindows, type MaintenanceWindow } from './maintenance.ts';
@@ -22,15 +22,8 @@ export const NOTE_MAX_CHARS = 2000;
 const FAR_FUTURE = Date.UTC(2200, 0, 1);
 
 /** A refused incident operation: no such incident, a bad note, or no room for another note. */
-export class IncidentError extends DomainError {
-  constructor(
-    message: string,
-    readonly kind: Extract<DomainErrorKind, 'invalid' | 'not_found' | 'too_large'>,
-  ) {
-    super(message);
-    this.name = 'IncidentError';
-  }
-}
+/** Refusals of the engine's operations (ack, note): a domain error whose kind says which. */
+export class IncidentError extends DomainError {}
 
 export interface IncidentEngineOptions {
   store: Pick<Store, 'writeIncident' | 'queryIncidents'>;

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatIssues } from '../../config/wire.ts';
-import { DomainError, type DomainErrorKind } from '../errors.ts';
+import { DomainError } from '../errors.ts';
 import { maintenanceListSchema, maintenanceWindowSchema, parseVnTime, VN_OFFSET_MS, WEEKDAYS, type MaintenanceWindow } from '../../config/schema.ts';
 
 export type { MaintenanceWindow };
@@ -57,15 +57,8 @@ export function activeWindows(windows: readonly MaintenanceWindow[], now: number
   return windows.filter((w) => activeSpan(w, now) !== null && (!scope || covers(w, scope)));
 }
 
-export class MaintenanceError extends DomainError {
-  constructor(
-    message: string,
-    readonly kind: Extract<DomainErrorKind, 'invalid' | 'not_found' | 'conflict'>,
-  ) {
-    super(message);
-    this.name = 'MaintenanceError';
-  }
-}
+/** Refusals of the maintenance book (invalid window, duplicate id, unknown id): a domain error by kind. */
+export class MaintenanceError extends DomainError {}
 
 export interface ListedWindow {
   window: MaintenanceWindow;
