@@ -13,6 +13,7 @@ import {
   type Ack,
   type AgentHeartbeat,
   type AgentMessage,
+  type AgentUpdate,
   type Plan,
   type ProbeResult,
   type ServerMessage,
@@ -40,6 +41,8 @@ export interface LinkOptions {
   token: string;
   /** agent software version, sent in hello */
   version: string;
+  /** what it runs as (agent/update/): mjs, linux-x64, win-x64 or tsx, sent in hello */
+  platform?: string;
   outbox: Outbox;
   onPlan?: (plan: Plan) => void;
   log?: Log;
@@ -110,6 +113,8 @@ export class Link extends EventEmitter<LinkEvents> {
   rttMs: number | null = null;
   /** the last valid plan received */
   plan: Plan | undefined;
+  /** a self-update report not yet sent (the link was down): sent after the next hello */
+  private unsentUpdate: AgentUpdate | undefined;
 
   constructor(private readonly opts: LinkOptions) {
     super();
@@ -158,6 +163,13 @@ export class Link extends EventEmitter<LinkEvents> {
         return false;
       },
     );
+  }
+
+  /** Tell the server how a self-update went (shown on the agents page). */
+  reportUpdate(u: Omit<AgentUpdate, 'type' | 'v'>): void {
+    const msg: AgentUpdate = { type: 'update', v: PROTOCOL_VERSION, ...u };
+    if (this.st === 'open' && this.ws?.readyState === WebSocket.OPEN) this.send(msg);
+    else this.unsentUpdate = msg;
   }
 
   /** Send queued results soon (coalesced over flushDelayMs). */
@@ -238,7 +250,9 @@ export class Link extends EventEmitter<LinkEvents> {
     this.opts.outbox.linkUp?.();
     this.setState('open');
     this.log.info({ url: this.url, pending: this.opts.outbox.pending }, 'agent link open');
-    this.send({ type: 'hello', v: PROTOCOL_VERSION, agentId: this.opts.agentId, version: this.opts.version, clock: Date.now() });
+    this.send({ type: 'hello', v: PROTOCOL_VERSION, agentId: this.opts.agentId, version: this.opts.version, clock: Date.now(), ...(this.opts.platform ? { platform: this.opts.platform } : {}) });
+    if (this.unsentUpdate) this.send(this.unsentUpdate);
+    this.unsentUpdate = undefined;
     this.houseTimer = setInterval(() => this.housekeeping(), 250);
     this.houseTimer.unref?.();
     this.pump();

@@ -9,6 +9,7 @@ import { MemoryOutbox, Spool, type Outbox } from '../spool/index.ts';
 import { Scheduler, type Log } from '../scheduler.ts';
 import { defaultConfigPath, loadSettings, SettingsError, type Settings } from '../settings.ts';
 import { statusFilePath, StatusWriter } from '../status-file.ts';
+import { currentInstall, EXIT_UPDATED, SelfUpdater } from '../update/self-update.ts';
 import { CliError, displayUrl, out, parseFlags } from './common.ts';
 import { HELP } from './help.ts';
 
@@ -147,6 +148,7 @@ export async function run(argv: string[]): Promise<void> {
         appendFileSync(traceFile, `${JSON.stringify({ e, target: r.target, uplink: r.uplink ?? '', ts: r.ts, at: Date.now() })}\n`)
     : undefined;
 
+  const install = currentInstall();
   let link: Link;
   try {
     link = new Link({
@@ -154,15 +156,28 @@ export async function run(argv: string[]): Promise<void> {
       agentId: id,
       token,
       version: pkg.version,
+      platform: install?.platform ?? 'tsx',
       outbox,
       maxResultsPerSec: replayRate,
       log: logger.child({ mod: 'link' }),
-      onPlan: (plan) =>
-        scheduler.setPlan(intervalScale === 1 ? plan : { ...plan, targets: plan.targets.map((t) => ({ ...t, intervalSec: t.intervalSec * intervalScale })) }),
+      onPlan: (plan) => {
+        scheduler.setPlan(intervalScale === 1 ? plan : { ...plan, targets: plan.targets.map((t) => ({ ...t, intervalSec: t.intervalSec * intervalScale })) });
+        updater.consider(plan.release);
+      },
     });
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }
+  const updater = new SelfUpdater({
+    install,
+    server,
+    agentId: id,
+    token,
+    version: pkg.version,
+    log: logger.child({ mod: 'update' }),
+    report: (u) => link.reportUpdate(u),
+    restart: () => void shutdown('update', EXIT_UPDATED),
+  });
   const scheduler = new Scheduler({
     concurrency,
     log: logger.child({ mod: 'scheduler' }),
@@ -212,7 +227,7 @@ export async function run(argv: string[]): Promise<void> {
   status?.start();
 
   let stopping = false;
-  async function shutdown(signal: string) {
+  async function shutdown(signal: string, code = 0) {
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -225,7 +240,7 @@ export async function run(argv: string[]): Promise<void> {
     await outbox.close?.();
     status?.stop();
     log.info({ unsent: outbox.pending, dropped: outbox.dropped }, 'stopped');
-    process.exit(0);
+    process.exit(code);
   }
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
