@@ -189,20 +189,28 @@ export const agentUpdateBodySchema = z
 export type AgentUpdateBody = z.infer<typeof agentUpdateBodySchema>;
 export const rotatedSchema = z.object({ id: z.string(), token: z.string() });
 
-/** one line of data/audit.jsonl: who changed what, when */
+/** one change made by a person or an integration: who, from where, when, what (details: before/after) */
 export const auditEntrySchema = z.object({
+  /** unique, increasing in the order entries were recorded */
+  seq: ms,
   ts: ms,
   who: z.string(),
   action: z.string(),
-  /** the agent id, enrolment id or config file the action was about */
+  /** the agent id, enrolment id, incident id, user or config file the action was about */
   subject: z.string(),
+  /** the client's address, when a request made the change */
+  source: z.string().nullable(),
   details: z.record(z.string(), z.unknown()).optional(),
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 export const auditQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(10_000).default(500),
+    from: z.coerce.number().int().nonnegative().optional(),
+    to: z.coerce.number().int().positive().optional(),
+    who: z.string().max(200).optional(),
     subject: z.string().max(200).optional(),
+    /** an action, or a family of them ending in `.` (`auth.`, `incident.`) */
     action: z.string().max(64).optional(),
   })
   .strict();
@@ -221,15 +229,18 @@ export type ReloadResult = z.infer<typeof reloadResultSchema>;
 
 // ---- health ---------------------------------------------------------------------------------------------------
 
+/** Without a login (from another machine) only `status`; the rest with a login, an API token or from this machine. */
 export const healthSchema = z.object({
   status: z.enum(['ok', 'degraded']),
-  version: z.string(),
-  uptimeSec: z.number(),
-  store: z.object({ ok: z.boolean(), kind: z.string(), detail: z.string().optional() }),
-  writer: z.object({ flushes: z.number(), points: z.number(), failures: z.number(), lastError: z.string().nullable() }),
-  ingest: z.record(z.string(), z.number()),
-  agents: z.object({ configured: z.number(), connected: z.number() }),
-  liveClients: z.number(),
+  version: z.string().optional(),
+  uptimeSec: z.number().optional(),
+  store: z.object({ ok: z.boolean(), kind: z.string(), detail: z.string().optional() }).optional(),
+  writer: z.object({ flushes: z.number(), points: z.number(), failures: z.number(), lastError: z.string().nullable() }).optional(),
+  ingest: z.record(z.string(), z.number()).optional(),
+  /** wrong passwords/tokens and throttled attempts since start */
+  auth: z.object({ failures: z.number(), throttled: z.number() }).optional(),
+  agents: z.object({ configured: z.number(), connected: z.number() }).optional(),
+  liveClients: z.number().optional(),
 });
 
 // ---- series ---------------------------------------------------------------------------------------------------
@@ -425,7 +436,7 @@ export interface RouteContract {
 const id = z.object({ id: z.string() });
 
 export const API = {
-  'GET /api/health': { auth: 'none', summary: 'Server, store, writer and ingest health (load balancers, installers)', response: healthSchema },
+  'GET /api/health': { auth: 'none', summary: 'ok/degraded for anyone; store, writer and ingest details with a login or from this machine', response: healthSchema },
   'GET /api/openapi.json': { auth: 'none', summary: 'This API as an OpenAPI 3.1 document (generated from this table)', response: openApiDocumentSchema },
 
   'POST /api/auth/login': { auth: 'none', summary: 'Log in: sets the session cookie', body: loginBody, response: z.object({ user: sessionUserSchema }), errors: [400, 401] },
@@ -468,7 +479,8 @@ export const API = {
   },
   'DELETE /api/enrollments/:id': { auth: 'session', roles: OPERATOR_ROLES, summary: 'Withdraw an open enrolment', params: id, status: 204, response: null, errors: [403, 404] },
 
-  'GET /api/audit': { auth: 'session', roles: ['admin'], summary: 'Who changed agents, enrolments and the config, newest first', query: auditQuerySchema, response: z.array(auditEntrySchema), errors: [400, 403] },
+  'GET /api/audit': { auth: 'session', roles: ['admin', 'dost'], summary: 'The audit trail: who changed what, from where, newest first', query: auditQuerySchema, response: z.array(auditEntrySchema), errors: [400, 403] },
+  'GET /api/audit/csv': { auth: 'session', roles: ['admin', 'dost'], summary: 'The audit trail as CSV (same filters)', query: auditQuerySchema, response: 'file', errors: [400, 403] },
   'POST /api/admin/reload': {
     auth: 'session', roles: ['admin'], summary: 'Re-read the YAML config (validated first; a broken file is refused and the running config stays)', response: reloadResultSchema, errors: [400, 403, 409],
   },

@@ -189,6 +189,24 @@ export const apiTokenSchema = z
   .refine((u) => u.role !== 'carrier' || !!u.carrier, { message: 'a carrier token needs `carrier`', path: ['carrier'] });
 export type ApiTokenConfig = z.infer<typeof apiTokenSchema>;
 
+/** Guessing, forged requests and floods (server/auth/throttle.ts, server/http/security.ts); README "Security". */
+export const securitySchema = z
+  .object({
+    /** wrong passwords or tokens from one address within failureWindowSec before it is refused (429) until the window passes */
+    maxFailuresPerAddress: z.number().int().min(1).max(10_000).default(20),
+    /** wrong passwords for one account (from anywhere) within failureWindowSec before that account is refused */
+    maxFailuresPerAccount: z.number().int().min(1).max(10_000).default(5),
+    failureWindowSec: z.number().int().min(1).max(86_400).default(900),
+    /** lowest scrypt N accepted for the password and token hashes of a config file */
+    minScryptN: z.number().int().min(1024).default(16_384),
+    /** origins besides the server's own that may send state-changing requests (the public name behind a proxy) */
+    allowedOrigins: z.array(z.url({ protocol: /^https?$/ })).default([]),
+    /** largest accepted request body, bytes (login: 4 KiB) */
+    maxBodyBytes: z.number().int().min(1024).max(64 * 1_048_576).default(1_048_576),
+  })
+  .strict();
+export type SecurityConfig = z.infer<typeof securitySchema>;
+
 export const storeSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('duckdb'),
@@ -649,8 +667,13 @@ export const configSchema = z
         publicUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
         /** the agent build offered for self-update (what npm run build:agent writes); default dist/agent of the install */
         agentReleasesDir: z.string().optional(),
+        /** serve HTTPS itself: PEM files (paths relative to the working directory unless absolute) */
+        tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+        /** addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; nobody else's are */
+        trustProxy: z.array(z.union([z.ipv4(), z.ipv6()], { error: 'expected an IP address' })).default([]),
       })
       .prefault({}),
+    security: securitySchema.prefault({}),
     enrolment: enrolmentSchema.prefault({}),
     store: storeSchema.prefault({ kind: 'duckdb' }),
     metrics: metricsSchema.prefault({}),

@@ -2,6 +2,7 @@
 // (+ the demo simulator). `startServer` is also what tests use, on port 0 with a temp data dir.
 import { serve, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -18,7 +19,10 @@ import { hashSecret } from './auth/password.ts';
 import { Sessions } from './auth/sessions.ts';
 import { resolveUsers } from './auth/users.ts';
 import { buildDirectory, type LiveDirectory } from './directory.ts';
-import { AuditLog } from './fleet/audit.ts';
+import { AuditLog } from './audit/log.ts';
+import { checkSecrets } from './auth/secrets.ts';
+import { AuthThrottle } from './auth/throttle.ts';
+import { makeNet } from './http/net.ts';
 import { agentConfigOf, FleetBook } from './fleet/book.ts';
 import { FleetControl } from './fleet/control.ts';
 import { FailureThrottle } from './fleet/throttle.ts';
@@ -101,14 +105,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // Agents: the YAML's, the simulator's and those enrolled at run time (data/fleet.json). Changes at run time
   // replace the directory's tables; live state, the registry and each connected agent's plan follow (below).
   const enrolled = new FleetBook(join(cfg.server.dataDir, 'fleet.json'));
-  const audit = new AuditLog(join(cfg.server.dataDir, 'audit.jsonl'));
+  const store = createStore(cfg.store, { dataDir: cfg.server.dataDir });
+  const audit = new AuditLog(store, log);
   const dir = buildDirectory({ ...cfg, agents: [...cfg.agents, ...simulated, ...enrolled.activeAgents().map(agentConfigOf)] }, province);
   const control = new FleetControl({ dir, province, config: cfg, simulated, book: enrolled, audit, configPath, log });
   const enrolThrottle = new FailureThrottle({
     perAddress: cfg.enrolment.maxFailuresPerAddress, total: cfg.enrolment.maxFailuresTotal, windowMs: cfg.enrolment.failureWindowSec * 1000,
   });
-  const store = createStore(cfg.store, { dataDir: cfg.server.dataDir });
   await initStore(store, log);
+  // one audit trail: an older data directory's audit.jsonl moves into the store
+  await audit.importJsonl(join(cfg.server.dataDir, 'audit.jsonl')).catch((err: unknown) => log.warn({ err: String(err) }, 'audit.jsonl not imported yet; kept'));
   const metrics = new ServerMetrics();
   // the writer's store writes are timed and its waiting points counted for /metrics, from outside
   const writer = metrics.counted(new BatchWriter(metrics.timed(store)));
@@ -155,12 +161,17 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const firstRollup = setTimeout(() => void rollups.runOnce().catch(() => {}), 60_000);
   firstRollup.unref();
   metrics.collectFrom({ registry, writer, hub, live, store, incidents, notify, reports, version: VERSION });
+  const sessions = new Sessions(cfg.server.sessionHours * 3_600_000);
   const { users, generated } = await resolveUsers(cfg.users, cfg.server.dataDir, opts.adminPassword ?? process.env.IOC_ADMIN_PASSWORD);
 
   const app = createApp({
     dir, live, hub, store, writer, registry, users, log, apiTokens: cfg.apiTokens, incidents, maintenance, notify, reports,
     control, audit, enrolThrottle, publicUrl: cfg.server.publicUrl,
-    sessions: new Sessions(cfg.server.sessionHours * 3_600_000),
+    sessions,
+    authThrottle: new AuthThrottle(cfg.security, log),
+    net: makeNet({ trustProxy: cfg.server.trustProxy, tls: !!cfg.server.tls }),
+    allowedOrigins: cfg.security.allowedOrigins,
+    maxBodyBytes: cfg.security.maxBodyBytes,
     heartbeatSec: cfg.server.heartbeatSec,
     clockToleranceMs: cfg.server.clockToleranceMs,
     sessionHours: cfg.server.sessionHours,
@@ -176,11 +187,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const port = opts.port ?? cfg.server.port;
   const host = opts.host ?? cfg.server.host;
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port, hostname: host, websocket: { server: wss } }, () => resolve(s));
+    const tls = cfg.server.tls ? { createServer: createHttpsServer, serverOptions: { cert: readFileSync(cfg.server.tls.cert), key: readFileSync(cfg.server.tls.key) } } : {};
+    const s = serve({ fetch: app.fetch, port, hostname: host, websocket: { server: wss }, ...tls }, () => resolve(s));
     s.once('error', reject);
   });
   const actual = (server.address() as AddressInfo).port;
-  const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${actual}`;
+  const url = `${cfg.server.tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${actual}`;
 
   const sweep = setInterval(() => live.sweep(), 1000);
   const fleet = virtual.length
@@ -201,12 +213,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       rollups.stop();
       await fleet?.stop();
       hub.close();
+      sessions.close();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => server.close(() => r()));
       await incidents.close();
       await reports.close();
       await notify.close();
       await writer.close();
+      await audit.flush().catch(() => {});
       await store.close();
     },
   };
@@ -253,6 +267,9 @@ async function main() {
   const configPath = i >= 0 ? args[i + 1] : undefined;
   let s: RunningServer;
   try {
+    // the config operators run must not carry example or weak secrets
+    const cfg = loadConfig(configPath);
+    await checkSecrets(cfg, { adminPassword: process.env.IOC_ADMIN_PASSWORD, host: cfg.server.host, log: createLogger(cfg.log) });
     s = await startServer({ configPath });
   } catch (e) {
     if (e instanceof ConfigError || e instanceof DataDirError) {

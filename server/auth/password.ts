@@ -1,5 +1,5 @@
 // scrypt secret hashes for passwords and agent tokens: scrypt$N$r$p$salt$hash (base64).
-import { scrypt, randomBytes, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, scrypt, randomBytes, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const KEYLEN = 32;
 
@@ -28,3 +28,18 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   }
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
+
+/** Two secrets compared in constant time (digests first, so their lengths leak nothing either). */
+export function sameSecret(a: string, b: string): boolean {
+  const d = (x: string) => createHash('sha256').update(x).digest();
+  return timingSafeEqual(d(a), d(b));
+}
+
+/** The scrypt N of a stored hash, or null when it is not one. */
+export function scryptCost(stored: string): number | null {
+  const parts = stored.split('$');
+  return parts.length === 6 && parts[0] === 'scrypt' ? Number(parts[1]) : null;
+}
+
+/** A hash of a secret nobody has: verifying against it costs what a real check costs (unknown names, unknown ids). */
+export const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

@@ -1,22 +1,15 @@
-// Administration: the audit trail (GET /api/audit) and a YAML reload without a restart (POST /api/admin/reload,
-// the same as SIGHUP). A broken file is refused with the path of each problem and the running config stays.
+// Administration: a YAML reload without a restart (POST /api/admin/reload, the same as SIGHUP). A broken file is
+// refused with the path of each problem and the running config stays. The audit trail: server/routes/audit.ts.
 import { Hono } from 'hono';
 import { API, type ApiResponseIn } from '../../config/api.ts';
 import { ConfigError } from '../../config/errors.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { requireRole } from '../auth/require-role.ts';
 import { InvalidError } from '../errors.ts';
-import type { AuditLog } from '../fleet/audit.ts';
 import type { FleetControl } from '../fleet/control.ts';
 import { valid } from '../http/validate.ts';
 
 const REFUSED = 'administrators only';
-
-export function auditRoutes(audit: AuditLog) {
-  return new Hono<AuthEnv>().get('/', requireRole(API['GET /api/audit'].roles, REFUSED), valid('query', API['GET /api/audit'].query), (c) =>
-    c.json(audit.list(c.req.valid('query')) satisfies ApiResponseIn<'GET /api/audit'>),
-  );
-}
 
 export function adminRoutes(control: FleetControl) {
   return new Hono<AuthEnv>().post('/reload', requireRole(API['POST /api/admin/reload'].roles, REFUSED), (c) => {

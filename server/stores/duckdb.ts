@@ -11,6 +11,7 @@
 // Incidents: table `incidents`, one row per incident id (PRIMARY KEY; writeIncident is INSERT OR REPLACE), scalar
 // columns for what queries filter and sort on, JSON columns for the lists (communes, targets, notes), the evidence,
 // and `extra` (optional fields added to the model later round-trip without a schema change).
+// Audit: table `audit`, one row per entry (seq PRIMARY KEY, INSERT OR IGNORE: entries are never changed).
 //
 // Rollups (README "Rollups and raw retention"): one table per rolled-up measurement, `icmp_1h` etc., with `hour`
 // (BIGINT epoch ms), the six tags and the figures of server/stores/rollup.ts as columns (h00..h47 the histogram); no
@@ -45,6 +46,8 @@ import {
   ROLLUP_MEASUREMENTS,
   StoreUnavailableError,
   TAG_KEYS,
+  type AuditQuery,
+  type AuditRecord,
   type FieldValue,
   type IncidentQuery,
   type LinkAgg,
@@ -171,6 +174,10 @@ export class DuckDbStore extends CheckedStore {
     );
     await c.run('CREATE TABLE IF NOT EXISTS rollup_hours (hour BIGINT PRIMARY KEY, rolled_at BIGINT NOT NULL, points BIGINT NOT NULL)');
     await c.run('CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)');
+    await c.run(
+      'CREATE TABLE IF NOT EXISTS audit (seq BIGINT PRIMARY KEY, ts BIGINT NOT NULL, who VARCHAR NOT NULL, action VARCHAR NOT NULL, ' +
+        'subject VARCHAR NOT NULL, source VARCHAR, details JSON)',
+    );
     const meta = (await c.runAndReadAll(`SELECT value FROM store_meta WHERE key = 'raw_pruned_before'`)).getRowsJS();
     if (meta[0]) this.prunedBefore = Number(meta[0][0]);
   }
@@ -318,6 +325,52 @@ export class DuckDbStore extends CheckedStore {
     if (iq.limit !== undefined) sql += ` LIMIT ${iq.limit}`;
     const rows = await this.read(sql, values, types);
     return rows.map(incidentFromRow);
+  }
+
+  // ---- audit ----
+
+  protected override async writeAuditChecked(entries: AuditRecord[]): Promise<void> {
+    await this.ready();
+    await this.writes.run(async () => {
+      const c = this.writeConn;
+      if (!c) throw new StoreUnavailableError('duckdb: store is closed');
+      try {
+        for (const e of entries) {
+          await c.run(
+            'INSERT OR IGNORE INTO audit (seq, ts, who, action, subject, source, details) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+            [BigInt(e.seq), BigInt(e.ts), e.who, e.action, e.subject, e.source, e.details === undefined ? null : JSON.stringify(e.details)],
+            [BIGINT, BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR],
+          );
+        }
+      } catch (err) {
+        throw new StoreUnavailableError(`duckdb: audit write failed: ${msg(err)}`, { cause: err });
+      }
+    });
+  }
+
+  protected override async queryAuditChecked(aq: AuditQuery): Promise<AuditRecord[]> {
+    await this.ready();
+    const values: DuckDBValue[] = [];
+    const types: DuckDBType[] = [];
+    const bind = (v: string | bigint, t: DuckDBType) => {
+      values.push(v);
+      types.push(t);
+      return `$${values.length}`;
+    };
+    const parts = ['TRUE'];
+    if (aq.from !== undefined) parts.push(`ts >= ${bind(BigInt(aq.from), BIGINT)}`);
+    if (aq.to !== undefined) parts.push(`ts < ${bind(BigInt(aq.to), BIGINT)}`);
+    if (aq.who !== undefined) parts.push(`who = ${bind(aq.who, VARCHAR)}`);
+    if (aq.subject !== undefined) parts.push(`subject = ${bind(aq.subject, VARCHAR)}`);
+    if (aq.action !== undefined)
+      parts.push(aq.action.endsWith('.') ? `starts_with(action, ${bind(aq.action, VARCHAR)})` : `action = ${bind(aq.action, VARCHAR)}`);
+    const sql = `SELECT seq, ts, who, action, subject, source, details FROM audit WHERE ${parts.join(' AND ')} ORDER BY seq DESC LIMIT ${aq.limit}`;
+    const rows = await this.read(sql, values, types);
+    return rows.map((r) => ({
+      seq: Number(r[0]), ts: Number(r[1]), who: String(r[2]), action: String(r[3]), subject: String(r[4]),
+      source: r[5] === null ? null : String(r[5]),
+      ...(r[6] === null ? {} : { details: JSON.parse(String(r[6])) as Record<string, unknown> }),
+    }));
   }
 
   // ---- rollups ----

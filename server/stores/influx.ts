@@ -30,6 +30,10 @@
 // when the raw data expires by retention policy they are written to the rollup policy instead (incidentRps), and
 // reads look in both.
 //
+// Audit: measurement `audit`, no tags (one series), timestamp = the entry's seq (unique ms, so entries never overwrite
+// each other), fields `doc` (the entry as JSON), `action`, `who`; kept where incidents are (history, not raw data).
+// Time and who/action filters run in InfluxQL, the rest on the parsed doc.
+//
 // Rollups (README "Rollups and raw retention"): maintained by the server, not by continuous queries, because CQs
 // exist only in 1.x (2.x has tasks in Flux, 3.x neither) and cannot apply the status thresholds per target and commune;
 // the same builder as DuckDB's makes the rows, so both stores report the same figures. Measurements `icmp_1h` etc.
@@ -54,6 +58,8 @@ import {
   ROLLUP_MEASUREMENTS,
   StoreUnavailableError,
   TAG_KEYS,
+  type AuditQuery,
+  type AuditRecord,
   type FieldValue,
   type IncidentQuery,
   type LinkAgg,
@@ -72,7 +78,7 @@ import {
   type StoreHealth,
   type Tags,
 } from './types.ts';
-import { CheckedStore } from './validate.ts';
+import { auditMatches, CheckedStore } from './validate.ts';
 
 export interface InfluxStoreConfig {
   url: string;
@@ -473,6 +479,42 @@ export class InfluxStore extends CheckedStore {
       timestamp: String(inc.openedAt),
     };
     await this.writeLines('write incident', [point], this.incidentRps()[0]);
+  }
+
+  protected override async writeAuditChecked(entries: AuditRecord[]): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('influx: store is closed');
+    const str = (v: string) => new LpValue(`"${v.replace(/[\\"]/g, '\\$&')}"`);
+    const points: IPoint[] = entries.map((e) => ({
+      measurement: 'audit',
+      fields: { doc: str(JSON.stringify(e)), action: str(e.action), who: str(e.who) },
+      timestamp: String(e.seq),
+    }));
+    await this.writeLines('write audit', points, this.incidentRps()[0]);
+  }
+
+  protected override async queryAuditChecked(aq: AuditQuery): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    // seq is ts bumped by a few ms at most: a margin keeps the time filter exact after the doc check below
+    if (aq.from !== undefined) where.push(`time >= ${BigInt(aq.from) * 1_000_000n}`);
+    if (aq.to !== undefined) where.push(`time < ${BigInt(aq.to + 60_000) * 1_000_000n}`);
+    if (aq.who !== undefined) where.push(`"who" = ${influxString(aq.who)}`);
+    if (aq.action !== undefined && !aq.action.endsWith('.')) where.push(`"action" = ${influxString(aq.action)}`);
+    const rp = this.incidentRps()[0];
+    const from = rp ? `${ident(rp)}."audit"` : '"audit"';
+    const out: AuditRecord[] = [];
+    const exact = aq.subject === undefined && aq.to === undefined && !aq.action?.endsWith('.');
+    const sql = `SELECT "doc" FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY time DESC${exact ? ` LIMIT ${aq.limit}` : ''}`;
+    for (const s of await this.query(sql)) {
+      const di = s.columns.indexOf('doc');
+      for (const row of s.values ?? []) {
+        const doc = row[di];
+        if (typeof doc !== 'string') continue;
+        const e = JSON.parse(doc) as AuditRecord;
+        if (auditMatches(e, aq)) out.push(e);
+        if (out.length >= aq.limit) return out;
+      }
+    }
+    return out;
   }
 
   /**

@@ -198,6 +198,34 @@ export interface PruneResult {
   detail: string;
 }
 
+// ---- audit trail (server/audit/log.ts) ----------------------------------------------------------------------------
+
+/** One change made by a person or an integration: who, from where, when, what (details: before/after). */
+export interface AuditRecord {
+  /** unique and increasing in the order entries were recorded (epoch ms, bumped past the previous one) */
+  seq: number;
+  /** epoch ms */
+  ts: number;
+  who: string;
+  action: string;
+  subject: string;
+  /** the client's address, when a request made the change */
+  source: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Newest first (seq descending). Filters combine with AND; `action` also matches a prefix ending in `.` (`auth.`). */
+export interface AuditQuery {
+  /** inclusive, epoch ms */
+  from?: number;
+  /** exclusive, epoch ms */
+  to?: number;
+  who?: string;
+  action?: string;
+  subject?: string;
+  limit: number;
+}
+
 export interface StoreHealth {
   ok: boolean;
   kind: string;
@@ -246,6 +274,9 @@ export interface Store {
    * until rolled up. Stores that expire raw data by a retention policy say so in `detail`.
    */
   pruneRaw(before: number): Promise<PruneResult>;
+  /** Append audit entries (never changed afterwards; a seq written twice keeps one entry). Throws StoreUnavailableError when down. */
+  writeAudit(entries: AuditRecord[]): Promise<void>;
+  queryAudit(q: AuditQuery): Promise<AuditRecord[]>;
   close(): Promise<void>;
 }
 

@@ -76,6 +76,20 @@ export function checkIncidentQuery(q: S.IncidentQuery): void {
   checkLimit(q.limit);
 }
 
+export function checkAudit(entries: readonly S.AuditRecord[]): void {
+  for (const e of entries) {
+    if (!Number.isSafeInteger(e.seq) || !Number.isSafeInteger(e.ts)) throw new TypeError(`audit: seq and ts must be integer epoch ms, got ${e.seq}, ${e.ts}`);
+    for (const k of ['who', 'action', 'subject'] as const) if (typeof e[k] !== 'string') throw new TypeError(`audit: ${k} must be a string`);
+    if (e.source !== null && typeof e.source !== 'string') throw new TypeError('audit: source must be a string or null');
+  }
+}
+
+export function checkAuditQuery(q: S.AuditQuery): void {
+  if (q.from !== undefined) checkEpoch(q.from);
+  if (q.to !== undefined) checkEpoch(q.to);
+  checkLimit(q.limit);
+}
+
 export function checkRollupQuery(q: S.RollupQuery): void {
   if (!isRollupMeasurement(q.measurement)) throw new TypeError(`not a rolled-up measurement: ${q.measurement}`);
   checkRange(q.from, q.to);
@@ -124,6 +138,8 @@ export abstract class CheckedStore implements S.Store {
   protected abstract queryRollupsChecked(q: S.RollupQuery): Promise<S.RollupAgg[]>;
   protected abstract queryLinksChecked(q: S.LinkQuery): Promise<S.LinkAgg[]>;
   protected abstract pruneRawChecked(before: number): Promise<S.PruneResult>;
+  protected abstract writeAuditChecked(entries: S.AuditRecord[]): Promise<void>;
+  protected abstract queryAuditChecked(q: S.AuditQuery): Promise<S.AuditRecord[]>;
 
   async write(points: S.Point[]): Promise<void> {
     checkPoints(points);
@@ -180,4 +196,25 @@ export abstract class CheckedStore implements S.Store {
     checkEpoch(before, 'before');
     return this.pruneRawChecked(before);
   }
+
+  async writeAudit(entries: S.AuditRecord[]): Promise<void> {
+    checkAudit(entries);
+    if (!entries.length) return;
+    return this.writeAuditChecked(entries);
+  }
+
+  async queryAudit(q: S.AuditQuery): Promise<S.AuditRecord[]> {
+    checkAuditQuery(q);
+    return this.queryAuditChecked(q);
+  }
+}
+
+/** the audit query's filters, for stores that filter parsed entries (the same semantics as in SQL) */
+export function auditMatches(e: S.AuditRecord, q: S.AuditQuery): boolean {
+  if (q.from !== undefined && e.ts < q.from) return false;
+  if (q.to !== undefined && e.ts >= q.to) return false;
+  if (q.who !== undefined && e.who !== q.who) return false;
+  if (q.subject !== undefined && e.subject !== q.subject) return false;
+  if (q.action !== undefined && !(e.action === q.action || (q.action.endsWith('.') && e.action.startsWith(q.action)))) return false;
+  return true;
 }
