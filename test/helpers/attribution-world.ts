@@ -1,6 +1,7 @@
 // A mutable synthetic live state for attribution and engine tests: agents, their slots, faults applied by hand.
 import type { Status } from '../../config/wire.ts';
 import type { AgentSnapshot, AttributionInput, SlotSnapshot } from '../../server/state/attribution.ts';
+import type { Kind } from '../../server/kinds/index.ts';
 
 export const WORLD_NOW = Date.UTC(2025, 6, 1, 3, 0, 0);
 const NOW = WORLD_NOW;
@@ -14,7 +15,7 @@ export class World {
   agents: AgentSnapshot[] = [];
   slots: SlotSnapshot[] = [];
 
-  add(id: string, commune: string, carriers: string[] = ['vnpt'], targets: readonly (readonly [string, 'icmp' | 'http'])[] = TARGETS): this {
+  add(id: string, commune: string, carriers: string[] = ['vnpt'], targets: readonly (readonly [string, Kind])[] = TARGETS): this {
     const uplinks = carriers.map((c, i) => ({ name: `wan${i + 1}`, carrier: c }));
     this.agents.push({ id, commune, uplinks, silent: false, lastSeen: NOW - 2000 });
     for (const u of uplinks) this.slots.push(slot(id, commune, 'gw', 'icmp', u.name, u.carrier));
@@ -66,7 +67,7 @@ export class World {
   }
 }
 
-function slot(agent: string, commune: string, target: string, kind: 'icmp' | 'http', uplink: string, carrier: string): SlotSnapshot {
+function slot(agent: string, commune: string, target: string, kind: Kind, uplink: string, carrier: string): SlotSnapshot {
   return { commune, agent, target, kind, uplink, carrier, status: 'up', latencyMs: 12, lossPct: 0, reason: null, since: NOW - 600_000, lastKnown: null };
 }
 
