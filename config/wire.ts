@@ -335,6 +335,11 @@ export const communeLiveSchema = z.object({
   lastSeen: ms.nullable(),
   agents: z.array(z.string()),
   targets: z.array(targetLiveSchema),
+  /**
+   * deltas only: `targets` carries just these agents' (sites') slots and replaces theirs; the commune's other
+   * slots are unchanged. Absent: `targets` is the whole commune.
+   */
+  only: z.array(z.string()).optional(),
 });
 export type TargetLive = z.infer<typeof targetLiveSchema>;
 export type CommuneLive = z.infer<typeof communeLiveSchema>;

@@ -19,7 +19,10 @@ interface Client {
 
 export class LiveHub {
   private clients = new Set<Client>();
-  private dirty = new Set<string>();
+  /** changed since the last delta: commune -> its changed agents (sites), null for the whole commune */
+  private dirty = new Map<string, Set<string> | null>();
+  /** the snapshot's `communes` JSON per scope, until anything changes */
+  private snapshotCommunes = new Map<string | null, { at: number; text: string }>();
   private timer: NodeJS.Timeout | null = null;
   private hb: NodeJS.Timeout;
   stats = { deltas: 0, snapshots: 0, slowSkips: 0, incidents: 0 };
@@ -31,8 +34,14 @@ export class LiveHub {
     private coalesceMs: number,
     private now: () => number = Date.now,
   ) {
-    live.onChange((codes) => {
-      for (const c of codes) this.dirty.add(c);
+    live.onChange((_codes, agents) => {
+      for (const [c, a] of agents) {
+        const prev = this.dirty.get(c);
+        if (a === null || prev === null) this.dirty.set(c, null);
+        else if (prev === undefined) this.dirty.set(c, new Set(a));
+        else for (const x of a) prev.add(x);
+      }
+      this.snapshotCommunes.clear();
       this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
     });
     this.hb = setInterval(() => {
@@ -64,15 +73,18 @@ export class LiveHub {
   private flush() {
     this.timer = null;
     if (this.dirty.size === 0) return;
-    const codes = [...this.dirty];
-    this.dirty.clear();
+    const dirty = this.dirty;
+    this.dirty = new Map();
     this.stats.deltas++;
-    // One serialisation per scope, not per client: most clients share the unscoped view.
+    // One serialisation per scope, not per client: most clients share the unscoped view. A commune whose change
+    // is confined to some sites carries only those sites' slots.
     const frames = new Map<string | null, string | null>();
     const frameFor = (carrier: string | null) => {
       if (!frames.has(carrier)) {
         const served = carrier ? this.live.servedBy(carrier) : null;
-        const communes = codes.filter((c) => !served || served.has(c)).map((c) => this.live.commune(c, carrier ?? undefined));
+        const communes = [...dirty]
+          .filter(([c]) => !served || served.has(c))
+          .map(([c, agents]) => (agents ? this.live.communePart(c, agents, carrier ?? undefined) : this.live.commune(c, carrier ?? undefined)));
         frames.set(carrier, communes.length ? JSON.stringify({ type: 'delta', v: PROTOCOL_VERSION, serverTime: this.now(), communes } satisfies LiveMessage) : null);
       }
       return frames.get(carrier)!;
@@ -108,7 +120,13 @@ export class LiveHub {
     c.needsSnapshot = false;
     this.stats.snapshots++;
     const incidents = this.incidentSource().filter((i) => inScope(i, c.carrier));
-    c.ws.send(JSON.stringify({ type: 'snapshot', v: PROTOCOL_VERSION, serverTime: this.now(), communes: this.live.all(c.carrier ?? undefined), incidents } satisfies LiveMessage));
+    // a wall of screens reconnecting after a server restart asks for the same snapshot many times over
+    // (for at most a second: agents' last-seen times move without a change of state)
+    let cached = this.snapshotCommunes.get(c.carrier);
+    if (!cached || this.now() - cached.at > 1000) this.snapshotCommunes.set(c.carrier, (cached = { at: this.now(), text: JSON.stringify(this.live.all(c.carrier ?? undefined)) }));
+    const communes = cached.text;
+    const head = JSON.stringify({ type: 'snapshot', v: PROTOCOL_VERSION, serverTime: this.now(), incidents } satisfies Omit<Extract<LiveMessage, { type: 'snapshot' }>, 'communes'>);
+    c.ws.send(`${head.slice(0, -1)},"communes":${communes}}`);
   }
 
   close() {

@@ -17,6 +17,26 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * A site-sized delta: `fresh` replaces the slots of the agents in `only`, in place (the server's order), and the
+ * slots of those agents that are new go after them.
+ */
+export function mergeSites(prev: TargetLive[], fresh: TargetLive[], only: string[]): TargetLive[] {
+  const sites = new Set(only);
+  const byKey = new Map(fresh.map((t) => [`${t.agent}\u0000${t.id}\u0000${t.uplink ?? ''}`, t]));
+  const out: TargetLive[] = [];
+  for (const t of prev) {
+    if (!t.agent || !sites.has(t.agent)) out.push(t);
+    else {
+      const k = `${t.agent}\u0000${t.id}\u0000${t.uplink ?? ''}`;
+      const n = byKey.get(k);
+      if (n) (out.push(n), byKey.delete(k));
+    }
+  }
+  out.push(...byKey.values());
+  return out;
+}
+
 export class CommuneState {
   status = $state<Status>('unknown');
   carrier = $state<string | null>(null);
@@ -195,7 +215,8 @@ export class LiveFeed {
       let added = false;
       for (const c of msg.communes) {
         added ||= !this.#communes.has(c.code);
-        this.#entry(c.code).apply(c);
+        const e = this.#entry(c.code);
+        e.apply(c.only ? { ...c, targets: mergeSites(e.targets, c.targets, c.only) } : c);
       }
       if (added) this.#keys++;
     }
