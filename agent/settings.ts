@@ -1,10 +1,11 @@
 // The agent's config file (JSON): what `enroll` and `install` write and `run --config` reads. Everything in it can
 // also come from a flag or the environment, which win over the file. It holds the agent's token, so it is written
 // owner-only (0600) and replaced atomically.
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, win32 } from 'node:path';
 import { z } from 'zod';
 import { formatPath } from '../config/wire.ts';
+import { replaceFileSync } from './atomic-file.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LANGS = ['vi', 'en'] as const;
@@ -110,26 +111,7 @@ export function loadSettings(file: string): Settings {
  */
 export function saveSettings(file: string, s: Settings): void {
   const checked = settingsSchema.parse(JSON.parse(JSON.stringify(s)));
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(checked, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, file);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw e;
-  }
+  replaceFileSync(file, `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o600, fsync: true });
 }
 
 /** The config file if it exists, else undefined (any other problem is still an error). */

@@ -1,9 +1,10 @@
 // The status file: `run` rewrites it every few seconds and once more at exit, `status` reads it. It lets a part-time
 // officer (or a script) see whether the agent is enrolled, running and connected without reading logs. No secrets:
 // it is world-readable (0644) in the state folder.
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { replaceFileSync } from './atomic-file.ts';
 
 export const STATUS_FILE = 'status.json';
 /** how often `run` rewrites the file */
@@ -48,20 +49,8 @@ export function statusFilePath(o: { statusFile?: string | undefined; stateDir?: 
 
 /** Replace the file atomically so a reader never sees half of it. */
 export function writeStatusFile(file: string, s: AgentStatus): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(s)}\n`, { mode: 0o644 });
-  try {
-    renameSync(tmp, file);
-  } catch (e) {
-    // Windows refuses to replace a file another process has open (a `status` reading it): try again next time.
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw e;
-  }
+  // no fsync: rewritten every few seconds, and a stale file after a power cut only says "not running"
+  replaceFileSync(file, `${JSON.stringify(s)}\n`, { mode: 0o644, fsync: false });
 }
 
 /** The file's content; undefined when there is no file; an Error when it is unreadable or malformed. */
