@@ -55,6 +55,35 @@ export type CarrierInfo = z.infer<typeof carrierInfoSchema>;
 export const communeSchema = communeLiveSchema.extend({ name: z.string(), fullName: z.string(), type: z.string() });
 export type CommuneRow = z.infer<typeof communeSchema>;
 
+// ---- public status page ----------------------------------------------------------------------------------------
+
+/** A published service's state: `maintenance` inside an announced window, `unknown` when no agent reports it. */
+export const PUBLIC_STATES = ['up', 'degraded', 'down', 'maintenance', 'unknown'] as const;
+export const publicStatusSchema = z.object({
+  /** when these figures were computed (the page says "cập nhật lúc ...") */
+  updatedAt: ms,
+  /** seconds the answer is cached for */
+  cacheSec: z.number().int(),
+  services: z.array(z.object({
+    id: z.string(),
+    name: z.string(),
+    /** 'service' (portals, iOffice) or 'signing' (the CAs' OCSP/CRL, time-stamping: "ký số") */
+    group: z.enum(['service', 'signing']),
+    state: z.enum(PUBLIC_STATES),
+    /** share of rounds answered today (Asia/Ho_Chi_Minh), % (null: no rounds) */
+    todayPct: z.number().nullable(),
+    /** share over the last 90 days, % */
+    ninetyDayPct: z.number().nullable(),
+    /** per day, oldest first, the last 90 days (today last): date YYYY-MM-DD and % (null: no rounds) */
+    days: z.array(z.object({ date: z.string(), pct: z.number().nullable() })),
+  })),
+  /** open service incidents in plain words */
+  incidents: z.array(z.object({ id: z.string(), service: z.string(), text: z.string(), severity: z.enum(['down', 'degraded']), since: ms })),
+  /** maintenance announced now or within the next 7 days that touches a published service */
+  maintenance: z.array(z.object({ id: z.string(), title: z.string(), from: ms, to: ms, services: z.array(z.string()) })),
+});
+export type PublicStatus = z.infer<typeof publicStatusSchema>;
+
 // ---- agents --------------------------------------------------------------------------------------------------
 
 /** What the server knows about each agent's connection (server/ingest/agents.ts keeps one per agent). */
@@ -507,6 +536,10 @@ export const API = {
   'GET /api/reports/:id': { auth: 'session', summary: 'One archived report', params: id, response: reportEntrySchema, errors: [404] },
   'GET /api/reports/:id/:format': {
     auth: 'session', summary: "Download a report's file", params: z.object({ id: z.string(), format: reportFormatSchema }), response: 'file', errors: [400, 404],
+  },
+
+  'GET /api/public/status': {
+    auth: 'none', summary: 'The public status page: published services, their availability, open service incidents, maintenance (cached)', response: publicStatusSchema,
   },
 
   'GET /api/notifications': { auth: 'session', roles: ['admin'], summary: 'Notification channels, queues and recent deliveries', response: notificationStatusSchema, errors: [403] },

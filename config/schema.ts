@@ -40,6 +40,11 @@ const targetBase = {
   thresholds: thresholdsSchema.optional(),
   /** which agents run it: all agents (default), or only the listed communes */
   communes: z.array(communeCode).optional(),
+  /**
+   * shown on the public status page (/status, no login): default for the services citizens and officers use
+   * (http, ocsp, tsa), never for links (icmp) or internal checks (dns, tcp) unless set true
+   */
+  public: z.boolean().optional(),
 };
 
 export const icmpTargetSchema = z.object({

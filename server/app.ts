@@ -29,6 +29,7 @@ import { enrollmentRoutes, enrolRoute } from './routes/enrollments.ts';
 import { authRoutes } from './routes/auth.ts';
 import { communeRoutes } from './routes/communes.ts';
 import { provinceRoutes } from './routes/province.ts';
+import { publicRoutes } from './routes/public.ts';
 import { seriesRoutes } from './routes/series.ts';
 import type { LiveState } from './state/live-state.ts';
 import type { Store } from './stores/types.ts';
@@ -101,6 +102,8 @@ export function createApp(d: AppDeps) {
   app.route('/api/enroll', enrolRoute({ control: d.control, throttle: d.enrolThrottle, registry: d.registry }));
   app.route('/api/auth', authRoutes({ users: d.users, sessions: d.sessions, sessionHours: d.sessionHours, secureCookie: false }));
 
+  // the public status page: no login, cached, published services only
+  app.route('/api/public', publicRoutes({ dir: d.dir, live: d.live, store: d.store, incidents: d.incidents, maintenance: d.maintenance }));
   const auth = requireSession(d.sessions, d.apiTokens);
   const ingest = {
     dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec, clockToleranceMs: d.clockToleranceMs,
