@@ -17,26 +17,12 @@ import { carrierFindings, carrierLinkCauses, carrierRoutesTo, type CarrierLink, 
 import { localLinkPass } from './attribution/local-link.ts';
 import { evalPath, pathsOf, view, type Path, type View } from './attribution/paths.ts';
 import { serviceFailure, serviceFinding, type ServiceFailure } from './attribution/service.ts';
-import {
-  agentCarriers,
-  DEFAULT_ATTRIBUTION,
-  uniqSorted,
-  type AgentSnapshot,
-  type AttributionInput,
-  type AttributionThresholds,
-  type CauseFinding,
-  type SlotSnapshot,
-} from './attribution/types.ts';
+import { agentCarriers, DEFAULT_ATTRIBUTION, uniqSorted } from './attribution/types.ts';
+import type { AgentSnapshot, AttributionInput, AttributionThresholds, CauseFinding, SlotSnapshot } from './attribution/types.ts';
 
-export {
-  attributionThresholds,
-  DEFAULT_ATTRIBUTION,
-  type AgentSnapshot,
-  type AttributionInput,
-  type AttributionThresholds,
-  type CauseFinding,
-  type SlotSnapshot,
-} from './attribution/types.ts';
+// the input, output and settings types live with the passes; importers need only this file
+export { attributionThresholds, DEFAULT_ATTRIBUTION } from './attribution/types.ts';
+export type * from './attribution/types.ts';
 
 export function attribute(input: AttributionInput, th: AttributionThresholds = DEFAULT_ATTRIBUTION): CauseFinding[] {
   const baseline = new Set(input.baselineTargets);

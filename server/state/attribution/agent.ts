@@ -17,15 +17,7 @@ export function agentFindings(silences: SilentAgent[], agents: AgentSnapshot[], 
   if (grouped.length) {
     const carriers = uniqSorted(grouped.flatMap((g) => agentCarriers(g.agent)));
     out.push({
-      key: 'agent:*',
-      cause: 'agent',
-      subject: '*',
-      communes: uniqSorted(grouped.map((g) => g.agent.commune)),
-      targets: [],
-      carrier: carriers.length === 1 ? carriers[0]! : null,
-      severity: 'degraded',
-      hard: true,
-      peers: 0,
+      ...agentCause('*', uniqSorted(grouped.map((g) => g.agent.commune)), carriers),
       evidence: {
         items: [{ code: 'mass_silence', silent: grouped.length, of: agents.length, carriers: carriers.length }],
         figures: {
@@ -49,16 +41,7 @@ export function agentFindings(silences: SilentAgent[], agents: AgentSnapshot[], 
     const silentSec = a.lastSeen !== null ? Math.round((now - a.lastSeen) / 1000) : null;
     const why = list[0]!.why;
     out.push({
-      key: `agent:${commune}`,
-      cause: 'agent',
-      subject: commune,
-      communes: [commune],
-      targets: [],
-      carrier: carriers.length === 1 ? carriers[0]! : null,
-      // grey, not red: nothing says the commune's link or any service is down
-      severity: 'degraded',
-      hard: true,
-      peers: 0,
+      ...agentCause(commune, [commune], carriers),
       evidence: {
         items: [{ code: 'agent_silent', agents: list.map((g) => g.agent.id), silentSec, siblingOk: why === 'sibling-ok' }],
         figures: {
@@ -72,4 +55,9 @@ export function agentFindings(silences: SilentAgent[], agents: AgentSnapshot[], 
     });
   }
   return out;
+}
+
+/** What every agent cause shares. Grey, not red: nothing says a link or a service is down. */
+function agentCause(subject: string, communes: string[], carriers: string[]): Omit<CauseFinding, 'evidence'> {
+  return { key: `agent:${subject}`, cause: 'agent', subject, communes, targets: [], carrier: carriers.length === 1 ? carriers[0]! : null, severity: 'degraded', hard: true, peers: 0 };
 }
