@@ -1,5 +1,5 @@
 // The Hono app: routes mounted with app.route(), one onError. Dependencies come in from main.ts.
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { compress } from 'hono/compress';
 import { upgradeWebSocket } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
@@ -8,10 +8,16 @@ import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { API, type ApiResponseIn } from '../config/api.ts';
 import type { ApiTokenConfig, UserConfig } from '../config/schema.ts';
-import { requireSession, type AuthEnv } from './auth/middleware.ts';
+import { authenticator, requireSession, type AuthEnv } from './auth/middleware.ts';
+import { getCookie } from 'hono/cookie';
+import { auditActions } from './audit/actions.ts';
+import { auditScope } from './audit/log.ts';
+import type { AuthThrottle } from './auth/throttle.ts';
+import { makeNet, type Net } from './http/net.ts';
+import { allowedOrigins, limitBody, originAllowed, sameOriginWrites, securityHeaders } from './http/security.ts';
 import { requireRole } from './auth/require-role.ts';
 import { scopeOf } from './auth/scope.ts';
-import type { Sessions } from './auth/sessions.ts';
+import { closeOnEnd, SESSION_COOKIE, type Sessions } from './auth/sessions.ts';
 import type { Directory } from './directory.ts';
 import { apiErrorHandler } from './http/errors.ts';
 import { buildOpenApi, renderOpenApiHtml } from './openapi.ts';
@@ -22,7 +28,8 @@ import type { LiveHub } from './live.ts';
 import type { AuditLog } from './fleet/audit.ts';
 import type { FleetControl } from './fleet/control.ts';
 import type { FailureThrottle } from './fleet/throttle.ts';
-import { adminRoutes, auditRoutes } from './routes/admin.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { releaseRoutes } from './routes/releases.ts';
 import { enrollmentRoutes, enrolRoute } from './routes/enrollments.ts';
@@ -72,18 +79,41 @@ export interface AppDeps {
   metrics?: Hono | null;
   /** POST /control/backup for the CLI (server/backup.ts) */
   backupControl?: Hono | null;
+  /** wrong passwords, API tokens and agent tokens (config `security`); none: unthrottled */
+  authThrottle?: AuthThrottle;
+  /** client address and HTTPS, with config server.trustProxy/tls; default: the peer, plain HTTP */
+  net?: Net;
+  /** origins besides the server's own allowed to change state (config security.allowedOrigins) */
+  allowedOrigins?: readonly string[];
+  /** largest request body (config security.maxBodyBytes) */
+  maxBodyBytes?: number;
 }
 
 export function createApp(d: AppDeps) {
   const app = new Hono();
+  const net = d.net ?? makeNet({ trustProxy: [], tls: false });
+  const origins = allowedOrigins([...(d.allowedOrigins ?? []), d.publicUrl]);
 
   app.onError(apiErrorHandler(d.log));
+  app.use('*', securityHeaders(net));
+  app.use('*', sameOriginWrites(origins));
+  app.use('/api/*', limitBody(d.maxBodyBytes ?? 1_048_576));
+  app.use('/api/*', auditScope(d.audit, net.address));
+  const who = authenticator(d.sessions, d.apiTokens, { throttle: d.authThrottle, address: net.address });
 
   // Unauthenticated: load balancers and the agents' installers probe it.
   app.get('/api/health', async (c) => {
+    // Anyone learns only ok/degraded; the details (paths, errors, counters) need a login, an API token or this machine.
+    const user = await who(c);
+    if (user instanceof Response) return user;
+    const local = ['127.0.0.1', '::1'].includes(net.address(c));
     const store = await d.store.health().catch((e: unknown) => ({ ok: false, kind: d.store.kind, detail: String(e) }));
+    const status = store.ok ? ('ok' as const) : ('degraded' as const);
+    // a carrier account sees only its own part of the fleet: not the province-wide counters
+    if ((!user && !local) || (user && scopeOf(user).carrier !== null)) return c.json({ status } satisfies ApiResponseIn<'GET /api/health'>);
     return c.json({
-      status: store.ok ? ('ok' as const) : ('degraded' as const),
+      status,
+      auth: d.authThrottle?.counters,
       version: d.version,
       uptimeSec: Math.round((Date.now() - d.startedAt) / 1000),
       store,
@@ -100,19 +130,23 @@ export function createApp(d: AppDeps) {
   app.get('/docs/api', (c) => c.html(renderOpenApiHtml(doc())));
   // the one-time code is the credential: no session
   app.route('/api/enroll', enrolRoute({ control: d.control, throttle: d.enrolThrottle, registry: d.registry }));
-  app.route('/api/auth', authRoutes({ users: d.users, sessions: d.sessions, sessionHours: d.sessionHours, secureCookie: false }));
+  app.route('/api/auth', authRoutes({
+    users: d.users, sessions: d.sessions, sessionHours: d.sessionHours, https: net.https, address: net.address, throttle: d.authThrottle, audit: d.audit,
+  }));
 
   // the public status page: no login, cached, published services only
   app.route('/api/public', publicRoutes({ dir: d.dir, live: d.live, store: d.store, incidents: d.incidents, maintenance: d.maintenance }));
-  const auth = requireSession(d.sessions, d.apiTokens);
+  const auth = requireSession(d.sessions, d.apiTokens, { throttle: d.authThrottle, address: net.address });
   const ingest = {
     dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec, clockToleranceMs: d.clockToleranceMs,
     release: () => d.control.releaseOffer(),
+    throttle: d.authThrottle, address: net.address,
   };
   // the artefacts are fetched with an agent's token, not a session: mounted before the session-only /api
   app.route('/api/agent', releaseRoutes({ control: d.control, session: auth, agent: agentAuth(ingest) }));
   const api = new Hono<AuthEnv>();
   api.use('*', auth);
+  api.use('*', auditActions(d.audit));
   api.route('/', provinceRoutes(d.dir));
   api.route('/communes', communeRoutes(d.dir, d.live));
   api.route('/agents', agentRoutes(d.dir, d.registry, d.live, d.control));
@@ -132,7 +166,16 @@ export function createApp(d: AppDeps) {
   if (d.backupControl) app.route('/control', d.backupControl);
 
   app.get('/ws/agent', agentAuth(ingest), upgradeWebSocket((c) => agentEvents(ingest, c)));
-  app.get('/ws/live', auth, upgradeWebSocket((c) => d.hub.events(scopeOf(c.get('user')).carrier)));
+  // a page on another site must not open the feed with the operator's cookie
+  const liveOrigin: MiddlewareHandler = async (c, next) => {
+    if (!originAllowed(c, origins)) return c.json({ error: 'cross-origin live feed refused' }, 403);
+    await next();
+  };
+  app.get('/ws/live', liveOrigin, auth, upgradeWebSocket((c) => {
+    const events = d.hub.events(scopeOf(c.get('user')).carrier);
+    const sid = getCookie(c, SESSION_COOKIE);
+    return sid && d.sessions.get(sid) ? closeOnEnd(events, d.sessions, sid) : events;
+  }));
 
   if (d.uiDir && existsSync(join(d.uiDir, 'index.html'))) {
     const root = relative(process.cwd(), d.uiDir) || '.';

@@ -6,7 +6,9 @@ import type { WSContext, WSEvents } from 'hono/ws';
 import type { Logger } from 'pino';
 import { agentMessageSchema, CLOSE, formatIssues, PROTOCOL_VERSION, type Batch, type ServerMessage } from '../../config/wire.ts';
 import type { PlanRelease } from '../../config/wire.ts';
-import { verifySecret } from '../auth/password.ts';
+import { DUMMY_HASH, sameSecret, verifySecret } from '../auth/password.ts';
+import { throttled, type AuthThrottle } from '../auth/throttle.ts';
+import { peerOf } from '../http/net.ts';
 import type { Directory } from '../directory.ts';
 import type { LiveState } from '../state/live-state.ts';
 import { StoreUnavailableError } from '../stores/types.ts';
@@ -26,8 +28,17 @@ export interface IngestDeps {
   clockToleranceMs: number;
   /** the agent version the server wants run (self-update), added to every plan */
   release?: () => PlanRelease | undefined;
+  /** wrong agent tokens are throttled per address and per agent id */
+  throttle?: AuthThrottle | undefined;
+  /** the client's address (trusted proxies honoured); default the peer */
+  address?: (c: Context) => string;
   now?: () => number;
 }
+
+/** Plans remembered per agent: a backlog replayed after a target left the plan still lands. */
+const PLANS_KEPT = 5;
+/** each IngestDeps (one server) remembers the target/uplink ids of the last plans sent to each agent */
+const plansSent = new WeakMap<IngestDeps, Map<string, { rev: string; targets: Set<string>; uplinks: Set<string> }[]>>();
 
 /** Errors tolerated per connection per minute before it is closed. */
 const MAX_ERRORS_PER_MIN = 20;
@@ -42,12 +53,17 @@ export function agentAuth(deps: IngestDeps): MiddlewareHandler<{ Variables: { ag
   return async (c, next) => {
     const id = c.req.header('x-agent-id') ?? c.req.query('agent') ?? '';
     const token = (c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, '');
+    const from = (deps.address ?? peerOf)(c);
+    const wait = deps.throttle?.check('agent_token', from, id) ?? 0;
+    if (wait > 0) return throttled(c, wait);
     const hash = deps.dir.agents.get(id)?.tokenHash;
     const cached = verified.get(id);
-    const ok = !!hash && !!token && ((cached?.token === token && cached.hash === hash) || (await verifySecret(token, hash)));
+    // an unknown id costs one scrypt like a wrong token; the cache compares in constant time
+    const ok = (cached !== undefined && cached.hash === hash && sameSecret(cached.token, token)) || ((await verifySecret(token, hash ?? DUMMY_HASH)) && !!hash);
     // re-read after the await: the agent may have been revoked or its token rotated meanwhile
     if (!ok || deps.dir.agents.get(id)?.tokenHash !== hash || !deps.registry.get(id)) {
       deps.registry.counters.authFailures++;
+      deps.throttle?.fail('agent_token', from, id);
       deps.log.warn({ agent: id || null, remote: remoteOf(c) }, 'agent refused: unknown agent id or wrong token');
       return c.json({ error: 'unknown agent id or wrong token' }, 401);
     }
@@ -79,10 +95,22 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
     if (!plan) return;
     intervals = new Map(plan.targets.map((t) => [t.id, t.intervalSec]));
     sentRev = plan.rev;
+    remember(plan.rev, plan.targets.map((t) => t.id), plan.uplinks.map((u) => u.name));
     const release = deps.release?.();
     sentRelease = releaseKey(release);
     send(ws, release ? { ...plan, release } : plan);
   };
+  let byServer = plansSent.get(deps);
+  if (!byServer) plansSent.set(deps, (byServer = new Map()));
+  const plans = byServer;
+  const remember = (rev: string, targets: string[], uplinks: string[]) => {
+    const list = (plans.get(agentId) ?? []).filter((p) => p.rev !== rev);
+    list.push({ rev, targets: new Set(targets), uplinks: new Set(uplinks) });
+    plans.set(agentId, list.slice(-PLANS_KEPT));
+  };
+  /** a target and uplink this agent was told to measure in one of its recent plans */
+  const planned = (r: { target: string; uplink?: string | undefined }) =>
+    (plans.get(agentId) ?? []).some((p) => p.targets.has(r.target) && (r.uplink === undefined || p.uplinks.has(r.uplink)));
   const send = (ws: WSContext, m: ServerMessage) => {
     if (ws.readyState === 1) ws.send(JSON.stringify(m));
   };
@@ -100,9 +128,20 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
 
   const onBatch = async (ws: WSContext, b: Batch) => {
     if (!deps.dir.agents.has(agentId)) return; // revoked while the batch was in flight: its socket is closing
-    const { fresh, late, rejected } = triage(b.results, now(), (t) => intervals.get(t));
-    const unplanned = b.results.filter((r) => !intervals.has(r.target)).length;
-    if (unplanned) deps.registry.counters.unplannedResults += unplanned; // kept: a target removed from config still had real figures
+    // An agent cannot invent targets or uplinks: results for what no recent plan named never reach the live view
+    // or the store. They are acked (they can never become valid; kept, they would fill the agent's spool).
+    const known = b.results.filter(planned);
+    const unplanned = b.results.length - known.length;
+    if (unplanned) {
+      deps.registry.counters.unplannedResults += unplanned;
+      info.rejected += unplanned;
+      const first = b.results.find((r) => !planned(r))!;
+      const msg = `${unplanned} result(s) not stored: target "${first.target}"${first.uplink ? ` on uplink "${first.uplink}"` : ''} is not in this agent's plan`;
+      info.lastError = msg;
+      log.warn({ seq: b.seq, unplanned }, msg);
+      send(ws, { type: 'error', v: PROTOCOL_VERSION, code: 'bad_frame', message: msg });
+    }
+    const { fresh, late, rejected } = triage(known, now(), (t) => intervals.get(t));
     if (rejected.length) {
       deps.registry.counters.rejectedTimestamps += rejected.length;
       info.rejected += rejected.length;

@@ -41,7 +41,9 @@ export function agentRoutes(dir: Directory, registry: AgentRegistry, live: LiveS
     .get('/', (c) => {
       const { carrier } = scopeOf(c.get('user'));
       const visible = registry.list().filter((a) => !carrier || dir.agents.get(a.id)?.uplinks.some((u) => u.carrier === carrier));
-      return c.json(visible.map(row) satisfies ApiResponseIn<'GET /api/agents'>);
+      // an agent shared with another carrier: that carrier's uplinks are not listed
+      const own = (r: ReturnType<typeof row>) => (carrier ? { ...r, uplinks: r.uplinks?.filter((u) => u.carrier === carrier) } : r);
+      return c.json(visible.map((a) => own(row(a))) satisfies ApiResponseIn<'GET /api/agents'>);
     })
     .patch('/:id', admin, idParam, valid('json', API['PATCH /api/agents/:id'].body), (c) => {
       const { id } = c.req.valid('param');

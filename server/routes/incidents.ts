@@ -37,7 +37,12 @@ export function incidentRoutes(d: IncidentRouteDeps) {
   return new Hono<AuthEnv>()
     .get('/maintenance', (c) => {
       const t = now();
-      return c.json(d.maintenance.list().map(({ window, source }) => listed(window, source, t)));
+      const { carrier } = scopeOf(c.get('user'));
+      const served = carrier !== null && d.dir ? d.dir.communesOfCarrier(carrier) : null;
+      // a carrier user sees the windows that concern its communes or uplinks, not other carriers' plans
+      const concerns = (w: MaintenanceWindow) =>
+        carrier === null || (w.carriers ? w.carriers.includes(carrier) : !w.communes || (!!served && w.communes.some((x) => served.has(x))));
+      return c.json(d.maintenance.list().filter(({ window }) => concerns(window)).map(({ window, source }) => listed(window, source, t)));
     })
     .post('/maintenance', requireRole(API['POST /api/incidents/maintenance'].roles, REFUSED), valid('json', API['POST /api/incidents/maintenance'].body), (c) => {
       const body = c.req.valid('json');
