@@ -12,7 +12,7 @@ import { DuckDbStore } from '../../server/stores/duckdb.ts';
 import { createStore } from '../../server/stores/index.ts';
 import { InfluxStore } from '../../server/stores/influx.ts';
 import { MEASUREMENTS, MEASUREMENT_NAMES, type FieldType, type MeasurementName } from '../../server/stores/measurements.ts';
-import { StoreUnavailableError, TAG_KEYS, type FieldValue, type IncidentQuery, type Point, type Store, type Tags } from '../../server/stores/types.ts';
+import { StoreUnavailableError, TAG_KEYS, type AuditQuery, type AuditRecord, type FieldValue, type IncidentQuery, type Point, type Store, type Tags } from '../../server/stores/types.ts';
 import type { Incident } from '../../server/incidents/types.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -478,6 +478,58 @@ describe.each(HARNESSES)('Store contract: $name', (h) => {
       expect(await all(s, 'http')).toEqual(sorted(batch));
       expect((await s.health()).ok).toBe(true);
     }, 60_000);
+
+    describe('audit', () => {
+      const entry = (seq: number, over: Partial<AuditRecord> = {}): AuditRecord => ({
+        seq, ts: seq, who: 'quantri', action: 'auth.login', subject: 'quantri', source: '127.0.0.1', ...over,
+      });
+
+      it('round-trips entries with details (diacritics, quotes, nesting), newest first', async () => {
+        const { store } = await fresh();
+        const details = { before: { title: 'Bảo trì "cũ", \\ tuyến' }, after: { title: 'Bảo trì mới', days: ['sun'] }, n: 3 };
+        const e = [entry(BASE), entry(BASE + 1, { who: 'vận-hành', action: 'maintenance.add', subject: 'bảo trì', source: null, details }), entry(BASE + 2)];
+        await store.writeAudit(e);
+        expect(await store.queryAudit({ limit: 10 })).toEqual([...e].reverse());
+      });
+
+      it('filters combine: time range (from inclusive, to exclusive), who, subject, action and action family; limit keeps the newest', async () => {
+        const { store } = await fresh();
+        const e = [
+          entry(BASE, { action: 'auth.login.failed', who: 'x' }),
+          entry(BASE + 10, { action: 'auth.login' }),
+          entry(BASE + 20, { action: 'incident.ack', subject: 'local_link:21484:1' }),
+          entry(BASE + 30, { action: 'auth.logout' }),
+        ];
+        await store.writeAudit(e);
+        const seqs = async (q: Omit<AuditQuery, 'limit'>, limit = 100) => (await store.queryAudit({ ...q, limit })).map((x) => x.seq);
+        expect(await seqs({ from: BASE + 10, to: BASE + 30 })).toEqual([BASE + 20, BASE + 10]);
+        expect(await seqs({ who: 'x' })).toEqual([BASE]);
+        expect(await seqs({ subject: 'local_link:21484:1' })).toEqual([BASE + 20]);
+        expect(await seqs({ action: 'auth.login' })).toEqual([BASE + 10]);
+        expect(await seqs({ action: 'auth.' })).toEqual([BASE + 30, BASE + 10, BASE]);
+        expect(await seqs({ action: 'auth.', who: 'quantri' })).toEqual([BASE + 30, BASE + 10]);
+        expect(await seqs({}, 2)).toEqual([BASE + 30, BASE + 20]);
+      });
+
+      it('entries written twice stay one; they survive a reopen', async () => {
+        const { store, backend } = await fresh();
+        await store.writeAudit([entry(BASE + 5)]);
+        await store.writeAudit([entry(BASE + 5)]);
+        await store.close();
+        const again = backend.open();
+        open.push(again);
+        await again.init();
+        expect(await again.queryAudit({ limit: 10 })).toEqual([entry(BASE + 5)]);
+      });
+
+      it('bad entries and queries are refused with a TypeError', async () => {
+        const { store } = await fresh();
+        await expect(store.writeAudit([entry(1.5)])).rejects.toBeInstanceOf(TypeError);
+        await expect(store.writeAudit([{ ...entry(BASE), who: 3 as unknown as string }])).rejects.toBeInstanceOf(TypeError);
+        await expect(store.queryAudit({ limit: -1 })).rejects.toBeInstanceOf(TypeError);
+        expect(await store.queryAudit({ limit: 10 })).toEqual([]);
+      });
+    });
 
     describe('incidents', () => {
       const H = 3_600_000;
