@@ -37,6 +37,7 @@ describe.skipIf(!hasChromium)('evidence, causes and reasons in the UI language (
   let lossyAgent: TestAgentClient;
   let incidentId = '';
   let ts = Date.now() - 10_000;
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
   const nextTs = () => (ts = Math.max(ts + 1000, Date.now() - 2000));
@@ -104,9 +105,19 @@ describe.skipIf(!hasChromium)('evidence, causes and reasons in the UI language (
       if (!incidentId) await new Promise((r) => setTimeout(r, 500));
     }
     expect(incidentId).not.toBe('');
+    // Keep both agents talking while the pages are looked at (a silent agent turns its commune grey after 20 s):
+    // one more failing round every 3 s, at most 100.
+    let rounds = 0;
+    keepAlive = setInterval(() => {
+      if (++rounds > 100) return clearInterval(keepAlive);
+      nextTs();
+      void cut.batch([icmpLost('gw', ts), icmpLost('dc', ts)]).catch(() => {});
+      void lossyAgent.batch([lossy('gw', ts), lossy('dc', ts)]).catch(() => {});
+    }, 3000);
   }, 60_000);
 
   afterAll(async () => {
+    clearInterval(keepAlive);
     cut?.close();
     lossyAgent?.close();
     for (const c of contexts) await c.close().catch(() => {});
