@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connectAgent, icmpOk } from '../helpers/agent-client.ts';
 import { login, startTestServer, type TestServer } from '../helpers/server.ts';
+import { until } from '../helpers/wait.ts';
 
 let s: TestServer;
 const X = '21025'; // Phường Cẩm Thành: Viettel only
@@ -85,6 +86,23 @@ describe('other roles', () => {
     }
   });
 
+  it('maintenance windows: a carrier sees those of its communes or uplinks, not another carrier\'s', async () => {
+    const base = { kind: 'once', from: '2030-01-01T00:00', to: '2030-01-01T02:00' };
+    for (const w of [
+      { ...base, id: 'viettel-cap', title: 'Viettel thay cáp', carriers: ['viettel'] },
+      { ...base, id: 'xa-ly-son', title: 'Bảo trì tại Lý Sơn', communes: [Y] },
+      { ...base, id: 'toan-tinh', title: 'Bảo trì cổng dịch vụ công', targets: ['portal'] },
+    ]) {
+      const r = await fetch(`${s.url}/api/incidents/maintenance`, { method: 'POST', headers: { cookie: cookies.op!, 'content-type': 'application/json' }, body: JSON.stringify(w) });
+      expect(r.status).toBe(201);
+    }
+    const ids = async (auth: { cookie?: string; bearer?: string }) => (await (await get('/api/incidents/maintenance', auth)).json()).map((w: { id: string }) => w.id).sort();
+    expect(await ids({ cookie: cookies['vnpt-eng'] })).toEqual(['toan-tinh', 'xa-ly-son']);
+    expect(await ids({ bearer: 'grafana-vnpt.s3cret-vnpt' })).toEqual(['toan-tinh', 'xa-ly-son']);
+    expect(await ids({ cookie: cookies['viettel-eng'] })).toEqual(['toan-tinh', 'viettel-cap']);
+    expect(await ids({ cookie: cookies.dost })).toEqual(['toan-tinh', 'viettel-cap', 'xa-ly-son']);
+  });
+
   it('a wrong API token is refused', async () => {
     expect((await get('/api/communes', { bearer: 'grafana-vnpt.wrong' })).status).toBe(401);
     expect((await get('/api/communes', { bearer: 'nobody.x' })).status).toBe(401);
@@ -95,7 +113,7 @@ describe('other roles', () => {
     const msgs: { type: string; communes?: { code: string; targets: { carrier: string }[] }[] }[] = [];
     ws.on('message', (d) => msgs.push(JSON.parse(String(d))));
     await new Promise((r) => ws.once('open', r));
-    await until(() => msgs.some((m) => m.type === 'snapshot'));
+    await until('a snapshot', () => msgs.some((m) => m.type === 'snapshot'), { ms: 10_000, everyMs: 25 });
     const snap = msgs.find((m) => m.type === 'snapshot')!;
     expect(snap.communes!.map((c) => c.code)).toEqual([X, Z].sort());
     expect(snap.communes!.flatMap((c) => c.targets.map((t) => t.carrier))).toEqual(['viettel', 'viettel']);
@@ -106,7 +124,7 @@ describe('other roles', () => {
     const cx = await connectAgent(s.url, 'ax', s.tokens.ax!);
     await cx.hello();
     await cx.batch([icmpOk('dc', Date.now() + 500, 300)]);
-    await until(() => msgs.some((m) => m.type === 'delta'));
+    await until('a delta', () => msgs.some((m) => m.type === 'delta'), { ms: 10_000, everyMs: 25 });
     await new Promise((r) => setTimeout(r, 300));
     const deltaCodes = msgs.filter((m) => m.type === 'delta').flatMap((m) => m.communes!.map((x) => x.code));
     expect(deltaCodes).toContain(X);
@@ -116,11 +134,3 @@ describe('other roles', () => {
     cx.close();
   });
 });
-
-async function until(pred: () => boolean, ms = 10_000) {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error('timeout');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
