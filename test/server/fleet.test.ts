@@ -60,16 +60,6 @@ async function json(s: RunningServer, method: string, path: string, cookie: stri
   return { status: r.status, headers: r.headers, body: (r.status === 204 ? undefined : await r.json()) as any };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 5000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const place = { commune: CAM_THANH, site: { name: 'Trường THCS Cẩm Thành', kind: 'school' }, uplinks: [{ name: 'wan1', carrier: 'viettel', gateway: '127.0.0.1' }] };
 
 describe('enrolment and fleet management on a running server', () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connectAgent, icmpLost, icmpOk } from '../helpers/agent-client.ts';
 import { login, startTestServer, type TestServer } from '../helpers/server.ts';
+import { until } from '../helpers/wait.ts';
 
 let s: TestServer;
 const A = { id: 'agent-cam-thanh', commune: '21025', carrier: 'viettel' }; // Phường Cẩm Thành
@@ -172,13 +173,7 @@ describe('live feed and REST', () => {
   });
 });
 
-async function waitFor(pred: () => boolean, timeoutMs = 10_000) {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const waitFor = (pred: () => boolean) => until('the condition', pred, { ms: 10_000, everyMs: 25 });
 
 describe('late and impossible timestamps', () => {
   it('a replayed backlog is stored as backfilled history and does not move the live map', async () => {
