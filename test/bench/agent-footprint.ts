@@ -1,8 +1,8 @@
-// Agent footprint: resident memory and CPU of a real agent process running a default-like plan.
+// Agent footprint: resident memory and CPU of the agent as it is shipped, running a default-like plan.
 //   npm run bench:agent [-- --seconds 90] [-- --fast]
-// Starts a real server (test helper, DuckDB in a temp dir) and a real agent process
-// (`node --import tsx agent/main.ts`: one OS process; tsx's loader runs as a thread inside it, so its
-// transpile cache is part of what is measured, as it is in production when run the same way).
+// Builds the bundled agent (npm run build:agent into a temp folder) and runs, side by side against one real server
+// (test helper, DuckDB in a temp dir): ioc-agent.mjs under plain `node`, and the Linux single executable; plus
+// `node -e "setInterval(()=>{},1000)"` as the floor of any Node process on this machine. Not the tsx run.
 // The plan is the default one for a commune, 11 targets, every address on loopback:
 //   4 icmp (the uplink gateway + 3 hosts; 10 echoes 200 ms apart, every 30 s)
 //   3 http (2 plain pages with a keyword, 1 https whose CA the agent does not trust: a full TLS
@@ -11,9 +11,10 @@
 // --fast compresses intervals to 5 s (icmp) / 10 s (others), the schema's minimum region, to show the
 // cost per round under a denser plan. Samples /proc/<pid>/status (VmRSS) and /proc/<pid>/stat
 // (utime+stime of the agent; cutime+cstime of its reaped children, i.e. the `ping` processes) every
-// second, and prints median/peak RSS and average CPU % (of one core) after a warm-up.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// second, and prints a table of median/peak RSS and average CPU % (of one core) after a warm-up. Exits 1 when an agent
+// stored no results or no samples were taken: a footprint of an agent that measured nothing means nothing.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -73,16 +74,37 @@ const targets: NonNullable<ConfigInput['targets']> = [
   { id: 'mail', name: 'Mail', kind: 'tcp', host: '127.0.0.1', port: tlsPort, intervalSec: otherEvery },
 ];
 
-const AGENT = { id: 'bench-agent', commune: '21025', carrier: 'vnpt' };
-const server = await startTestServer({ agents: [AGENT], targets });
-const spoolDir = mkdtempSync(join(tmpdir(), 'ioc-bench-spool-'));
-const help = spawnSync(process.execPath, ['--import', 'tsx', 'agent/main.ts', '--help'], { cwd: REPO, encoding: 'utf8' }).stdout ?? '';
-const agentArgs = ['--import', 'tsx', 'agent/main.ts', '--server', server.url, '--id', AGENT.id, '--log-level', 'warn'];
-if (help.includes('--spool-dir')) agentArgs.push('--spool-dir', spoolDir);
-const agent = spawn(process.execPath, agentArgs, { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, IOC_AGENT_TOKEN: server.tokens[AGENT.id] } });
-const pid = agent.pid!;
+const AGENTS = [
+  { id: 'bench-mjs', commune: '21025', carrier: 'vnpt' },
+  { id: 'bench-exe', commune: '21025', carrier: 'vnpt' },
+];
+const work = mkdtempSync(join(tmpdir(), 'ioc-bench-agent-'));
+const dist = join(work, 'dist');
+console.log('building the bundled agent (ioc-agent.mjs, ioc-agent-linux-x64)…');
+execFileSync(process.execPath, ['--import', 'tsx', 'agent/build/build.ts'], {
+  cwd: REPO, env: { ...process.env, IOC_AGENT_DIST: dist, IOC_AGENT_TARGETS: 'mjs,linux-x64' }, stdio: ['ignore', 'ignore', 'inherit'],
+});
+for (const f of ['ioc-agent.mjs', 'ioc-agent-linux-x64']) if (!existsSync(join(dist, f))) throw new Error(`build:agent wrote no ${f}`);
 
-function sample(): { rssKb: number; cpuTicks: number; childTicks: number } | null {
+const server = await startTestServer({ agents: AGENTS, targets });
+const run = (id: string) => ['run', '--server', server.url, '--id', id, '--token', server.tokens[id]!, '--spool-dir', join(work, `spool-${id}`), '--log-level', 'warn'];
+
+interface Measured {
+  label: string;
+  /** the agent whose stored results prove it worked; none for the floor */
+  agent?: string;
+  proc: ChildProcess;
+  samples: { t: number; rssKb: number; cpuTicks: number; childTicks: number }[];
+}
+// Run from an empty folder: nothing beside the artefact helps it.
+const cwd = mkdtempSync(join(work, 'run-'));
+const procs: Measured[] = [
+  { label: 'ioc-agent.mjs (node)', agent: 'bench-mjs', proc: spawn(process.execPath, [join(dist, 'ioc-agent.mjs'), ...run('bench-mjs')], { cwd, stdio: ['ignore', 'inherit', 'inherit'] }), samples: [] },
+  { label: 'ioc-agent-linux-x64', agent: 'bench-exe', proc: spawn(join(dist, 'ioc-agent-linux-x64'), run('bench-exe'), { cwd, stdio: ['ignore', 'inherit', 'inherit'] }), samples: [] },
+  { label: 'floor: node -e setInterval', proc: spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { cwd, stdio: 'ignore' }), samples: [] },
+];
+
+function sample(pid: number): { rssKb: number; cpuTicks: number; childTicks: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
@@ -96,58 +118,68 @@ function sample(): { rssKb: number; cpuTicks: number; childTicks: number } | nul
   }
 }
 
-console.log(`agent pid ${pid}, ${targets.length} targets (icmp every ${icmpEvery} s, others every ${otherEvery} s), ${SECONDS} s run, ${WARMUP} s warm-up excluded`);
+console.log(`${targets.length} targets (icmp every ${icmpEvery} s, others every ${otherEvery} s), ${SECONDS} s run, ${WARMUP} s warm-up excluded`);
 const t0 = Date.now();
-const samples: { t: number; rssKb: number; cpuTicks: number; childTicks: number }[] = [];
-while (Date.now() - t0 < SECONDS * 1000) {
+let failure: string | null = null;
+while (Date.now() - t0 < SECONDS * 1000 && !failure) {
   await new Promise((r) => setTimeout(r, 1000));
-  if (agent.exitCode !== null) throw new Error(`agent exited early (${agent.exitCode})`);
-  const s = sample();
-  if (s) samples.push({ t: Date.now() - t0, ...s });
+  for (const m of procs) {
+    if (m.proc.exitCode !== null) failure = `${m.label} exited early (${m.proc.exitCode})`;
+    const s = sample(m.proc.pid!);
+    if (s) m.samples.push({ t: Date.now() - t0, ...s });
+  }
 }
 
-const counts: Record<string, number> = {};
-for (const m of ['icmp', 'http', 'dns', 'tcp'] as const) {
-  counts[m] = (await server.store.queryRaw({ measurement: m, from: t0 - 60_000, to: Date.now() + 60_000, where: { agent: AGENT.id } })).length;
+const stored: Record<string, number> = {};
+for (const m of procs) {
+  if (!m.agent) continue;
+  let n = 0;
+  for (const kind of ['icmp', 'http', 'dns', 'tcp'] as const) n += (await server.store.queryRaw({ measurement: kind, from: t0 - 60_000, to: Date.now() + 60_000, where: { agent: m.agent } })).length;
+  stored[m.agent] = n;
 }
-agent.kill('SIGTERM');
-await new Promise((r) => agent.once('exit', r));
+for (const m of procs) m.proc.kill('SIGTERM');
+await Promise.all(procs.map((m) => (m.proc.exitCode === null ? new Promise((r) => m.proc.once('exit', r)) : null)));
 dnsServer.stdin!.end();
 await server.stop();
 page.close();
 tlsPage.close();
 certs.remove();
-rmSync(spoolDir, { recursive: true, force: true });
+const sizes = Object.fromEntries(['ioc-agent.mjs', 'ioc-agent-linux-x64'].map((f) => [f, readFileSync(join(dist, f)).length]));
+rmSync(work, { recursive: true, force: true });
 
-// Baselines for reading the figure: an idle node, and an idle node with the tsx loader, same flags.
-async function idleRssMb(args: string[]): Promise<number> {
-  const p = spawn(process.execPath, [...args, '-e', 'setInterval(() => {}, 1000)'], { cwd: REPO, stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 3000));
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1] ?? NaN);
-  p.kill();
-  return kb / 1024;
+const rows = procs.map((m) => {
+  const steady = m.samples.filter((s) => s.t >= WARMUP * 1000);
+  if (steady.length < 2) {
+    failure ??= `${m.label}: no samples after the warm-up (run longer than --warmup ${WARMUP})`;
+    return null;
+  }
+  const rss = steady.map((s) => s.rssKb / 1024).sort((a, b) => a - b);
+  const median = rss.length % 2 ? rss[rss.length >> 1]! : (rss[rss.length / 2 - 1]! + rss[rss.length / 2]!) / 2;
+  const first = steady[0]!;
+  const last = steady.at(-1)!;
+  const secs = (last.t - first.t) / 1000;
+  if (m.agent && !stored[m.agent]) failure ??= `${m.label} stored no results: it measured nothing`;
+  return {
+    label: m.label,
+    median,
+    peak: Math.max(...rss),
+    cpu: ((last.cpuTicks - first.cpuTicks) / TICK / secs) * 100,
+    ping: ((last.childTicks - first.childTicks) / TICK / secs) * 100,
+    startup: first.cpuTicks / TICK,
+    results: m.agent ? String(stored[m.agent] ?? 0) : '—',
+  };
+});
+
+const pad = (s: string, n: number) => s.padEnd(n);
+const lpad = (s: string, n: number) => s.padStart(n);
+console.log(`\n${pad('process', 28)}${lpad('RSS median MB', 14)}${lpad('RSS peak MB', 12)}${lpad('CPU %', 8)}${lpad('ping CPU %', 11)}${lpad('start CPU s', 12)}${lpad('results', 9)}`);
+for (const r of rows) {
+  if (!r) continue;
+  console.log(`${pad(r.label, 28)}${lpad(r.median.toFixed(1), 14)}${lpad(r.peak.toFixed(1), 12)}${lpad(r.cpu.toFixed(2), 8)}${lpad(r.ping.toFixed(2), 11)}${lpad(r.startup.toFixed(2), 12)}${lpad(r.results, 9)}`);
 }
-const idleNode = await idleRssMb([]);
-const idleTsx = await idleRssMb(['--import', 'tsx']);
-
-const steady = samples.filter((s) => s.t >= WARMUP * 1000);
-if (steady.length < 2) throw new Error('run too short for the warm-up');
-const rss = steady.map((s) => s.rssKb / 1024).sort((a, b) => a - b);
-const median = rss.length % 2 ? rss[rss.length >> 1]! : (rss[rss.length / 2 - 1]! + rss[rss.length / 2]!) / 2;
-const first = steady[0]!;
-const last = steady.at(-1)!;
-const secs = (last.t - first.t) / 1000;
-const cpuPct = ((last.cpuTicks - first.cpuTicks) / TICK / secs) * 100;
-const childPct = ((last.childTicks - first.childTicks) / TICK / secs) * 100;
-const startupCpu = first.cpuTicks / TICK;
-const all = samples.map((s) => s.rssKb / 1024);
-console.log(
-  [
-    `results stored: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `RSS (MB) after warm-up: median ${median.toFixed(1)}, peak ${Math.max(...rss).toFixed(1)} (peak over the whole run incl. start-up ${Math.max(...all).toFixed(1)})`,
-    `CPU (% of one core) over ${secs.toFixed(0)} s after warm-up: agent ${cpuPct.toFixed(2)} %, its ping children ${childPct.toFixed(2)} %, together ${(cpuPct + childPct).toFixed(2)} %`,
-    `start-up CPU (tsx transpile, first ${(first.t / 1000).toFixed(0)} s): ${startupCpu.toFixed(2)} s`,
-    `for comparison, an idle node process: ${idleNode.toFixed(1)} MB; idle node --import tsx: ${idleTsx.toFixed(1)} MB`,
-  ].join('\n'),
-);
+console.log(`\nartefacts: ${Object.entries(sizes).map(([f, b]) => `${f} ${(b / 1024 / 1024).toFixed(1)} MB`).join(', ')}; Node ${process.versions.node}; target: at most 40 MB RSS`);
+if (failure) {
+  console.error(`bench:agent FAILED: ${failure}`);
+  process.exit(1);
+}
 process.exit(0);
