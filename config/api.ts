@@ -13,6 +13,7 @@ import {
   REPORT_KINDS,
   ROLES,
   parseVnTime,
+  siteSchema,
   targetSchema,
   uplinkSchema,
   type Role,
@@ -151,10 +152,7 @@ export type UpdatePolicyBody = z.infer<typeof updatePolicyBodySchema>;
 export { enrollAnswerSchema, enrollBodySchema, type EnrollAnswer, type EnrollBody };
 
 /** what kind of place an agent measures from */
-export const SITE_KINDS = ['commune_centre', 'school', 'health_station', 'other'] as const;
-export type SiteKind = (typeof SITE_KINDS)[number];
-export const siteSchema = z.object({ name: z.string().trim().min(1, 'empty site name').max(100), kind: z.enum(SITE_KINDS) }).strict();
-export type Site = z.infer<typeof siteSchema>;
+export { SITE_KINDS, siteSchema, type Site, type SiteKind } from './schema.ts';
 /** an uplink as an operator describes it: its name, carrier and (for the `gateway` targets) its gateway address */
 export const uplinkInSchema = uplinkSchema.pick({ name: true, carrier: true, gateway: true }).strict();
 export type UplinkIn = z.infer<typeof uplinkInSchema>;

@@ -157,9 +157,17 @@ export const uplinkSchema = z.object({
 export const SECRET_HASH = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/;
 const secretHash = z.string().regex(SECRET_HASH, 'expected a scrypt hash made by `npm run hash` (scrypt$N$r$p$salt$hash)');
 
+/** Where in the commune an agent measures from: the commune stays the unit of the map, the site is its place in it. */
+export const SITE_KINDS = ['commune_centre', 'school', 'health_station', 'other'] as const;
+export type SiteKind = (typeof SITE_KINDS)[number];
+export const siteSchema = z.object({ name: z.string().trim().min(1, 'empty site name').max(100), kind: z.enum(SITE_KINDS) }).strict();
+export type Site = z.infer<typeof siteSchema>;
+
 export const agentSchema = z.object({
   id,
   commune: communeCode,
+  /** default: the commune centre, named after the commune */
+  site: siteSchema.optional(),
   tokenHash: secretHash,
   uplinks: z.array(uplinkSchema).min(1),
   /** restrict this agent to these target ids (default: every target that applies to its commune) */

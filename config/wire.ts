@@ -6,6 +6,7 @@
 // UI feed (ws[s]://server/ws/live, session cookie):
 //   server -> UI: snapshot (on connect), delta (coalesced), hb
 import { z } from 'zod';
+import { siteSchema } from './schema.ts';
 import { causeSchema, evidenceSchema, reasonSchema, severitySchema, statusSchema } from './vocabulary.ts';
 
 export const PROTOCOL_VERSION = 1 as const;
@@ -326,6 +327,9 @@ export const targetLiveSchema = z.object({
   /** why it is not up, as data (config/vocabulary.ts), rendered in words by the UI */
   reason: reasonSchema.nullable(),
 });
+/** one site of a commune (one agent) and its state: the worst of its targets, province-wide failures aside */
+export const siteLiveSchema = siteSchema.extend({ agent: z.string(), status: statusSchema });
+export type SiteLive = z.infer<typeof siteLiveSchema>;
 export const communeLiveSchema = z.object({
   code: z.string(),
   status: statusSchema,
@@ -335,9 +339,11 @@ export const communeLiveSchema = z.object({
   lastSeen: ms.nullable(),
   agents: z.array(z.string()),
   targets: z.array(targetLiveSchema),
+  /** the commune's sites, one per agent, in the order of `agents` */
+  sites: z.array(siteLiveSchema).optional(),
   /**
-   * deltas only: `targets` carries just these agents' (sites') slots and replaces theirs; the commune's other
-   * slots are unchanged. Absent: `targets` is the whole commune.
+   * deltas only: `targets` and `sites` carry just these agents' (sites') entries and replace theirs; the
+   * commune's others are unchanged. Absent: both are the whole commune.
    */
   only: z.array(z.string()).optional(),
 });

@@ -4,7 +4,7 @@
 // the directory or one of its maps sees the new contents, and `onChange` tells those that keep derived state
 // (live state, agent connections) to catch up.
 import { createHash } from 'node:crypto';
-import { DEFAULT_THRESHOLDS, type AgentConfig, type Config, type ProvinceCommune, type ProvinceFile, type Target, type Thresholds } from '../config/schema.ts';
+import { DEFAULT_THRESHOLDS, type AgentConfig, type Config, type ProvinceCommune, type ProvinceFile, type Site, type Target, type Thresholds } from '../config/schema.ts';
 import { PROTOCOL_VERSION, type Plan, type PlanTarget } from '../config/wire.ts';
 import { kindOf } from './kinds/index.ts';
 
@@ -23,6 +23,8 @@ export interface Directory {
   /** the commune's carrier for display: override, else its first agent's first uplink */
   communeCarrier(code: string): string | null;
   agentsOfCommune(code: string): string[];
+  /** the agent's site; an agent configured without one is its commune's centre */
+  siteOf(agentId: string): Site | undefined;
   /** communes where some agent has an uplink of this carrier */
   communesOfCarrier(carrier: string): Set<string>;
 }
@@ -125,6 +127,13 @@ export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile)
       return first ? (agents.get(first)?.uplinks[0]?.carrier ?? null) : null;
     },
     agentsOfCommune: (code) => byCommune.get(code) ?? [],
+    siteOf(agentId) {
+      const a = agents.get(agentId);
+      if (!a) return undefined;
+      if (a.site) return a.site;
+      const c = communes.get(a.commune);
+      return { name: c ? `UBND ${c.type.toLowerCase()} ${c.name}` : a.commune, kind: 'commune_centre' };
+    },
     communesOfCarrier(carrier) {
       return new Set(cfg.agents.filter((a) => a.uplinks.some((u) => u.carrier === carrier)).map((a) => a.commune));
     },

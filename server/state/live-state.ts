@@ -254,7 +254,7 @@ export class LiveState {
     const whole = this.commune(code, carrier);
     const only = [...agents].filter((a) => this.dir.agents.get(a)?.commune === code);
     const set = new Set(only);
-    return { ...whole, targets: whole.targets.filter((t) => t.agent !== undefined && set.has(t.agent)), only };
+    return { ...whole, targets: whole.targets.filter((t) => t.agent !== undefined && set.has(t.agent)), sites: whole.sites?.filter((s) => set.has(s.agent)), only };
   }
 
   private lastSeenOf(code: string): number | null {
@@ -278,6 +278,14 @@ export class LiveState {
       reason: this.serviceWide.has(s.target) && s.state.status !== 'up' && s.state.reason ? { ...s.state.reason, provinceWide: true } : s.state.reason,
     }));
     const status = communeStatus(targets, this.serviceWide);
+    // a site is judged like a commune, on its own targets
+    const byAgent = new Map<string, TargetLive[]>();
+    for (const t of targets) if (t.agent) byAgent.get(t.agent)?.push(t) ?? byAgent.set(t.agent, [t]);
+    const sites = this.dir.agentsOfCommune(code).flatMap((agent) => {
+      const site = this.dir.siteOf(agent);
+      const own = byAgent.get(agent) ?? [];
+      return site && (!carrier || own.length) ? [{ agent, ...site, status: communeStatus(own, this.serviceWide) }] : [];
+    });
     // Headline latency/loss: the first ICMP target beyond the LAN gateway that has data (the uplink's own figures),
     // else the gateway.
     const withData = slots.filter((s) => describesLink(this.dir.targets.get(s.target)) && s.state.lastTs !== null && s.state.status !== 'unknown');
@@ -289,6 +297,7 @@ export class LiveState {
       latencyMs: icmp?.state.latencyMs ?? null,
       lossPct: icmp?.state.lossPct ?? null,
       agents: this.dir.agentsOfCommune(code),
+      sites,
       targets,
     };
   }

@@ -248,7 +248,9 @@ async function startServerProcess(agents: number, store: object, tokenHash: stri
   };
   const file = join(dir, 'config.yaml');
   writeFileSync(file, JSON.stringify(config)); // JSON is YAML
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IOC_SIMULATOR: '0' } });
+  // BENCH_PROF=<dir>: the server writes a CPU profile there when it stops (node --cpu-prof)
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'server/main.ts'), '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IOC_SIMULATOR: '0' } });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += String(d)).slice(-4000));
   const url = `http://127.0.0.1:${port}`;

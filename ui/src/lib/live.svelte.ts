@@ -1,7 +1,7 @@
 // The live feed client (/ws/live): snapshot replaces everything, delta merges by commune code, hb only
 // proves the link is alive. State is one CommuneState per code with its own $state fields, so a delta
 // that turns one commune red touches one SVG path, not 96.
-import { liveMessageSchema, formatIssues, type CommuneLive, type Status, type TargetLive } from '../../../config/wire.ts';
+import { liveMessageSchema, formatIssues, type CommuneLive, type SiteLive, type Status, type TargetLive } from '../../../config/wire.ts';
 import { api, ApiError } from './api.ts';
 import { IncidentFeed } from './incidentFeed.svelte.ts';
 
@@ -37,6 +37,15 @@ export function mergeSites(prev: TargetLive[], fresh: TargetLive[], only: string
   return out;
 }
 
+/** the site list of a site-sized delta: the named sites replaced in place, new ones appended, gone ones dropped */
+export function mergeSiteList(prev: SiteLive[], fresh: SiteLive[], only: string[]): SiteLive[] {
+  const sites = new Set(only);
+  const byAgent = new Map(fresh.map((s) => [s.agent, s]));
+  const out = prev.flatMap((s) => (sites.has(s.agent) ? (byAgent.has(s.agent) ? [byAgent.get(s.agent)!] : []) : [s]));
+  for (const s of fresh) if (!prev.some((p) => p.agent === s.agent)) out.push(s);
+  return out;
+}
+
 export class CommuneState {
   status = $state<Status>('unknown');
   carrier = $state<string | null>(null);
@@ -46,6 +55,7 @@ export class CommuneState {
   // Replaced wholesale, never mutated: raw keeps them cheap and only the side panel reads them.
   agents = $state.raw<string[]>([]);
   targets = $state.raw<TargetLive[]>([]);
+  sites = $state.raw<SiteLive[]>([]);
 
   constructor(readonly code: string) {}
 
@@ -58,6 +68,7 @@ export class CommuneState {
     if (this.lastSeen !== c.lastSeen) this.lastSeen = c.lastSeen;
     if (!sameJson(this.agents, c.agents)) this.agents = c.agents;
     if (!sameJson(this.targets, c.targets)) this.targets = c.targets;
+    if (!sameJson(this.sites, c.sites ?? [])) this.sites = c.sites ?? [];
   }
 
   reset(): void {
@@ -216,7 +227,7 @@ export class LiveFeed {
       for (const c of msg.communes) {
         added ||= !this.#communes.has(c.code);
         const e = this.#entry(c.code);
-        e.apply(c.only ? { ...c, targets: mergeSites(e.targets, c.targets, c.only) } : c);
+        e.apply(c.only ? { ...c, targets: mergeSites(e.targets, c.targets, c.only), sites: mergeSiteList(e.sites, c.sites ?? [], c.only) } : c);
       }
       if (added) this.#keys++;
     }
