@@ -673,8 +673,9 @@ export const configSchema = z
         agentTimeoutSec: z.number().int().min(2).max(3600).default(20),
         /** agents whose clock differs from the server's by more than this are flagged (API, UI); ms */
         clockToleranceMs: z.number().int().min(10).default(2000),
-        /** live deltas to the UI are coalesced over this window */
-        liveCoalesceMs: z.number().int().min(0).max(10_000).default(500),
+        /** live deltas to the UI are coalesced over this window (deltas are site-sized, so a short one is cheap; it
+         *  bounds the time from a result to the screen) */
+        liveCoalesceMs: z.number().int().min(0).max(10_000).default(100),
         /** this server's address as agents and browsers reach it (https://ioc.example); used in the install commands
          *  shown for an enrolment. Absent: the address the request came in on. */
         publicUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
