@@ -1,5 +1,5 @@
 // Every shipped YAML config parses, validates against the contract with zero issues, and only names
-// communes of its own province. Hashes must match the placeholder secrets their comments document.
+// communes of its own province. No hash may match a secret printed anywhere (no working example credentials).
 import { scryptSync, timingSafeEqual } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { configSchema, provinceFileSchema } from '../../config/schema.ts';
+import { EXAMPLE_PASSWORDS } from '../../server/auth/secrets.ts';
 
 const CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
 const files = [
@@ -50,11 +51,14 @@ describe.each(files)('config/%s', (file) => {
     expect(named.filter((c) => !codes.has(c))).toEqual([]);
   });
 
-  it('uses hashes of the placeholder secrets its comments document', () => {
+  // Issue 10: shipped files carried hashes of secrets printed in their comments, i.e. working credentials.
+  it('carries no working credential: no hash matches a secret printed in it or a known example', () => {
     const cfg = parsed.success ? parsed.data : expect.unreachable('invalid config');
-    const documented = [...new Set(text.match(/change-me-[a-z0-9-]+/g) ?? [])];
-    const hashes = [...cfg.users.map((u) => u.passwordHash), ...cfg.agents.map((a) => a.tokenHash)];
-    for (const h of hashes) expect(documented.some((s) => verify(s, h)), `no documented placeholder matches ${h}`).toBe(true);
+    const printed = [...new Set(text.match(/change-me-[a-z0-9-]+/g) ?? [])];
+    const known = [...printed, ...EXAMPLE_PASSWORDS, 'change-me-agent-qn-21025', 'change-me-agent-qt-19333'];
+    const hashes = [...cfg.users.map((u) => u.passwordHash), ...cfg.agents.map((a) => a.tokenHash), ...cfg.apiTokens.map((t) => t.tokenHash)];
+    for (const h of hashes) expect(known.filter((s) => verify(s, h)), `a known secret matches ${h}`).toEqual([]);
+    expect(JSON.stringify(cfg.store)).not.toMatch(/change-me/);
   });
 });
 
