@@ -1,0 +1,71 @@
+// Fast confirmation in the scheduler: a changed outcome is re-probed at once on a short interval, a bounded number
+// of times, stopped by a flip back, and failure bursts are rate-limited. Scripted probe, real timers; the burst
+// interval is shortened so the test runs in seconds (the defaults are 2 rounds, 2 s apart, one burst a minute).
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PlanTarget, ProbeResult } from '../../config/wire.ts';
+import { Scheduler, roundFailed } from '../../agent/scheduler.ts';
+import type { Probe, TargetOf } from '../../agent/probes/types.ts';
+
+type Http = TargetOf<'http'>;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const target: PlanTarget = { id: 'portal', kind: 'http', intervalSec: 5, timeoutMs: 1000, url: 'http://127.0.0.1:9/', expectStatus: [200] } as PlanTarget;
+
+describe('Scheduler fast confirmation', () => {
+  let sched: Scheduler | null = null;
+  afterEach(async () => {
+    await sched?.stop();
+    sched = null;
+  });
+
+  function world(outcomes: (n: number) => boolean) {
+    const results: { at: number; failed: boolean }[] = [];
+    let n = 0;
+    const probe: Probe<Http> = {
+      kind: 'http',
+      failure: (t, ts) => ({ target: t.id, ts, kind: 'http', ok: false, status: null, total_ms: null, error: 'other' }),
+      async run(t): Promise<ProbeResult> {
+        const ok = outcomes(n++);
+        return ok ? { target: t.id, ts: Date.now(), kind: 'http', ok: true, status: 200, total_ms: 1 } : { target: t.id, ts: Date.now(), kind: 'http', ok: false, status: null, total_ms: null, error: 'timeout' };
+      },
+    };
+    const t0 = Date.now();
+    sched = new Scheduler({ probes: { http: probe }, onResult: (r) => results.push({ at: Date.now() - t0, failed: roundFailed(r) }), random: () => 0, confirm: { rounds: 2, intervalMs: 100, minGapMs: 60_000 } });
+    sched.setPlan({ uplinks: [], targets: [target] });
+    return results;
+  }
+
+  it('a failed round is confirmed by 2 quick rounds, and a recovery too; then back to the normal interval', async () => {
+    // rounds 0-2 fail (the first round and its burst), round 3 (the next regular slot) and on answer
+    const results = world((n) => n >= 3);
+    await sleep(1000);
+    expect(results.map((r) => r.failed)).toEqual([true, true, true]);
+    expect(results[2]!.at).toBeLessThan(800); // three failed rounds well inside one 5 s interval
+    await sleep(5000);
+    // the regular round at 5 s answers: two quick rounds confirm the recovery, then nothing until 10 s
+    expect(results.map((r) => r.failed)).toEqual([true, true, true, false, false, false]);
+    expect(results[5]!.at - results[3]!.at).toBeLessThan(800);
+  }, 15_000);
+
+  it('one lost round followed by an answer ends the burst (noise), and a second failure within a minute waits for its rounds', async () => {
+    // round 0 fails, its first confirmation answers; round 2 (regular, 5 s) fails again: rate-limited, no burst
+    const results = world((n) => n !== 0 && n !== 2);
+    await sleep(1000);
+    expect(results.map((r) => r.failed)).toEqual([true, false]);
+    await sleep(5000);
+    // the regular failure at 5 s: no burst (a minute has not passed since the last failure burst)
+    expect(results.map((r) => r.failed)).toEqual([true, false, true]);
+  }, 15_000);
+
+  it('a target probed every few seconds gets no burst', async () => {
+    const results: ProbeResult[] = [];
+    const probe: Probe<Http> = {
+      kind: 'http',
+      failure: (t, ts) => ({ target: t.id, ts, kind: 'http', ok: false, status: null, total_ms: null, error: 'other' }),
+      run: async (t) => ({ target: t.id, ts: Date.now(), kind: 'http', ok: false, status: null, total_ms: null, error: 'timeout' }),
+    };
+    sched = new Scheduler({ probes: { http: probe }, onResult: (r) => results.push(r), random: () => 0 });
+    sched.setPlan({ uplinks: [], targets: [{ ...target, intervalSec: 5 } as PlanTarget] });
+    await sleep(1500);
+    expect(results).toHaveLength(1); // defaults: 2 s bursts are not faster than 5 s rounds by enough
+  }, 10_000);
+});
