@@ -10,22 +10,17 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { WINE, buildAgent } from '../helpers/agent-build.ts';
 
 const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../..');
-const WINE = '/usr/lib/wine/wine64';
 
 let dist = '';
 let outside = ''; // an empty folder: no node_modules, no package.json above it that could help
 const kids: ChildProcess[] = [];
 
 beforeAll(async () => {
-  dist = mkdtempSync(join(tmpdir(), 'ioc-agent-dist-'));
+  dist = await buildAgent('ioc-agent-dist-', 'all');
   outside = mkdtempSync(join(tmpdir(), 'ioc-agent-run-'));
-  const targets = ['mjs', 'linux-x64', ...(existsSync(WINE) ? ['win-x64'] : [])].join(',');
-  await run(process.execPath, ['--import', 'tsx', 'agent/build/build.ts'], {
-    cwd: ROOT, env: { ...process.env, IOC_AGENT_DIST: dist, IOC_AGENT_TARGETS: targets }, maxBuffer: 16 << 20,
-  });
   copyFileSync(join(dist, 'ioc-agent.mjs'), join(outside, 'ioc-agent.mjs'));
 }, 300_000);
 

@@ -11,10 +11,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
 import { login, startTestServer, type TestServer } from '../helpers/server.ts';
+import { WINE, buildAgent } from '../helpers/agent-build.ts';
+import { until } from '../helpers/wait.ts';
 
 const exec = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../..');
-const WINE = '/usr/lib/wine/wine64';
 const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
 
 let dist = '';
@@ -22,12 +22,8 @@ let outside = '';
 const kids: ChildProcess[] = [];
 
 beforeAll(async () => {
-  dist = mkdtempSync(join(tmpdir(), 'ioc-cli-dist-'));
+  dist = await buildAgent('ioc-cli-dist-', 'all');
   outside = mkdtempSync(join(tmpdir(), 'ioc-cli-run-'));
-  const targets = ['mjs', 'linux-x64', ...(existsSync(WINE) ? ['win-x64'] : [])].join(',');
-  await exec(process.execPath, ['--import', 'tsx', 'agent/build/build.ts'], {
-    cwd: ROOT, env: { ...process.env, IOC_AGENT_DIST: dist, IOC_AGENT_TARGETS: targets }, maxBuffer: 16 << 20,
-  });
 }, 300_000);
 
 afterAll(() => {
@@ -52,16 +48,6 @@ function execStart(unit: string): string[] {
   const line = /^ExecStart=(.*)$/m.exec(unit)?.[1];
   if (!line) throw new Error('no ExecStart');
   return line.split(' ');
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
 
 const ARTEFACTS: Record<string, () => [string, string[]]> = {

@@ -14,9 +14,10 @@ import { hashSecret } from '../../server/auth/password.ts';
 import { startServer, type RunningServer } from '../../server/main.ts';
 import { connectAgent } from '../helpers/agent-client.ts';
 import { login } from '../helpers/server.ts';
+import { buildAgent } from '../helpers/agent-build.ts';
+import { until as untilBare } from '../helpers/wait.ts';
 
 const exec = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../..');
 const PW = 'mat-khau-e2e-dang-ky';
 const COMMUNE = '21025';
 
@@ -46,22 +47,13 @@ async function api(method: string, path: string, body?: unknown) {
   return { status: r.status, body: (r.status === 204 ? undefined : await r.json()) as any };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}; agent stderr:\n${stderr.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** waits, and on a timeout shows what the agent said */
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000) =>
+  untilBare(what, fn, { ms, everyMs: 200, detail: () => `agent stderr:\n${stderr.slice(-2000)}` });
 
 beforeAll(async () => {
-  dist = mkdtempSync(join(tmpdir(), 'ioc-enrol-dist-'));
+  dist = await buildAgent('ioc-enrol-dist-', 'mjs');
   work = mkdtempSync(join(tmpdir(), 'ioc-enrol-run-'));
-  await exec(process.execPath, ['--import', 'tsx', 'agent/build/build.ts'], {
-    cwd: ROOT, env: { ...process.env, IOC_AGENT_DIST: dist, IOC_AGENT_TARGETS: 'mjs' }, maxBuffer: 16 << 20,
-  });
   yamlFile = join(work, 'ioc.yaml');
   // a TCP check of the server's own port: reachable from the agent on any machine, no ping needed
   await writeYaml([]);
