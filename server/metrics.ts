@@ -60,6 +60,18 @@ class Monotonic {
   }
 }
 
+/** Bytes one way over one kind of WebSocket: what closed sockets carried plus what the open ones have so far. */
+class SocketBytes {
+  closed = 0;
+  readonly open = new Set<Socket>();
+  constructor(readonly of: (sock: Socket) => number) {}
+  total(): number {
+    let n = this.closed;
+    for (const sock of this.open) n += this.of(sock);
+    return n;
+  }
+}
+
 export class ServerMetrics {
   readonly registry = new Registry();
   private readonly flush = new Histogram({
@@ -87,8 +99,8 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   private writerWaiting = 0;
-  private agentBytes = { closed: 0, open: new Set<Socket>() };
-  private liveBytes = { closed: 0, open: new Set<Socket>() };
+  private agentBytes = new SocketBytes((sock) => sock.bytesRead);
+  private liveBytes = new SocketBytes((sock) => sock.bytesWritten);
   private lastRollup: { at: number; seconds: number } | null = null;
   private lagCache: { at: number; value: number | null } | null = null;
 
@@ -144,7 +156,7 @@ export class ServerMetrics {
       side.open.add(sock);
       sock.once('close', () => {
         side.open.delete(sock);
-        side.closed += side === this.agentBytes ? sock.bytesRead : sock.bytesWritten;
+        side.closed += side.of(sock);
       });
     });
   }
@@ -168,6 +180,11 @@ export class ServerMetrics {
     s.incidents.on((e) => {
       if (e.kind === 'opened') this.opened.inc({ cause: e.incident.cause });
     });
+    // Unlabelled values the server keeps anyway, read at scrape: a running total, or a level now.
+    const total = (name: string, help: string, read: () => number) =>
+      new Counter({ name, help, registers: [r], collect() { this.reset(); this.inc(read()); } });
+    const level = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
 
     new Gauge({ name: 'ioc_build_info', help: 'Server version (value 1)', labelNames: ['version'], registers: [r] }).set({ version: s.version }, 1);
 
@@ -183,37 +200,17 @@ export class ServerMetrics {
         this.set({ state: 'connected' }, list.filter((a) => a.connected).length);
       },
     });
-    new Gauge({
-      name: 'ioc_agent_spool_pending_results',
-      help: 'Results waiting in the agents\u2019 spools for an ack, as the agents last reported',
-      registers: [r],
-      collect() {
-        this.set(s.registry.list().reduce((n, a) => n + a.pending, 0));
-      },
-    });
-    new Gauge({
-      name: 'ioc_agent_spool_dropped_results',
-      help: 'Results the agents had to drop (spool full or too old) since their spools were created, as last reported',
-      registers: [r],
-      collect() {
-        this.set(s.registry.list().reduce((n, a) => n + a.dropped, 0));
-      },
-    });
+    level('ioc_agent_spool_pending_results', 'Results waiting in the agents\u2019 spools for an ack, as the agents last reported', () =>
+      s.registry.list().reduce((n, a) => n + a.pending, 0));
+    level('ioc_agent_spool_dropped_results', 'Results the agents had to drop (spool full or too old) since their spools were created, as last reported', () =>
+      s.registry.list().reduce((n, a) => n + a.dropped, 0));
 
     // ---- ingest
     const batches = new Monotonic();
     const results = new Monotonic();
     const backfilled = new Monotonic();
     const rows = (k: 'batches' | 'results' | 'backfilled') => s.registry.list().map((a) => [a.id, a[k]] as [string, number]);
-    new Counter({
-      name: 'ioc_ingest_batches_total',
-      help: 'Result batches received from agents and stored',
-      registers: [r],
-      collect() {
-        this.reset();
-        this.inc(batches.add(rows('batches')));
-      },
-    });
+    total('ioc_ingest_batches_total', 'Result batches received from agents and stored', () => batches.add(rows('batches')));
     new Counter({
       name: 'ioc_ingest_results_total',
       help: 'Results received from agents and stored: live (fresh) or backfilled (replayed late from a spool: history only)',
@@ -237,15 +234,7 @@ export class ServerMetrics {
         this.inc({ reason: 'timestamp' }, s.registry.counters.rejectedTimestamps);
       },
     });
-    new Counter({
-      name: 'ioc_ingest_unplanned_results_total',
-      help: 'Results for targets the server does not plan (stored all the same)',
-      registers: [r],
-      collect() {
-        this.reset();
-        this.inc(s.registry.counters.unplannedResults);
-      },
-    });
+    total('ioc_ingest_unplanned_results_total', 'Results for targets the server does not plan (stored all the same)', () => s.registry.counters.unplannedResults);
     new Counter({
       name: 'ioc_ingest_refused_total',
       help: 'Agent connections and frames refused, by reason',
@@ -269,36 +258,11 @@ export class ServerMetrics {
         this.inc({ outcome: 'throttled' }, c.enrolThrottled);
       },
     });
-    new Counter({
-      name: 'ioc_ingest_received_bytes_total',
-      help: 'Bytes received on agent WebSocket connections',
-      registers: [r],
-      collect() {
-        let n = self.agentBytes.closed;
-        for (const sock of self.agentBytes.open) n += sock.bytesRead;
-        this.reset();
-        this.inc(n);
-      },
-    });
+    total('ioc_ingest_received_bytes_total', 'Bytes received on agent WebSocket connections', () => self.agentBytes.total());
 
     // ---- writer and store
-    new Gauge({
-      name: 'ioc_writer_queue_points',
-      help: 'Points handed to the writer and not yet stored (or refused)',
-      registers: [r],
-      collect() {
-        this.set(self.writerWaiting);
-      },
-    });
-    new Counter({
-      name: 'ioc_writer_points_total',
-      help: 'Points the writer stored',
-      registers: [r],
-      collect() {
-        this.reset();
-        this.inc(s.writer.stats.points);
-      },
-    });
+    level('ioc_writer_queue_points', 'Points handed to the writer and not yet stored (or refused)', () => self.writerWaiting);
+    total('ioc_writer_points_total', 'Points the writer stored', () => s.writer.stats.points);
     new Counter({
       name: 'ioc_writer_flushes_total',
       help: 'Writer flushes, by outcome',
@@ -342,25 +306,8 @@ export class ServerMetrics {
     });
 
     // ---- live screens
-    new Gauge({
-      name: 'ioc_live_clients',
-      help: 'Browsers connected to the live feed',
-      registers: [r],
-      collect() {
-        this.set(s.hub.size);
-      },
-    });
-    new Counter({
-      name: 'ioc_live_sent_bytes_total',
-      help: 'Bytes sent on live feed WebSocket connections',
-      registers: [r],
-      collect() {
-        let n = self.liveBytes.closed;
-        for (const sock of self.liveBytes.open) n += sock.bytesWritten;
-        this.reset();
-        this.inc(n);
-      },
-    });
+    level('ioc_live_clients', 'Browsers connected to the live feed', () => s.hub.size);
+    total('ioc_live_sent_bytes_total', 'Bytes sent on live feed WebSocket connections', () => self.liveBytes.total());
     new Counter({
       name: 'ioc_live_messages_total',
       help: 'Live feed messages sent, by type; slow_skip: deltas held back from a slow client',
