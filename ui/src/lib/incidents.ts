@@ -59,15 +59,18 @@ export function presetRange(p: Exclude<Preset, 'custom'>, now: number): Range {
   return { from: now - PRESET_MS[p], to: now };
 }
 
-/** "yyyy-mm-dd" (an `<input type=date>` value) -> that day's 00:00 in Asia/Ho_Chi_Minh; null when malformed. */
-export function parseDateInput(v: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
-  if (!m) return null;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+/** That calendar day's 00:00 in Asia/Ho_Chi_Minh; null when there is no such day (31/02, month 13). */
+export function vnDay(y: number, mo: number, d: number): number | null {
   const t = Date.UTC(y, mo - 1, d);
   const back = new Date(t);
   if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return null;
   return t - VN_OFFSET_MS;
+}
+
+/** "yyyy-mm-dd" (an `<input type=date>` value) -> that day's 00:00 in Asia/Ho_Chi_Minh; null when malformed. */
+export function parseDateInput(v: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  return m ? vnDay(Number(m[1]), Number(m[2]), Number(m[3])) : null;
 }
 
 /** The Vietnamese calendar day of `ts` as "yyyy-mm-dd". */

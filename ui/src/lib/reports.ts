@@ -6,9 +6,9 @@ import { REPORT_FORMATS, type ReportFormat } from '../../../config/schema.ts';
 import { REPORT_STAGES, type ReportStage as Stage } from '../../../config/vocabulary.ts';
 import type { Lang } from './format.ts';
 import type { MessageKey } from './i18n.ts';
-import type { NameLookup } from './incidents.ts';
+import { VN_OFFSET_MS, vnDay, type NameLookup } from './incidents.ts';
 
-export const VN_OFFSET_MS = 7 * 3_600_000;
+export { VN_OFFSET_MS };
 const DAY = 86_400_000;
 const WEEK = 7 * DAY;
 /** server/routes/reports.ts refuses longer custom periods */
@@ -61,12 +61,7 @@ export function isoDay(ts: number): string {
 /** "dd/mm/yyyy" (also d/m/yyyy, with - or . as separators) -> that day's local midnight; null when no such day. */
 export function parseDmy(s: string): number | null {
   const m = /^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$/.exec(s);
-  if (!m) return null;
-  const [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const t = Date.UTC(y, mo - 1, d);
-  const back = new Date(t);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return null;
-  return t - VN_OFFSET_MS;
+  return m ? vnDay(Number(m[3]), Number(m[2]), Number(m[1])) : null;
 }
 
 /** ISO year and week of the local day containing ts (week 1 holds the year's first Thursday). */
