@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API } from '../../config/api.ts';
 import { EXIT_UPDATED } from '../../agent/update/self-update.ts';
 import { login, startTestServer, type TestServer } from '../helpers/server.ts';
+import { until } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
@@ -71,16 +72,6 @@ function installA(s: TestServer, id: string, kind: keyof typeof FILES) {
   return { self, sup };
 }
 
-async function until<T>(what: string, f: () => T | undefined | null | false, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'ioc-update-'));
   dist.a = join(tmp, 'dist-a');
@@ -120,7 +111,7 @@ describe('self-update', () => {
     const mjs = installA(s, 'upd-mjs', 'mjs');
     const exe = installA(s, 'upd-exe', 'exe');
     const info = (id: string) => s.registry.get(id);
-    await until('both agents connected as A', () => info('upd-mjs')?.connected && info('upd-exe')?.connected && info('upd-mjs')?.version === A && info('upd-exe')?.version === A);
+    await until('both agents connected as A', () => info('upd-mjs')?.connected && info('upd-exe')?.connected && info('upd-mjs')?.version === A && info('upd-exe')?.version === A, { ms: 60_000 });
     expect(info('upd-mjs')?.runsAs).toBe('mjs');
     expect(info('upd-exe')?.runsAs).toBe('linux-x64');
     // paused: a plan without an offer, nothing downloaded
@@ -132,7 +123,7 @@ describe('self-update', () => {
     expect((await fetch(`${s.url}/api/agent/releases/ioc-agent.mjs`, { headers: { cookie } })).status).toBe(401);
 
     expect(await put({ paused: false })).toMatchObject({ paused: false, offered: B });
-    await until('both agents back as B', () => info('upd-mjs')?.version === B && info('upd-exe')?.version === B && info('upd-mjs')?.connected && info('upd-exe')?.connected, 90_000);
+    await until('both agents back as B', () => info('upd-mjs')?.version === B && info('upd-exe')?.version === B && info('upd-mjs')?.connected && info('upd-exe')?.connected, { ms: 90_000 });
     for (const [kind, x] of [['mjs', mjs], ['exe', exe]] as const) {
       expect(x.sup.exits, kind).toEqual([EXIT_UPDATED]);
       expect(sha(x.self), kind).toBe(sha(join(dist.b, FILES[kind])));
@@ -155,7 +146,7 @@ describe('self-update', () => {
     const exe = installA(s, 'bad-exe', 'exe');
     const info = (id: string) => s.registry.get(id);
     for (const id of ['bad-mjs', 'bad-exe']) {
-      const u = await until(`${id}'s failure report`, () => (info(id)?.update?.state === 'failed' ? info(id)!.update! : null));
+      const u = await until(`${id}'s failure report`, () => (info(id)?.update?.state === 'failed' ? info(id)!.update! : null), { ms: 60_000 });
       expect(u).toMatchObject({ from: A, to: B });
       expect(u.error).toMatch(/SHA-256 mismatch/);
     }
