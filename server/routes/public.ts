@@ -124,7 +124,9 @@ export function publicRoutes(d: PublicDeps) {
         failed += a?.failed ?? 0;
       }
       const incident = openIncidents.find((i) => i.subject === t.id);
-      let state: Service['state'] = incident ? incident.severity : stateOf(t.id, d, serviceWide);
+      // the rounds decide (a service that answers again shows so at once); an open incident names how bad it is
+      const live = stateOf(t.id, d, serviceWide);
+      let state: Service['state'] = incident && (live === 'down' || live === 'degraded') ? incident.severity : live;
       if (state !== 'up' && windows.some((w) => w.from <= at && at < w.to && w.services.includes(t.id))) state = 'maintenance';
       return { id: t.id, name: t.name, group: PUBLIC_GROUP[t.kind] ?? 'service', state, todayPct: days[DAYS - 1]!.pct, ninetyDayPct: pct(rounds, failed), days };
     });
