@@ -110,7 +110,8 @@ describe('floods and invented data', () => {
     expect(ack).toMatchObject({ type: 'ack', accepted: 1 });
     expect(c.received.slice(errors).find((m) => m.type === 'error')).toMatchObject({ code: 'bad_frame', message: expect.stringContaining('not in this agent') });
     const commune = s.live.commune(AGENT.commune);
-    expect(commune.targets.map((t) => t.target).sort()).not.toContain('bia-0');
+    expect(commune.targets.map((t) => t.id)).toContain('dc');
+    expect(JSON.stringify(s.live.all())).not.toContain('bia-');
     expect(JSON.stringify(commune)).not.toContain('wan-gia');
     const stored = await s.store.queryRaw({ measurement: 'icmp', from: now - 1000, to: now + 1000 });
     expect(stored.map((p) => p.tags.target)).toEqual(['dc']);

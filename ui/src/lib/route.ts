@@ -1,4 +1,4 @@
-// Hash routes: #/ (map), #/incidents (history), #/incidents/<id> (one incident), #/agents, #/reports.
+// Hash routes: #/ (map), #/incidents (history), #/incidents/<id> (one incident), #/agents, #/reports, #/audit.
 // Hash routing needs nothing from the server; the notification links' path form (/incidents/<id>, see
 // server/notifiers/templates.ts incidentUrl) is accepted too and turned into its hash form.
 export type Route =
@@ -6,7 +6,8 @@ export type Route =
   | { page: 'incidents' }
   | { page: 'incident'; id: string }
   | { page: 'agents' }
-  | { page: 'reports' };
+  | { page: 'reports' }
+  | { page: 'audit' };
 
 export type Page = Route['page'];
 
@@ -15,6 +16,7 @@ function fromPath(path: string): Route | null {
   if (parts.length === 0 || parts[0] === 'map') return { page: 'map' };
   if (parts[0] === 'agents' && parts.length === 1) return { page: 'agents' };
   if (parts[0] === 'reports' && parts.length === 1) return { page: 'reports' };
+  if (parts[0] === 'audit' && parts.length === 1) return { page: 'audit' };
   if (parts[0] === 'incidents') {
     if (parts.length === 1) return { page: 'incidents' };
     if (parts.length === 2) {
@@ -47,5 +49,7 @@ export function routeHref(r: Route): string {
       return '#/agents';
     case 'reports':
       return '#/reports';
+    case 'audit':
+      return '#/audit';
   }
 }
