@@ -144,7 +144,7 @@ export class SelfUpdater {
 function versionOf(install: Install, file: string): Promise<string> {
   const [cmd, args] = install.platform === 'mjs' ? [process.execPath, [file, '--version']] : [file, ['--version']];
   return new Promise((resolve, reject) =>
-    execFile(cmd, args, { timeout: 30_000, env: { ...process.env, IOC_AGENT_CONFIG: '' } }, (err, stdout) =>
+    execFile(cmd, args, { timeout: 30_000 }, (err, stdout) =>
       err ? reject(new Error(`the downloaded file does not run: ${err.message.split('\n')[0]}`)) : resolve(stdout.trim()),
     ),
   );
