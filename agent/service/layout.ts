@@ -42,6 +42,8 @@ function under(prefix: string | undefined, p: string, path: typeof posix | typeo
 
 export function layout(o: { platform: NodeJS.Platform; self: SelfImage; prefix?: string | undefined; env?: NodeJS.ProcessEnv }): Layout {
   const env = o.env ?? process.env;
+  /** what the service runs: the executable, or Node with the bundle */
+  const command = (binary: string, configFile: string) => [...(o.self.kind === 'mjs' ? [o.self.node] : []), binary, 'run', '--config', configFile];
   if (o.platform === 'win32') {
     const p = win32;
     const binDir = under(o.prefix, p.join(env.ProgramFiles ?? 'C:\\Program Files', SERVICE_NAME), p);
@@ -53,7 +55,7 @@ export function layout(o: { platform: NodeJS.Platform; self: SelfImage; prefix?:
       prefix: o.prefix,
       binDir,
       binary,
-      command: [...(o.self.kind === 'mjs' ? [o.self.node] : []), binary, 'run', '--config', configFile],
+      command: command(binary, configFile),
       configFile,
       stateDir: dataDir,
       spoolDir: p.join(dataDir, 'spool'),
@@ -73,7 +75,7 @@ export function layout(o: { platform: NodeJS.Platform; self: SelfImage; prefix?:
     prefix: o.prefix,
     binDir,
     binary,
-    command: [...(o.self.kind === 'mjs' ? [o.self.node] : []), binary, 'run', '--config', configFile],
+    command: command(binary, configFile),
     link: under(o.prefix, '/usr/local/bin/ioc-agent', p),
     configFile,
     stateDir,

@@ -7,7 +7,7 @@ import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { backupDataDir, CONTROL_TOKEN_FILE, treeBytes, type Manifest } from '../backup.ts';
 import { createStore } from '../stores/index.ts';
-import { configArg } from './index.ts';
+import { configAndDir } from './index.ts';
 import { serverVersion } from './version.ts';
 
 export const usage = 'backup DIR                copy the store and the data directory into DIR, also while the server runs';
@@ -46,12 +46,9 @@ function moveInto(staging: string, dest: string) {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { configPath, rest } = configArg(args);
-  if (!rest[0]) {
-    console.error(`usage: npm run ioc -- ${usage}`);
-    return 2;
-  }
-  const dest = resolve(rest[0]);
+  const a = configAndDir(args, usage);
+  if (!a) return 2;
+  const { configPath, dir: dest } = a;
   if (existsSync(dest) && readdirSync(dest).length) {
     console.error(`backup: ${dest} is not empty; give a new directory (e.g. one named after the date)`);
     return 2;

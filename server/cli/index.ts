@@ -1,5 +1,6 @@
 // `npm run ioc -- <command>`: the operator's commands (README "Running the server as a service").
 // One file per command; each exports `run(args)` returning the exit code.
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const COMMANDS = {
@@ -24,6 +25,16 @@ export function configArg(args: string[]): { configPath: string | undefined; res
   const i = args.indexOf('--config');
   if (i < 0) return { configPath: undefined, rest: args };
   return { configPath: args[i + 1], rest: [...args.slice(0, i), ...args.slice(i + 2)] };
+}
+
+/** configArg and the one directory the command needs (absolute); null, with the usage printed, when it is missing */
+export function configAndDir(args: string[], usage: string): { configPath: string | undefined; dir: string } | null {
+  const { configPath, rest } = configArg(args);
+  if (!rest[0]) {
+    console.error(`usage: npm run ioc -- ${usage}`);
+    return null;
+  }
+  return { configPath, dir: resolve(rest[0]) };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

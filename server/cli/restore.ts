@@ -7,7 +7,7 @@ import { loadConfig } from '../../config/load.ts';
 import { restoreDataDir } from '../backup.ts';
 import { createStore } from '../stores/index.ts';
 import { localUrl } from './backup.ts';
-import { configArg } from './index.ts';
+import { configAndDir } from './index.ts';
 
 export const usage = 'restore DIR               replace the data directory with the backup in DIR (server stopped)';
 
@@ -17,12 +17,9 @@ function chownTree(path: string, uid: number, gid: number) {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { configPath, rest } = configArg(args);
-  if (!rest[0]) {
-    console.error(`usage: npm run ioc -- ${usage}`);
-    return 2;
-  }
-  const src = resolve(rest[0]);
+  const a = configAndDir(args, usage);
+  if (!a) return 2;
+  const { configPath, dir: src } = a;
   const cfg = loadConfig(configPath);
   const dataDir = cfg.server.dataDir;
   const answering = await fetch(`${localUrl(cfg)}/api/health`, { signal: AbortSignal.timeout(2000) }).then(() => true, () => false);
