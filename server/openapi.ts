@@ -35,6 +35,18 @@ function parameters(where: 'path' | 'query', s: z.ZodType | undefined): Json[] {
   }));
 }
 
+/** Who may call a route, in words and as OpenAPI security requirements, by the contract's `auth`. */
+const WHO: Record<RouteContract['auth'], string> = {
+  none: 'No login.',
+  session: 'Any logged-in role (a carrier account sees its own carrier only).',
+  agent: "An agent's own token (Authorization: Bearer <token>, X-Agent-Id: <id>).",
+};
+const SECURITY: Record<RouteContract['auth'], Json[]> = {
+  none: [],
+  session: [{ session: [] }, { apiToken: [] }],
+  agent: [{ agentToken: [] }],
+};
+
 function operation(key: string, c: RouteContract): Json {
   const status = c.status ?? 200;
   const responses: Json = {};
@@ -46,16 +58,16 @@ function operation(key: string, c: RouteContract): Json {
     };
   else responses[status] = { description: STATUS_TEXT[status] ?? 'OK', content: { 'application/json': { schema: schema(c.response, 'output') } } };
   const errors = new Set(c.errors ?? []);
-  if (c.auth === 'session') errors.add(401);
+  if (c.auth !== 'none') errors.add(401);
   if (c.roles) errors.add(403);
   for (const e of [...errors].sort()) responses[e] = { description: STATUS_TEXT[e] ?? 'Refused', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-  const who = c.roles ? `Roles: ${c.roles.join(', ')}.` : c.auth === 'session' ? 'Any logged-in role (a carrier account sees its own carrier only).' : 'No login.';
+  const who = c.roles ? `Roles: ${c.roles.join(', ')}.` : WHO[c.auth];
   return {
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, ''),
     summary: c.summary,
     description: who,
     tags: [key.split(' ')[1]!.split('/')[2] ?? 'api'],
-    ...(c.auth === 'session' ? { security: [{ session: [] }, { apiToken: [] }] } : { security: [] }),
+    security: SECURITY[c.auth],
     ...(c.roles ? { 'x-roles': c.roles } : {}),
     parameters: [...parameters('path', c.params), ...parameters('query', c.query)],
     ...(c.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(c.body, 'input') } } } } : {}),
