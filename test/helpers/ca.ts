@@ -23,6 +23,42 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+let requests = 0;
+
+/**
+ * A loopback HTTP server answering each POSTed DER request with what `openssl <args(queryFile, answerFile)>` writes
+ * (500 with openssl's message when it fails).
+ */
+export async function opensslServer(dir: string, contentType: string, args: (query: string, answer: string) => string[]) {
+  const http_ = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const q = join(dir, `q${++requests}.der`), a = join(dir, `a${requests}.der`);
+      writeFileSync(q, Buffer.concat(chunks));
+      openssl(args(q, a), dir).then(
+        () => {
+          res.setHeader('content-type', contentType);
+          res.end(readFileSync(a));
+        },
+        (e: Error) => {
+          res.statusCode = 500;
+          res.end(e.message);
+        },
+      );
+    });
+  });
+  await new Promise<void>((r) => http_.listen(0, '127.0.0.1', r));
+  return {
+    http: http_,
+    url: `http://127.0.0.1:${(http_.address() as AddressInfo).port}/`,
+    stop() {
+      http_.closeAllConnections();
+      http_.close();
+    },
+  };
+}
+
 /** A self-signed CA (RSA, as the CAs signing uses) with a key in `dir`. */
 export async function makeCa(dir: string, name: string, cn: string): Promise<{ cert: string; key: string }> {
   const cert = join(dir, `${name}.pem`), key = join(dir, `${name}.key`);
@@ -94,37 +130,13 @@ export async function startTestCa(): Promise<TestCa> {
     crlUrl: `http://127.0.0.1:${crlPort}/ca.crl`,
     async responder({ signer = 'delegated', ndays } = {}) {
       const keys = signer === 'delegated' ? delegated : signer === 'ca' ? ca : foreign;
-      let n = 0;
       // `openssl ocsp -port` binds every interface; one-shot `-reqin/-respout` behind a loopback server does not
-      const server = http.createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          const q = join(dir, `q${++n}.der`), a = join(dir, `a${n}.der`);
-          writeFileSync(q, Buffer.concat(chunks));
-          openssl(['ocsp', '-index', join(dir, 'index.txt'), '-CA', ca.cert, '-rsigner', keys.cert, '-rkey', keys.key,
-            '-reqin', q, '-respout', a, ...(ndays !== undefined ? ['-ndays', String(ndays)] : [])], dir).then(
-            () => {
-              res.setHeader('content-type', 'application/ocsp-response');
-              res.end(readFileSync(a));
-            },
-            (e: Error) => {
-              res.statusCode = 500;
-              res.end(e.message);
-            },
-          );
-        });
-      });
-      servers.add(server);
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-        stop: () => {
-          servers.delete(server);
-          server.closeAllConnections();
-          server.close();
-        },
-      };
+      const server = await opensslServer(dir, 'application/ocsp-response', (q, a) => [
+        'ocsp', '-index', join(dir, 'index.txt'), '-CA', ca.cert, '-rsigner', keys.cert, '-rkey', keys.key,
+        '-reqin', q, '-respout', a, ...(ndays !== undefined ? ['-ndays', String(ndays)] : []),
+      ]);
+      servers.add(server.http);
+      return { url: server.url, stop: () => (servers.delete(server.http), server.stop()) };
     },
     async close() {
       for (const s of servers) s.close();

@@ -2,11 +2,10 @@
 // -reply` under a test CA. Options make the faults: a TSA that accepts no digest the probe sends (rejection), one
 // whose clock is off (a fixed time source is not in `openssl ts`, so tests move the probe's clock instead).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { issue, makeCa, openssl } from './ca.ts';
+import { issue, makeCa, opensslServer } from './ca.ts';
 
 export interface TestTsa {
   /** the TSA's CA certificate, PEM */
@@ -36,35 +35,9 @@ export async function startTestTsa(): Promise<TestTsa> {
         `signer_key = ${signer.key}`, 'signer_digest = sha256', 'default_policy = 1.2.3.4.1', `digests = ${digests.join(', ')}`,
         'accuracy = secs:1', 'ordering = no', 'tsa_name = yes', 'ess_cert_id_alg = sha256', '',
       ].join('\n'));
-      const server = http.createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          const id = `${n}-${Math.random().toString(36).slice(2)}`;
-          const q = join(dir, `q${id}.tsq`), a = join(dir, `a${id}.tsr`);
-          writeFileSync(q, Buffer.concat(chunks));
-          openssl(['ts', '-reply', '-config', cnf, '-queryfile', q, '-out', a], dir).then(
-            () => {
-              res.setHeader('content-type', 'application/timestamp-reply');
-              res.end(readFileSync(a));
-            },
-            (e: Error) => {
-              res.statusCode = 500;
-              res.end(e.message);
-            },
-          );
-        });
-      });
-      servers.add(server);
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/tsa`,
-        stop: () => {
-          servers.delete(server);
-          server.closeAllConnections();
-          server.close();
-        },
-      };
+      const server = await opensslServer(dir, 'application/timestamp-reply', (q, a) => ['ts', '-reply', '-config', cnf, '-queryfile', q, '-out', a]);
+      servers.add(server.http);
+      return { url: `${server.url}tsa`, stop: () => (servers.delete(server.http), server.stop()) };
     },
     async close() {
       for (const s of servers) s.close();
