@@ -1,9 +1,25 @@
 // OCSP/CRL: a certificate authority's revocation services, which document signing needs online ("ký số"). A service
 // like the portals: judged pass/fail on a valid, fresh, signed answer with the expected status, slow past responseMs.
+import type { Thresholds } from '../../config/schema.ts';
 import type { OcspResult } from '../../config/wire.ts';
-import { judgeCheck, num, str, type KindDescriptor } from './types.ts';
+import { judgeCheck, num, str, type FieldValue, type KindDescriptor } from './types.ts';
 
 type Figures = Pick<OcspResult, 'ok' | 'total_ms' | 'error'>;
+
+/** What the signing services' descriptors (ocsp, tsa) share: a pass/fail check timed by total_ms, like a portal. */
+export const signingCheck = {
+  primaryField: 'ok',
+  view(f: Record<string, FieldValue>): Figures | null {
+    if (typeof f.ok !== 'boolean') return null;
+    return { ok: f.ok, total_ms: num(f.total_ms), error: str(f.error) };
+  },
+  classify: (r: Figures, th: Thresholds) => judgeCheck(r.ok, r.total_ms, th, () => ({ code: 'probe_error', error: r.error || 'error' })),
+  latencyLimitMs: (th: Thresholds) => th.responseMs,
+  describesLink: false,
+  measuresGateway: () => false,
+  chart: { latency: 'total_ms', loss: null },
+  defaultIntervalSec: (d: { httpIntervalSec: number }) => d.httpIntervalSec,
+};
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -20,17 +36,7 @@ export const ocsp: KindDescriptor<'ocsp', Figures> = {
     crl_next_update_s: 'float',
     error: 'string',
   },
-  primaryField: 'ok',
-  view(f) {
-    if (typeof f.ok !== 'boolean') return null;
-    return { ok: f.ok, total_ms: num(f.total_ms), error: str(f.error) };
-  },
-  classify: (r, th) => judgeCheck(r.ok, r.total_ms, th, () => ({ code: 'probe_error', error: r.error || 'error' })),
-  latencyLimitMs: (th) => th.responseMs,
-  describesLink: false,
-  measuresGateway: () => false,
-  chart: { latency: 'total_ms', loss: null },
-  defaultIntervalSec: (d) => d.httpIntervalSec,
+  ...signingCheck,
   plan: (t, _agent, base) => [
     { ...base, kind: 'ocsp', url: t.url, issuer: t.issuer, serial: t.serial, expect: t.expect, crlUrl: t.crlUrl, maxAgeSec: t.maxAgeSec },
   ],

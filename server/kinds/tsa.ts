@@ -1,22 +1,13 @@
 // RFC 3161 time-stamping: signing with a trusted time needs the TSA online ("ký số"). A service like the portals.
 import type { TsaResult } from '../../config/wire.ts';
-import { judgeCheck, num, str, type KindDescriptor } from './types.ts';
+import { signingCheck } from './ocsp.ts';
+import type { KindDescriptor } from './types.ts';
 
 type Figures = Pick<TsaResult, 'ok' | 'total_ms' | 'error'>;
 
 export const tsa: KindDescriptor<'tsa', Figures> = {
   fields: { ok: 'bool', total_ms: 'float', tsa_status: 'int', skew_ms: 'float', signer: 'string', error: 'string' },
-  primaryField: 'ok',
-  view(f) {
-    if (typeof f.ok !== 'boolean') return null;
-    return { ok: f.ok, total_ms: num(f.total_ms), error: str(f.error) };
-  },
-  classify: (r, th) => judgeCheck(r.ok, r.total_ms, th, () => ({ code: 'probe_error', error: r.error || 'error' })),
-  latencyLimitMs: (th) => th.responseMs,
-  describesLink: false,
-  measuresGateway: () => false,
-  chart: { latency: 'total_ms', loss: null },
-  defaultIntervalSec: (d) => d.httpIntervalSec,
+  ...signingCheck,
   plan: (t, _agent, base) => [{ ...base, kind: 'tsa', url: t.url, hash: t.hash, ca: t.ca, maxSkewMs: t.maxSkewMs }],
   simulate(_t, { rnd, down, remoteMs }, stamp) {
     if (down) return { kind: 'tsa', ...stamp, ok: false, total_ms: null, tsa_status: null, error: 'timeout' };
