@@ -183,6 +183,15 @@ export class ServerMetrics {
     // Unlabelled values the server keeps anyway, read at scrape: a running total, or a level now.
     const total = (name: string, help: string, read: () => number) =>
       new Counter({ name, help, registers: [r], collect() { this.reset(); this.inc(read()); } });
+    /** the same split by one label: label value -> running total */
+    const totals = (name: string, help: string, label: string, read: () => Record<string, number>) =>
+      new Counter({
+        name, help, labelNames: [label], registers: [r],
+        collect() {
+          this.reset();
+          for (const [value, n] of Object.entries(read())) this.inc({ [label]: value }, n);
+        },
+      });
     const level = (name: string, help: string, read: () => number) =>
       new Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
 
@@ -211,69 +220,27 @@ export class ServerMetrics {
     const backfilled = new Monotonic();
     const rows = (k: 'batches' | 'results' | 'backfilled') => s.registry.list().map((a) => [a.id, a[k]] as [string, number]);
     total('ioc_ingest_batches_total', 'Result batches received from agents and stored', () => batches.add(rows('batches')));
-    new Counter({
-      name: 'ioc_ingest_results_total',
-      help: 'Results received from agents and stored: live (fresh) or backfilled (replayed late from a spool: history only)',
-      labelNames: ['outcome'],
-      registers: [r],
-      collect() {
-        const all = results.add(rows('results'));
-        const late = backfilled.add(rows('backfilled'));
-        this.reset();
-        this.inc({ outcome: 'live' }, all - late);
-        this.inc({ outcome: 'backfilled' }, late);
-      },
+    totals('ioc_ingest_results_total', 'Results received from agents and stored: live (fresh) or backfilled (replayed late from a spool: history only)', 'outcome', () => {
+      const all = results.add(rows('results'));
+      const late = backfilled.add(rows('backfilled'));
+      return { live: all - late, backfilled: late };
     });
-    new Counter({
-      name: 'ioc_ingest_results_refused_total',
-      help: 'Results received and not stored, by reason (timestamp: impossible time, check the agent clock)',
-      labelNames: ['reason'],
-      registers: [r],
-      collect() {
-        this.reset();
-        this.inc({ reason: 'timestamp' }, s.registry.counters.rejectedTimestamps);
-      },
-    });
+    totals('ioc_ingest_results_refused_total', 'Results received and not stored, by reason (timestamp: impossible time, check the agent clock)', 'reason', () => ({
+      timestamp: s.registry.counters.rejectedTimestamps,
+    }));
     total('ioc_ingest_unplanned_results_total', 'Results for targets the server does not plan (stored all the same)', () => s.registry.counters.unplannedResults);
-    new Counter({
-      name: 'ioc_ingest_refused_total',
-      help: 'Agent connections and frames refused, by reason',
-      labelNames: ['reason'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [k, reason] of Object.entries(REFUSALS)) this.inc({ reason }, s.registry.counters[k as keyof typeof REFUSALS]);
-      },
-    });
-    new Counter({
-      name: 'ioc_enrolments_total',
-      help: 'Enrolment code exchanges by outcome (failed: unknown, used or expired code; throttled: refused with 429)',
-      labelNames: ['outcome'],
-      registers: [r],
-      collect() {
-        this.reset();
-        const c = s.registry.counters;
-        this.inc({ outcome: 'enrolled' }, c.enrolments);
-        this.inc({ outcome: 'failed' }, c.enrolFailures);
-        this.inc({ outcome: 'throttled' }, c.enrolThrottled);
-      },
+    totals('ioc_ingest_refused_total', 'Agent connections and frames refused, by reason', 'reason', () =>
+      Object.fromEntries(Object.entries(REFUSALS).map(([k, reason]) => [reason, s.registry.counters[k as keyof typeof REFUSALS]])));
+    totals('ioc_enrolments_total', 'Enrolment code exchanges by outcome (failed: unknown, used or expired code; throttled: refused with 429)', 'outcome', () => {
+      const c = s.registry.counters;
+      return { enrolled: c.enrolments, failed: c.enrolFailures, throttled: c.enrolThrottled };
     });
     total('ioc_ingest_received_bytes_total', 'Bytes received on agent WebSocket connections', () => self.agentBytes.total());
 
     // ---- writer and store
     level('ioc_writer_queue_points', 'Points handed to the writer and not yet stored (or refused)', () => self.writerWaiting);
     total('ioc_writer_points_total', 'Points the writer stored', () => s.writer.stats.points);
-    new Counter({
-      name: 'ioc_writer_flushes_total',
-      help: 'Writer flushes, by outcome',
-      labelNames: ['outcome'],
-      registers: [r],
-      collect() {
-        this.reset();
-        this.inc({ outcome: 'ok' }, s.writer.stats.flushes);
-        this.inc({ outcome: 'failed' }, s.writer.stats.failures);
-      },
-    });
+    totals('ioc_writer_flushes_total', 'Writer flushes, by outcome', 'outcome', () => ({ ok: s.writer.stats.flushes, failed: s.writer.stats.failures }));
     new Gauge({
       name: 'ioc_store_up',
       help: 'Whether the store answers its health check (1) or not (0)',
@@ -308,18 +275,9 @@ export class ServerMetrics {
     // ---- live screens
     level('ioc_live_clients', 'Browsers connected to the live feed', () => s.hub.size);
     total('ioc_live_sent_bytes_total', 'Bytes sent on live feed WebSocket connections', () => self.liveBytes.total());
-    new Counter({
-      name: 'ioc_live_messages_total',
-      help: 'Live feed messages sent, by type; slow_skip: deltas held back from a slow client',
-      labelNames: ['type'],
-      registers: [r],
-      collect() {
-        this.reset();
-        this.inc({ type: 'delta' }, s.hub.stats.deltas);
-        this.inc({ type: 'snapshot' }, s.hub.stats.snapshots);
-        this.inc({ type: 'incident' }, s.hub.stats.incidents);
-        this.inc({ type: 'slow_skip' }, s.hub.stats.slowSkips);
-      },
+    totals('ioc_live_messages_total', 'Live feed messages sent, by type; slow_skip: deltas held back from a slow client', 'type', () => {
+      const st = s.hub.stats;
+      return { delta: st.deltas, snapshot: st.snapshots, incident: st.incidents, slow_skip: st.slowSkips };
     });
     new Gauge({
       name: 'ioc_communes',
