@@ -216,6 +216,8 @@ export const securitySchema = z
     allowedOrigins: z.array(z.url({ protocol: /^https?$/ })).default([]),
     /** largest accepted request body, bytes (login: 4 KiB) */
     maxBodyBytes: z.number().int().min(1024).max(64 * 1_048_576).default(1_048_576),
+    /** report requests (POST /api/reports) one account may make per 10 minutes; more are answered 429 */
+    maxReportRequests: z.number().int().min(1).max(10_000).default(20),
   })
   .strict();
 export type SecurityConfig = z.infer<typeof securitySchema>;

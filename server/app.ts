@@ -12,7 +12,7 @@ import { authenticator, requireSession, type AuthEnv } from './auth/middleware.t
 import { getCookie } from 'hono/cookie';
 import { auditActions } from './audit/actions.ts';
 import { auditScope } from './audit/log.ts';
-import type { AuthThrottle } from './auth/throttle.ts';
+import { throttled, type AuthThrottle } from './auth/throttle.ts';
 import { makeNet, type Net } from './http/net.ts';
 import { allowedOrigins, limitBody, originAllowed, sameOriginWrites, securityHeaders } from './http/security.ts';
 import { requireRole } from './auth/require-role.ts';
@@ -27,7 +27,7 @@ import type { BatchWriter } from './ingest/writer.ts';
 import type { LiveHub } from './live.ts';
 import type { AuditLog } from './fleet/audit.ts';
 import type { FleetControl } from './fleet/control.ts';
-import type { FailureThrottle } from './fleet/throttle.ts';
+import { FailureThrottle } from './fleet/throttle.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { agentRoutes } from './routes/agents.ts';
@@ -87,6 +87,8 @@ export interface AppDeps {
   allowedOrigins?: readonly string[];
   /** largest request body (config security.maxBodyBytes) */
   maxBodyBytes?: number;
+  /** report requests per account per 10 minutes (config security.maxReportRequests) */
+  maxReportRequests?: number;
 }
 
 export function createApp(d: AppDeps) {
@@ -147,6 +149,15 @@ export function createApp(d: AppDeps) {
   const api = new Hono<AuthEnv>();
   api.use('*', auth);
   api.use('*', auditActions(d.audit));
+  // generating a report reads a year of rollups: one account cannot queue them without end
+  const reportQuota = new FailureThrottle({ perAddress: d.maxReportRequests ?? 20, total: Number.MAX_SAFE_INTEGER, windowMs: 600_000 });
+  api.post('/reports', async (c, next) => {
+    const who = c.get('user').username;
+    const wait = reportQuota.retryAfter(who);
+    if (wait > 0) return throttled(c, wait);
+    reportQuota.fail(who);
+    await next();
+  });
   api.route('/', provinceRoutes(d.dir));
   api.route('/communes', communeRoutes(d.dir, d.live));
   api.route('/agents', agentRoutes(d.dir, d.registry, d.live, d.control));

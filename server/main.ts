@@ -172,6 +172,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     net: makeNet({ trustProxy: cfg.server.trustProxy, tls: !!cfg.server.tls }),
     allowedOrigins: cfg.security.allowedOrigins,
     maxBodyBytes: cfg.security.maxBodyBytes,
+    maxReportRequests: cfg.security.maxReportRequests,
     heartbeatSec: cfg.server.heartbeatSec,
     clockToleranceMs: cfg.server.clockToleranceMs,
     sessionHours: cfg.server.sessionHours,

@@ -9,7 +9,7 @@ let s: LoggedServer;
 const WINDOW = 2; // seconds: short enough to see the window pass
 
 beforeAll(async () => {
-  s = await startLogged({ security: { maxFailuresPerAccount: 5, maxFailuresPerAddress: 50, failureWindowSec: WINDOW } });
+  s = await startLogged({ security: { maxFailuresPerAccount: 5, maxFailuresPerAddress: 50, failureWindowSec: WINDOW, maxReportRequests: 3 } });
 });
 afterAll(async () => s?.stop());
 
@@ -117,6 +117,17 @@ describe('floods and invented data', () => {
     expect(stored.map((p) => p.tags.target)).toEqual(['dc']);
     expect(s.registry.counters.unplannedResults).toBe(2001);
     c.close();
+  });
+
+  it('report requests are limited per account (429 + Retry-After); another account is not affected', async () => {
+    const post = async (cookie: string) =>
+      (await fetch(`${s.url}/api/reports`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}' })).status;
+    const dost = await cookieOf('sokhcn');
+    for (let i = 0; i < 3; i++) expect(await post(dost)).toBe(400);
+    const r = await fetch(`${s.url}/api/reports`, { method: 'POST', headers: { cookie: dost, 'content-type': 'application/json' }, body: '{}' });
+    expect(r.status).toBe(429);
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await post(await cookieOf('vanhanh'))).toBe(400);
   });
 });
 
