@@ -256,7 +256,8 @@ async function startServerProcess(agents: number, store: object, tokenHash: stri
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr = (stderr + String(d)).slice(-2000)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  // generous: on a loaded 2-core machine compiling the server and opening DuckDB can take a minute
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}): ${stderr}`);
     try {
@@ -264,7 +265,7 @@ async function startServerProcess(agents: number, store: object, tokenHash: stri
     } catch {
       /* not listening yet */
     }
-    if (Date.now() > deadline) throw new Error(`server not up within 60 s: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`server not up within 180 s: ${stderr}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
