@@ -100,7 +100,7 @@ export function createApp(d: AppDeps) {
   app.use('*', securityHeaders(net));
   app.use('*', sameOriginWrites(origins));
   app.use('/api/*', limitBody(d.maxBodyBytes ?? 1_048_576));
-  app.use('/api/*', auditScope(d.audit, net.address));
+  app.use('/api/*', auditScope(net.address));
   const who = authenticator(d.sessions, d.apiTokens, { throttle: d.authThrottle, address: net.address });
 
   // Unauthenticated: load balancers and the agents' installers probe it.

@@ -1,10 +1,9 @@
 // The audit trail: every change made by a person or an integration, kept through the store (both kinds) so it
-// survives restarts and nothing in the API can edit it. `record` is synchronous for its callers; the entry is
-// written by the request's end (auditScope awaits the flush before the answer leaves), and entries a store outage
-// held back are retried, in order, with the next write.
+// survives restarts and nothing in the API can edit it. `record` is synchronous for its callers and starts the write
+// at once; entries a store outage held back stay in memory (bounded) and are retried, in order, with the next write.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import type { MiddlewareHandler, Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { AuditEntry } from '../../config/api.ts';
 import type { AuditQuery, AuditRecord, Store } from '../stores/types.ts';
@@ -105,13 +104,9 @@ export class AuditLog {
 }
 
 /**
- * Middleware: entries recorded while handling a request name its client address, and the answer leaves only once
- * they are written (or held for retry when the store is down).
+ * Middleware: entries recorded while handling a request name its client address. The answer does not wait for the
+ * store (an ingest flush may hold its write queue); `record` has started the write, and reads flush first.
  */
-export function auditScope(audit: AuditLog, address: (c: Context) => string): MiddlewareHandler {
-  return (c, next) =>
-    scope.run({ source: address(c) }, async () => {
-      await next();
-      await audit.flush().catch(() => {});
-    });
+export function auditScope(address: (c: Context) => string): MiddlewareHandler {
+  return (c, next) => scope.run({ source: address(c) }, next);
 }
