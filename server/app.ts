@@ -192,6 +192,9 @@ export function createApp(d: AppDeps) {
     const root = relative(process.cwd(), d.uiDir) || '.';
     const index = readFileSync(join(d.uiDir, 'index.html'), 'utf8');
     app.use('/assets/*', serveStatic({ root }));
+    // the public status page is its own page (no login, none of the operators' app)
+    const status = existsSync(join(d.uiDir, 'status.html')) ? readFileSync(join(d.uiDir, 'status.html'), 'utf8') : null;
+    if (status) app.get('/status', (c) => c.html(status));
     app.use('/*', serveStatic({ root }));
     app.get('*', (c) => c.html(index)); // SPA fallback
   } else {

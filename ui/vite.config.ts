@@ -19,6 +19,8 @@ export default defineConfig({
     // Offline IOC network: keep everything bundled locally, no external URLs.
     assetsInlineLimit: 4096,
     chunkSizeWarningLimit: 700,
+    // the operators' app, and the public status page (/status) on its own
+    rollupOptions: { input: { index: fileURLToPath(new URL('index.html', import.meta.url)), status: fileURLToPath(new URL('status.html', import.meta.url)) } },
   },
   server: {
     // The UI imports config/wire.ts (outside ui/).

@@ -1,0 +1,9 @@
+// Entry of the public status page (/status): no login and none of the operators' app, so its own small page.
+import { mount } from 'svelte';
+import './app.css';
+import StatusPage from './pages/StatusPage.svelte';
+
+const target = document.getElementById('app');
+if (!target) throw new Error('#app missing from status.html');
+
+export default mount(StatusPage, { target });
