@@ -175,7 +175,7 @@ export class FleetBook {
 
 /** the agent as the directory sees it */
 export function agentConfigOf(a: EnrolledAgent): AgentConfig {
-  return { id: a.id, commune: a.commune, tokenHash: a.tokenHash, uplinks: a.uplinks.map((u) => ({ ...u })), ...(a.targets ? { targets: a.targets } : {}) };
+  return { id: a.id, commune: a.commune, site: a.site, tokenHash: a.tokenHash, uplinks: a.uplinks.map((u) => ({ ...u })), ...(a.targets ? { targets: a.targets } : {}) };
 }
 
 /** tmp + fsync + rename + fsync(dir): the file is the old one or the new one after any crash */

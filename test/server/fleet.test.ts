@@ -132,6 +132,8 @@ describe('enrolment and fleet management on a running server', () => {
     expect(commune.body.agents).toContain(agentId);
     expect(commune.body.targets.filter((t: { agent: string }) => t.agent === agentId).map((t: { id: string }) => t.id)).toEqual(['gw', 'dc']);
     expect(commune.body.carrier).toBe('viettel');
+    // the site given at enrolment is the agent's place on the map
+    expect(commune.body.sites.find((x: { agent: string }) => x.agent === agentId)).toMatchObject({ ...place.site, status: 'up' });
 
     const agents = await json(s, 'GET', '/api/agents', admin);
     expect(agents.body.find((a: { id: string }) => a.id === agentId)).toMatchObject({
