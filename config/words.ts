@@ -1,6 +1,7 @@
 // The words of the vocabulary (config/vocabulary.ts) in Vietnamese and English. Pure and dependency-free, so the
 // UI, the notifier templates and the reports render the same data the same way in the user's language.
 import type { Cause, Evidence, EvidenceItem, Reason, Severity } from './vocabulary.ts';
+import type { ProbeResult } from './wire.ts';
 
 export type Lang = 'vi' | 'en';
 
@@ -187,4 +188,18 @@ export function evidenceLines(ev: Evidence, lang: Lang, names: NameLookup = ids)
 /** The evidence in one line ("; " between facts), for messages, exports and reports. */
 export function evidenceSummary(ev: Evidence, lang: Lang, names: NameLookup = ids): string {
   return evidenceLines(ev, lang, names).join('; ');
+}
+
+/** A probe kind's short name, as the commune panel labels its targets; every kind of the wire needs one. */
+const KIND_WORDS: Record<ProbeResult['kind'], Record<Lang, string>> = {
+  icmp: { vi: 'Ping', en: 'Ping' },
+  http: { vi: 'Web', en: 'Web' },
+  dns: { vi: 'DNS', en: 'DNS' },
+  tcp: { vi: 'TCP', en: 'TCP' },
+  ocsp: { vi: 'OCSP (ký số)', en: 'OCSP (signing)' },
+  tsa: { vi: 'Dấu thời gian (ký số)', en: 'Time-stamp (signing)' },
+};
+
+export function kindText(kind: ProbeResult['kind'], lang: Lang): string {
+  return KIND_WORDS[kind][lang];
 }
