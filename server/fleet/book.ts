@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { siteSchema, uplinkInSchema } from '../../config/api.ts';
+import { enrollmentRowSchema, siteSchema, uplinkInSchema } from '../../config/api.ts';
 import { ConfigError } from '../../config/errors.ts';
 import { SECRET_HASH, type AgentConfig } from '../../config/schema.ts';
 import { formatPath } from '../../config/wire.ts';
@@ -13,16 +13,9 @@ import type { UpdatePolicy } from './releases.ts';
 
 const ms = z.number().int();
 
-const enrolmentSchema = z.object({
-  id: z.string(),
+// what the API lists of an enrolment, plus what only the book keeps
+const enrolmentSchema = enrollmentRowSchema.extend({
   codeHash: z.string(),
-  commune: z.string(),
-  site: siteSchema,
-  uplinks: z.array(uplinkInSchema),
-  targets: z.array(z.string()).optional(),
-  createdBy: z.string(),
-  createdAt: ms,
-  expiresAt: ms,
   /** set when the code was used (it works once) */
   usedAt: ms.optional(),
   agentId: z.string().optional(),
