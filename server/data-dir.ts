@@ -7,7 +7,8 @@
 //      maintenance.json, reports/ beside them.
 //   1  the version file. The DuckDB tables are unchanged: fields added to a measurement since become nullable columns
 //      when the store opens (duckdb.ts), so the step only stamps the directory.
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeAtomic } from './atomic-file.ts';
 import { join } from 'node:path';
 
 export const DATA_VERSION = 1;
@@ -45,8 +46,7 @@ export function readDataVersion(dataDir: string): DataVersionFile | null {
 
 export function writeDataVersion(dataDir: string, v: DataVersionFile): void {
   const file = join(dataDir, VERSION_FILE);
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(v, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeAtomic(file, `${JSON.stringify(v, null, 2)}\n`, 0o644);
 }
 
 /**

@@ -2,13 +2,13 @@
 // made at run time from the agents page and survive restarts. Each change is written atomically (temporary file,
 // fsync, rename, fsync of the folder) so a crash leaves the old file or the new one, never half of one.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { enrollmentRowSchema, siteSchema, uplinkInSchema } from '../../config/api.ts';
 import { ConfigError } from '../../config/errors.ts';
 import { SECRET_HASH, type AgentConfig } from '../../config/schema.ts';
 import { formatPath } from '../../config/wire.ts';
+import { writeAtomic } from '../atomic-file.ts';
 import type { UpdatePolicy } from './releases.ts';
 
 const ms = z.number().int();
@@ -169,27 +169,4 @@ export class FleetBook {
 /** the agent as the directory sees it */
 export function agentConfigOf(a: EnrolledAgent): AgentConfig {
   return { id: a.id, commune: a.commune, site: a.site, tokenHash: a.tokenHash, uplinks: a.uplinks.map((u) => ({ ...u })), ...(a.targets ? { targets: a.targets } : {}) };
-}
-
-/** tmp + fsync + rename + fsync(dir): the file is the old one or the new one after any crash */
-export function writeAtomic(file: string, text: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  try {
-    const d = openSync(dirname(file), 'r');
-    try {
-      fsyncSync(d);
-    } finally {
-      closeSync(d);
-    }
-  } catch {
-    // a folder cannot be opened for fsync on Windows; the rename is still atomic there
-  }
 }

@@ -7,9 +7,9 @@
 // a handful of small records an admin may want to read or fix by hand, that must still apply when the store is down
 // (a store outage at start is tolerated, and that is exactly when suppressing notifications matters), and that both
 // stores would otherwise need a third method pair for. It sits next to admin.json, same precedent.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { formatIssues } from '../../config/wire.ts';
+import { writeAtomic } from '../atomic-file.ts';
 import { DomainError } from '../errors.ts';
 import { maintenanceListSchema, maintenanceWindowSchema, parseVnTime, VN_OFFSET_MS, WEEKDAYS, type MaintenanceWindow } from '../../config/schema.ts';
 
@@ -105,10 +105,7 @@ export class MaintenanceBook {
 
   private save(next: MaintenanceWindow[]) {
     if (this.file) {
-      mkdirSync(dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(next, null, 2) + '\n');
-      renameSync(tmp, this.file);
+      writeAtomic(this.file, JSON.stringify(next, null, 2) + '\n', 0o644);
     }
     this.runtime = next;
   }
