@@ -10,6 +10,7 @@ import { formatIssues } from '../../config/wire.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { scopeOf } from '../auth/scope.ts';
 import type { Directory } from '../directory.ts';
+import { ForbiddenError, InvalidError, NotFoundError } from '../errors.ts';
 import { valid } from '../http/validate.ts';
 import type { ArchiveEntry, ReportArchive } from '../reports/archive.ts';
 import type { PeriodHelpers } from '../reports/cron.ts';
@@ -58,7 +59,7 @@ export function reportRoutes(d: ReportRouteDeps) {
     const { carrier } = scopeOf(c.get('user'));
     return !!e && (carrier === null || (e.kind === 'carrier' && e.carrier === carrier));
   };
-  const notFound = (c: Context<AuthEnv>, id: string) => c.json({ error: `no report "${id}"` }, 404);
+  const notFound = (id: string) => new NotFoundError(`no report "${id}"`);
   /** recipients are for admins, operators and DOST: a carrier user sees its report, not who else gets it */
   const out = (c: Context<AuthEnv>, e: ArchiveEntry): ApiResponseIn<'GET /api/reports/:id'> =>
     scopeOf(c.get('user')).carrier === null ? e : { ...e, delivery: { ...e.delivery, to: [] }, requestedBy: null };
@@ -100,22 +101,21 @@ export function reportRoutes(d: ReportRouteDeps) {
     .post('/', valid('json', generateBody), (c) => {
       const { carrier: scoped } = scopeOf(c.get('user'));
       const body = c.req.valid('json');
-      if (scoped !== null && body.kind !== 'carrier') return c.json({ error: 'a carrier account may only generate its own carrier reports' }, 403);
-      if (scoped !== null && body.carrier !== undefined && body.carrier !== scoped)
-        return c.json({ error: 'a carrier account may only generate its own carrier reports' }, 403);
+      if (scoped !== null && (body.kind !== 'carrier' || (body.carrier !== undefined && body.carrier !== scoped)))
+        throw new ForbiddenError('a carrier account may only generate its own carrier reports');
       const p = period(body.period);
-      if (typeof p === 'string') return c.json({ error: p }, 400);
+      if (typeof p === 'string') throw new InvalidError(p);
       let req: ReportRequest;
       if (body.kind === 'carrier') {
         const carrier = scoped ?? body.carrier;
-        if (!carrier) return c.json({ error: 'carrier: required for a carrier report' }, 400);
-        if (!d.dir.carriers.has(carrier)) return c.json({ error: `carrier: unknown carrier "${carrier}"` }, 400);
-        if (body.commune || body.target) return c.json({ error: 'commune/target: only for a DOST report' }, 400);
+        if (!carrier) throw new InvalidError('carrier: required for a carrier report');
+        if (!d.dir.carriers.has(carrier)) throw new InvalidError(`carrier: unknown carrier "${carrier}"`);
+        if (body.commune || body.target) throw new InvalidError('commune/target: only for a DOST report');
         req = { kind: 'carrier', carrier, period: p };
       } else {
-        if (body.carrier) return c.json({ error: 'carrier: not for a DOST report' }, 400);
-        if (body.commune && !d.dir.communes.has(body.commune)) return c.json({ error: `commune: unknown commune "${body.commune}"` }, 400);
-        if (body.target && !d.dir.targets.has(body.target)) return c.json({ error: `target: unknown target "${body.target}"` }, 400);
+        if (body.carrier) throw new InvalidError('carrier: not for a DOST report');
+        if (body.commune && !d.dir.communes.has(body.commune)) throw new InvalidError(`commune: unknown commune "${body.commune}"`);
+        if (body.target && !d.dir.targets.has(body.target)) throw new InvalidError(`target: unknown target "${body.target}"`);
         req = { kind: 'dost', scope: { ...(body.commune ? { commune: body.commune } : {}), ...(body.target ? { target: body.target } : {}) }, period: p };
       }
       const e = d.runner.submit(req, { trigger: 'manual', requestedBy: c.get('user').username });
@@ -124,20 +124,21 @@ export function reportRoutes(d: ReportRouteDeps) {
     .get('/jobs/:id', (c) => {
       const id = c.req.param('id');
       const e = d.archive.get(id);
-      if (!visible(c, e)) return notFound(c, id);
+      if (!visible(c, e)) throw notFound(id);
       return c.json((d.runner.job(id) ?? progressOf(e)) satisfies ApiResponseIn<'GET /api/reports/jobs/:id'>);
     })
     .get('/:id', (c) => {
       const id = c.req.param('id');
       const e = d.archive.get(id);
-      return visible(c, e) ? c.json(out(c, e)) : notFound(c, id);
+      if (!visible(c, e)) throw notFound(id);
+      return c.json(out(c, e));
     })
     .get('/:id/:format', valid('param', API['GET /api/reports/:id/:format'].params), (c) => {
       const { id, format } = c.req.valid('param');
       const e = d.archive.get(id);
-      if (!visible(c, e)) return notFound(c, id);
+      if (!visible(c, e)) throw notFound(id);
       const f = d.archive.file(id, format);
-      if (!f) return c.json({ error: e.status === 'done' ? `report "${id}" has no ${format} file` : `report "${id}" is ${e.status}` }, 404);
+      if (!f) throw new NotFoundError(e.status === 'done' ? `report "${id}" has no ${format} file` : `report "${id}" is ${e.status}`);
       const body = readFileSync(f.path);
       return c.body(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), 200, {
         'Content-Type': f.contentType,

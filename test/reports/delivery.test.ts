@@ -23,6 +23,7 @@ import type { Report } from '../../server/reports/model.ts';
 import { vnParts } from '../../server/reports/render/format.ts';
 import { ReportRunner, recipientsFor, type JobProgress, type ReportBuilder, type ReportRequest, type RunnerOptions } from '../../server/reports/runner.ts';
 import { reportRoutes } from '../../server/routes/reports.ts';
+import { apiErrorHandler } from '../../server/http/errors.ts';
 import { createReports } from '../../server/reports/index.ts';
 import { createStore } from '../../server/stores/index.ts';
 import { skipWithoutAiosmtpd, startSmtpSink, type SmtpSink } from '../notifiers/smtp-sink.ts';
@@ -332,6 +333,7 @@ describe('/api/reports roles', () => {
     r = runner(archive);
     const tokens = [{ id: 'vnpt-bot', role: 'carrier' as const, carrier: 'vnpt', tokenHash: await hashSecret('tok-vnpt', { N: 1024 }) }];
     app = new Hono();
+    app.onError(apiErrorHandler()); // as server/app.ts: domain errors answer with their status
     const api = new Hono<AuthEnv>();
     api.use('*', requireSession(sessions, tokens));
     api.route('/reports', reportRoutes({ archive, runner: r, dir, periods: periodHelpers, now: () => NOW }));
