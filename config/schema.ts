@@ -142,6 +142,9 @@ export const carrierSchema = z.object({
   color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'expected a #rrggbb colour').optional(),
 });
 
+export const UPLINK_NETWORKS = ['internet', 'tslcd'] as const;
+export type UplinkNetwork = (typeof UPLINK_NETWORKS)[number];
+
 export const uplinkSchema = z.object({
   name: z.string().regex(/^[a-zA-Z0-9_.-]{1,32}$/, 'expected an interface-like name'),
   carrier: id,
@@ -151,6 +154,13 @@ export const uplinkSchema = z.object({
   sourceAddress: z.string().optional(),
   /** the uplink's gateway, used by icmp targets whose host is `gateway` */
   gateway: z.string().optional(),
+  /**
+   * what network the line belongs to: the public Internet, or the government data network (TSLCD, mạng truyền số
+   * liệu chuyên dùng), which reaches the province's own systems but not the public Internet; absent = internet
+   */
+  network: z.enum(UPLINK_NETWORKS).optional(),
+  /** the speed the carrier's contract promises, Mbit/s (the QCVN 34 section compares measured throughput with it) */
+  contractedMbps: z.object({ down: z.number().positive(), up: z.number().positive() }).strict().optional(),
 });
 
 /** scrypt$N$r$p$saltBase64$hashBase64 (see server/auth/password.ts; `npm run hash -- <secret>` makes one) */
