@@ -31,6 +31,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   upAfter: 2,
 };
 
+export const UPLINK_NETWORKS = ['internet', 'tslcd'] as const;
+export type UplinkNetwork = (typeof UPLINK_NETWORKS)[number];
+
 const targetBase = {
   id,
   name: z.string().min(1),
@@ -45,6 +48,11 @@ const targetBase = {
    * (http, ocsp, tsa), never for links (icmp) or internal checks (dns, tcp) unless set true
    */
   public: z.boolean().optional(),
+  /**
+   * the network that reaches it: run only on the agents' uplinks of that network (a provincial system reached over
+   * the government data network: `tslcd`; the national portal: `internet`); absent = every uplink
+   */
+  network: z.enum(UPLINK_NETWORKS).optional(),
 };
 
 export const icmpTargetSchema = z.object({
@@ -124,6 +132,37 @@ export const tsaTargetSchema = z.object({
   maxSkewMs: z.number().int().min(0).max(3_600_000).default(60_000),
 });
 
+/** local time span "HH:MM-HH:MM"; a span whose end is before its start runs past midnight ("22:00-06:00") */
+const hourSpan = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'expected "HH:MM-HH:MM" (local time)');
+
+/**
+ * Link speed (QCVN 34): each agent tests each uplink's download and upload rate and its RTT under load a few times a
+ * day at random times inside `hours`, never inside `blockedHours`, within a daily byte budget, and not while the link
+ * carries other traffic. `intervalSec` is how often the agent looks whether a test is due, not a test per interval.
+ */
+export const throughputTargetSchema = z.object({
+  ...targetBase,
+  kind: z.literal('throughput'),
+  /** a separate test server speaking the same protocol (`<url>/down?bytes=N`, `<url>/up`); absent = this server */
+  url: httpUrl.optional(),
+  /** at most this long per direction, s */
+  durationSec: z.number().int().min(2).max(30).default(10),
+  /** payload of one test, both directions together, MB (10^6 bytes); a fast link stops here before durationSec */
+  maxMbPerTest: z.number().min(1).max(1000).default(100),
+  /** payload per agent per local day, all its uplinks and tests together, MB */
+  dailyBudgetMb: z.number().min(1).max(100_000).default(400),
+  /** mean number of tests per uplink per day (gaps exponentially distributed, clamped) */
+  testsPerDay: z.number().min(0.1).max(48).default(4),
+  /** when tests may run, local time (default off-hours) */
+  hours: z.array(hourSpan).min(1).default(['22:00-06:00']),
+  /** never inside these, even within `hours` (e.g. the commune's work hours "07:00-17:00") */
+  blockedHours: z.array(hourSpan).default([]),
+  /** the agents' time zone, minutes east of UTC (Vietnam, no daylight saving: 420) */
+  tzOffsetMin: z.number().int().min(-720).max(840).default(420),
+  /** other traffic on the uplink above this (before or during the test) aborts it, Mbit/s */
+  busyMbps: z.number().positive().default(2),
+});
+
 export const targetSchema = z.discriminatedUnion('kind', [
   icmpTargetSchema,
   httpTargetSchema,
@@ -131,6 +170,7 @@ export const targetSchema = z.discriminatedUnion('kind', [
   tcpTargetSchema,
   ocspTargetSchema,
   tsaTargetSchema,
+  throughputTargetSchema,
 ]);
 export type Target = z.infer<typeof targetSchema>;
 export type TargetKind = Target['kind'];
@@ -141,9 +181,6 @@ export const carrierSchema = z.object({
   /** CSS colour used in charts and legends */
   color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'expected a #rrggbb colour').optional(),
 });
-
-export const UPLINK_NETWORKS = ['internet', 'tslcd'] as const;
-export type UplinkNetwork = (typeof UPLINK_NETWORKS)[number];
 
 export const uplinkSchema = z.object({
   name: z.string().regex(/^[a-zA-Z0-9_.-]{1,32}$/, 'expected an interface-like name'),
@@ -239,6 +276,10 @@ export const storeSchema = z.discriminatedUnion('kind', [
     file: z.string().default('ioc.duckdb'),
     /** raw results kept this many days once rolled up into hourly rows (0 = forever); README "Rollups and raw retention" */
     rawRetentionDays: z.number().int().min(0).max(36_500).default(30),
+    /** DuckDB's memory limit (its buffer pool; larger work spills to `<file>.tmp/`), e.g. '512MB', '2GB'; absent = 512MB */
+    memoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "expected a size such as '512MB'").optional(),
+    /** DuckDB worker threads; absent = one per core */
+    threads: z.number().int().min(1).max(256).optional(),
   }),
   z.object({
     kind: z.literal('influx'),
@@ -526,7 +567,7 @@ export const maintenanceListSchema = z.array(maintenanceWindowSchema).superRefin
 
 // ---- reports (server/reports/*) ------------------------------------------------------------------------------
 
-export const REPORT_FORMATS = ['pdf', 'xlsx', 'csv'] as const;
+export const REPORT_FORMATS = ['pdf', 'xlsx', 'csv', 'docx'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 export const REPORT_KINDS = ['carrier', 'dost'] as const;
 /** a schedule reports on the complete calendar week (Monday–Sunday) or month before the run */
@@ -566,6 +607,12 @@ export const DEFAULT_DEAD_ZONE = { minAvailabilityPct: 99, maxLossPct: 2, maxRtt
  * 3 incidents in the period.
  */
 export const DEFAULT_GREEN = { minUptimePct: 99.5, maxOutageMin: 240, maxIncidents: 3 };
+/**
+ * QCVN 34 (fixed broadband) figures as an ISP's compliance declaration prints them for the 2019 version: mean speed
+ * >= 0.8 × the contracted speed, mean domestic latency <= 50 ms, availability >= 99.5 %. Not confirmed against the
+ * text of QCVN 34:2022/BTTTT, which replaced it from 1 July 2023: the report says so, and each figure is configurable.
+ */
+export const DEFAULT_QCVN = { standard: 'QCVN 34:2022/BTTTT', minSpeedRatio: 0.8, maxLatencyMs: 50, minAvailabilityPct: 99.5 };
 export const reportsSchema = z
   .object({
     /** run the schedules (reports can still be generated on demand when false) */
@@ -586,6 +633,51 @@ export const reportsSchema = z
         minUptimePct: z.number().min(0).max(100).default(DEFAULT_GREEN.minUptimePct),
         maxOutageMin: z.number().min(0).default(DEFAULT_GREEN.maxOutageMin),
         maxIncidents: z.number().int().min(0).default(DEFAULT_GREEN.maxIncidents),
+      })
+      .strict()
+      .prefault({}),
+    /** the carrier report's QCVN 34 section: link speed, latency and availability against the national standard */
+    qcvn: z
+      .object({
+        /** the standard cited in the report */
+        standard: z.string().trim().min(1).max(60).default(DEFAULT_QCVN.standard),
+        /** a speed test meets the standard at or above this share of the uplink's contracted speed */
+        minSpeedRatio: z.number().gt(0).max(1).default(DEFAULT_QCVN.minSpeedRatio),
+        /** mean latency at most this (ms) */
+        maxLatencyMs: z.number().positive().default(DEFAULT_QCVN.maxLatencyMs),
+        /** availability at least this (%) */
+        minAvailabilityPct: z.number().min(0).max(100).default(DEFAULT_QCVN.minAvailabilityPct),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * The Word report (docx) as an administrative document (Decree 30/2020/NĐ-CP): who issues it, to whom, who signs.
+     * The number, the date and the signature are left blank for the clerk and the signer.
+     */
+    document: z
+      .object({
+        /** governing body, first line of the header; default "UBND TỈNH <province>" */
+        parentBody: z.string().trim().min(1).max(120).optional(),
+        /** issuing body, the bold line under it */
+        issuer: z.string().trim().min(1).max(120).default('SỞ KHOA HỌC VÀ CÔNG NGHỆ'),
+        /** symbol after the number: "Số: .../BC-SKHCN" */
+        symbol: z.string().trim().min(1).max(40).default('BC-SKHCN'),
+        /** place before the date ("Quảng Ngãi, ngày ... tháng ... năm ..."); default the province's name */
+        place: z.string().trim().min(1).max(60).optional(),
+        /** "Kính gửi:" */
+        addressees: z.array(z.string().trim().min(1).max(200)).min(1).default(['Ủy ban nhân dân tỉnh']),
+        signer: z
+          .object({
+            /** signing on behalf, e.g. "KT. GIÁM ĐỐC" (then `title` is "PHÓ GIÁM ĐỐC") */
+            authority: z.string().trim().min(1).max(60).optional(),
+            title: z.string().trim().min(1).max(80).default('GIÁM ĐỐC'),
+            /** printed under the signature; absent: left for the signer */
+            name: z.string().trim().min(1).max(80).optional(),
+          })
+          .strict()
+          .prefault({}),
+        /** "Nơi nhận:" lines, without the leading dash or the closing ";"/"." */
+        recipients: z.array(z.string().trim().min(1).max(200)).min(1).default(['Như trên', 'Lưu: VT']),
       })
       .strict()
       .prefault({}),
@@ -743,6 +835,11 @@ export const configSchema = z
     dup(c.carriers, 'carriers');
     dup(c.targets, 'targets');
     dup(c.agents, 'agents');
+    // a network-wide TSLCD outage is named like a carrier's (subject `tslcd`): no carrier may take that name
+    c.carriers.forEach((x, i) => {
+      if ((UPLINK_NETWORKS as readonly string[]).includes(x.id))
+        ctx.addIssue({ code: 'custom', path: ['carriers', i, 'id'], message: `"${x.id}" names a network, not a carrier` });
+    });
     const carriers = new Set(c.carriers.map((x) => x.id));
     const targets = new Set(c.targets.map((x) => x.id));
     c.agents.forEach((a, i) => {

@@ -20,7 +20,8 @@ export type StoreFactory<K extends StoreConfig['kind'] = StoreConfig['kind']> = 
 ) => Store;
 
 export const storeFactories = {
-  duckdb: (cfg, ctx) => new DuckDbStore(isAbsolute(cfg.file) ? cfg.file : resolve(ctx.dataDir, cfg.file)),
+  duckdb: (cfg, ctx) =>
+    new DuckDbStore(isAbsolute(cfg.file) ? cfg.file : resolve(ctx.dataDir, cfg.file), { memoryLimit: cfg.memoryLimit, threads: cfg.threads }),
   influx: (cfg) => new InfluxStore(cfg),
 } satisfies { [K in StoreConfig['kind']]: StoreFactory<K> };
 
