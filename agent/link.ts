@@ -3,6 +3,7 @@
 // only when the server acks them; everything unacked is resent after a reconnect (writes are idempotent).
 // Sending is capped at maxResultsPerSec so a week of spooled backlog does not flood a thin uplink or the server.
 import { EventEmitter } from 'node:events';
+import { isIPv4, isIPv6 } from 'node:net';
 import WebSocket from 'ws';
 import {
   CLOSE,
@@ -76,6 +77,30 @@ export function agentUrl(server: string): string {
   u.protocol = scheme;
   if (!u.pathname.endsWith('/ws/agent')) u.pathname = `${u.pathname.replace(/\/+$/, '')}/ws/agent`;
   return u.toString();
+}
+
+/** This machine itself: 127.0.0.0/8, ::1 (also as an IPv4-mapped address) and the name localhost. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  if (isIPv4(h)) return h.startsWith('127.');
+  // URL writes ::ffff:127.0.0.1 as ::ffff:7f00:1
+  return isIPv6(h) && /^::ffff:(7f[0-9a-f]{2}:[0-9a-f]{1,4}|127\.\d+\.\d+\.\d+)$/.test(h);
+}
+
+/**
+ * The URL when talking to it would carry the agent's token or enrolment code in clear over a network (ws:// or
+ * http:// to a host other than this machine), else undefined. Loopback stays allowed: nothing leaves the machine.
+ */
+export function clearTextUrl(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined; // not a URL: the caller's own parsing reports it
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'http:') return undefined;
+  return isLoopbackHost(u.hostname) ? undefined : `${u.protocol}//${u.host}`;
 }
 
 // Close codes after which retrying quickly would only hammer the server with the same refusal.

@@ -46,6 +46,8 @@ export const settingsSchema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS).optional(),
   /** log here instead of stdout (a Windows task has no console); rotated once at start beyond 10 MB */
   logFile: z.string().min(1).optional(),
+  /** send the token over ws:// or http:// to a server that is not this machine (run/enroll --insecure) */
+  insecure: z.boolean().optional(),
   /** language of `status` and the other commands' messages */
   lang: z.enum(LANGS).optional(),
 });

@@ -1,6 +1,7 @@
 // What every subcommand shares: flag parsing that fails with the exit code for usage errors, the error type main.ts
 // turns into a message and an exit code, and the language choice of the messages meant for the commune's officer.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { clearTextUrl } from '../link.ts';
 import { LANGS, type Lang } from '../settings.ts';
 
 /** Exit codes shared by the subcommands. */
@@ -62,6 +63,33 @@ export function displayUrl(server: string): string {
   } catch {
     return server;
   }
+}
+
+const CLEAR_TEXT = {
+  vi: {
+    refuse: (url: string) =>
+      `từ chối gửi mã bí mật của trạm tới ${url} mà không mã hoá (không phải https:// hay wss://, cũng không phải chính máy này): ` +
+      'hãy dùng https:// hoặc wss://; chỉ khi đường truyền đã được bảo vệ cách khác (VPN, mạng riêng) mới chạy lại với --insecure',
+    warn: (url: string) => `CẢNH BÁO: --insecure: mã bí mật của trạm được gửi tới ${url} không mã hoá`,
+  },
+  en: {
+    refuse: (url: string) =>
+      `refusing to send this agent's secret to ${url} in clear (not https:// or wss://, and not this machine): ` +
+      'use https:// or wss://; only if the path is protected otherwise (VPN, private network) run again with --insecure',
+    warn: (url: string) => `WARNING: --insecure: this agent's secret is sent to ${url} in clear`,
+  },
+} satisfies Record<Lang, unknown>;
+
+/**
+ * The token and the enrolment code travel in the first request, so a clear-text URL to another machine is refused
+ * before anything is sent, unless the officer says --insecure (or `insecure: true` in the config file): then the
+ * warning to show once, else undefined.
+ */
+export function clearTextCheck(url: string, insecure: boolean | undefined, lang: Lang): string | undefined {
+  const clear = clearTextUrl(url);
+  if (!clear) return undefined;
+  if (!insecure) throw new CliError(CLEAR_TEXT[lang].refuse(clear));
+  return CLEAR_TEXT[lang].warn(clear);
 }
 
 export function out(line = ''): void {

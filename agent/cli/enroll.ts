@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { enrollAnswerSchema, type EnrollAnswer, type EnrollBody } from '../../config/enroll.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { defaultConfigPath, loadSettingsIfPresent, saveSettings, SettingsError, type Lang, type Settings } from '../settings.ts';
-import { chooseLang, CliError, displayUrl, EXIT, httpBase, out, parseFlags } from './common.ts';
+import { chooseLang, clearTextCheck, CliError, displayUrl, EXIT, httpBase, out, parseFlags } from './common.ts';
 import { USAGE } from './help.ts';
 
 const errorSchema = z.object({ error: z.string() });
@@ -41,9 +41,11 @@ const T = {
 } satisfies Record<Lang, unknown>;
 
 /** POST the code; the answer, or a CliError (exit 1) with a message for the officer. */
-export async function requestEnrolment(server: string, code: string, lang: Lang, timeoutMs = 15_000): Promise<EnrollAnswer> {
+export async function requestEnrolment(server: string, code: string, lang: Lang, insecure = false, timeoutMs = 15_000): Promise<EnrollAnswer> {
   const t = T[lang];
   const base = httpBase(server);
+  const warning = clearTextCheck(base, insecure, lang);
+  if (warning) process.stderr.write(`${warning}\n`);
   const body: EnrollBody = { code: code.trim().toUpperCase(), hostname: hostname(), platform: `${process.platform}-${process.arch}`, version: pkg.version };
   let res: Response;
   try {
@@ -110,6 +112,7 @@ const FLAGS = {
   code: { type: 'string' },
   config: { type: 'string' },
   lang: { type: 'string' },
+  insecure: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -124,8 +127,10 @@ export async function enroll(argv: string[]): Promise<number> {
   const file = f.config ?? process.env.IOC_AGENT_CONFIG ?? defaultConfigPath();
   const prev = readSettingsOrFail(file);
   const lang = chooseLang(f.lang, prev?.lang);
-  const answer = await requestEnrolment(server, f.code, lang);
-  writeSettingsOrFail(file, enrolledSettings(prev, server, answer), lang);
+  // The officer's --insecure is kept in the file so that `run` from it talks to the same server the same way.
+  const insecure = f.insecure ?? prev?.insecure;
+  const answer = await requestEnrolment(server, f.code, lang, insecure);
+  writeSettingsOrFail(file, { ...enrolledSettings(prev, server, answer), ...(insecure ? { insecure } : {}) }, lang);
   printEnrolment(answer, lang);
   out(T[lang].saved(file));
   out(T[lang].next(file));

@@ -22,6 +22,8 @@ export const RUN_OPTIONS = `Options of run (a flag wins over the environment, wh
   --buffer N         with --spool-dir none: results kept in memory (default 50000)  env IOC_BUFFER
   --status-file FILE where the status file goes (default DIR/status.json of --state-dir, else beside the spool)
                                                                                env IOC_STATUS_FILE
+  --insecure         allow ws:// or http:// to a server that is not this machine: the token then travels in
+                     clear (only over a VPN or private network; "insecure": true in the config file does the same)
   --log-level L      trace|debug|info|warn|error (default info)                 env IOC_LOG_LEVEL
   --log-file FILE    log there instead of stdout (kept under 10 MB: FILE.1 holds the previous one)
                                                                                env IOC_LOG_FILE
@@ -32,9 +34,9 @@ JSON line per result produced ("p") and taken by the spool ("t"). Not for produc
 
 export const USAGE = {
   run: 'ioc-agent run [--config FILE] [options]',
-  enroll: 'ioc-agent enroll --server URL --code CODE [--config FILE] [--lang vi|en]',
+  enroll: 'ioc-agent enroll --server URL --code CODE [--config FILE] [--insecure] [--lang vi|en]',
   install:
-    'ioc-agent install [--server URL --code CODE | --server URL --id ID --token TOKEN] [--prefix DIR] [--lang vi|en]',
+    'ioc-agent install [--server URL --code CODE | --server URL --id ID --token TOKEN] [--prefix DIR] [--insecure] [--lang vi|en]',
   uninstall: 'ioc-agent uninstall [--purge] [--prefix DIR] [--lang vi|en]',
   status: 'ioc-agent status [--config FILE | --status-file FILE] [--lang vi|en] [--json]',
 } as const;

@@ -10,7 +10,7 @@ import { Commands, copyInto, isElevated, isRoot, selfImage } from '../service/sy
 import { systemdUnit } from '../service/systemd.ts';
 import { scheduledTaskXml, schtasks, utf16le, winArg } from '../service/windows.ts';
 import { type Lang, type Settings } from '../settings.ts';
-import { chooseLang, CliError, displayUrl, EXIT, httpBase, out, parseFlags } from './common.ts';
+import { chooseLang, clearTextCheck, CliError, displayUrl, EXIT, httpBase, out, parseFlags } from './common.ts';
 import { enrolledSettings, printEnrolment, readSettingsOrFail, requestEnrolment, writeSettingsOrFail } from './enroll.ts';
 import { USAGE } from './help.ts';
 
@@ -52,6 +52,7 @@ const FLAGS = {
   token: { type: 'string' },
   prefix: { type: 'string' },
   lang: { type: 'string' },
+  insecure: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -132,10 +133,11 @@ export async function install(argv: string[]): Promise<number> {
   // The credentials first: a wrong code must leave nothing behind.
   const server = f.server ?? process.env.IOC_SERVER;
   const token = f.token ?? process.env.IOC_AGENT_TOKEN;
+  const insecure = f.insecure ?? prev?.insecure;
   let creds: Settings;
   if (f.code) {
     if (!server) throw new CliError(`install: --code needs --server\nUsage: ${USAGE.install}`);
-    const answer = await requestEnrolment(server, f.code, lang);
+    const answer = await requestEnrolment(server, f.code, lang, insecure);
     printEnrolment(answer, lang);
     creds = enrolledSettings(prev, server, answer);
   } else if (f.id || f.token) {
@@ -147,6 +149,10 @@ export async function install(argv: string[]): Promise<number> {
   } else {
     throw new CliError(`install: --server and --code are required (or --server, --id and --token)\nUsage: ${USAGE.install}`);
   }
+  // Refused now rather than by the service at every boot: the token would travel in clear.
+  const warning = clearTextCheck(httpBase(creds.server!), insecure, lang);
+  if (warning && !f.code) process.stderr.write(`${warning}\n`);
+  if (insecure) creds = { ...creds, insecure };
   const settings: Settings = { ...creds, stateDir: L.stateDir, ...(L.logFile ? { logFile: L.logFile } : {}), ...(f.lang ? { lang } : {}) };
 
   const cmds = new Commands(Boolean(prefix));

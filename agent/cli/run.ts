@@ -4,13 +4,13 @@ import { appendFileSync, existsSync, mkdirSync, renameSync, statSync } from 'nod
 import { dirname, join, resolve } from 'node:path';
 import pino from 'pino';
 import pkg from '../../package.json' with { type: 'json' };
-import { Link } from '../link.ts';
+import { agentUrl, Link } from '../link.ts';
 import { MemoryOutbox, Spool, type Outbox } from '../spool/index.ts';
 import { Scheduler, type Log } from '../scheduler.ts';
 import { defaultConfigPath, loadSettings, SettingsError, type Settings } from '../settings.ts';
 import { statusFilePath, StatusWriter } from '../status-file.ts';
 import { currentInstall, EXIT_UPDATED, SelfUpdater } from '../update/self-update.ts';
-import { CliError, displayUrl, out, parseFlags } from './common.ts';
+import { chooseLang, clearTextCheck, CliError, displayUrl, out, parseFlags } from './common.ts';
 import { HELP } from './help.ts';
 
 const FLAGS = {
@@ -29,6 +29,7 @@ const FLAGS = {
   'interval-scale': { type: 'string' },
   'log-level': { type: 'string' },
   'log-file': { type: 'string' },
+  insecure: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -106,6 +107,13 @@ export async function run(argv: string[]): Promise<void> {
   ].filter(Boolean);
   if (missing.length > 0 || !server || !id || !token) {
     fail(`missing ${missing.join(', ')}${configFile ? '' : '; or enrol first: ioc-agent enroll --server URL --code CODE'}`);
+  }
+
+  let clearTextWarning: string | undefined;
+  try {
+    clearTextWarning = clearTextCheck(agentUrl(server), flags.insecure ?? s.insecure, chooseLang(undefined, s.lang));
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
   }
 
   const logFile = flags['log-file'] ?? env.IOC_LOG_FILE ?? s.logFile;
@@ -222,6 +230,7 @@ export async function run(argv: string[]): Promise<void> {
   // The transition itself is worth writing at once: `status` right after a connect or a cut should already see it.
   link.on('state', (st) => (st === 'open' || st === 'closed') && status?.write());
 
+  if (clearTextWarning) log.warn({ server: displayUrl(link.url) }, clearTextWarning);
   log.info({ server: link.url, version: pkg.version, config: configFile, spool: spoolDir, status: statusFile, pending: outbox.pending, dropped: outbox.dropped }, 'agent starting');
   link.start();
   status?.start();
