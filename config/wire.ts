@@ -370,6 +370,8 @@ export const incidentSchema = z.object({
   activeCommunes: z.array(z.string()).optional(),
   /** set when a wider incident (e.g. a carrier's) took this one over */
   mergedInto: z.string().nullable().optional(),
+  /** the sites it touched, where naming the commune alone would hide them (absent on older incidents) */
+  sites: z.array(z.object({ agent: z.string(), commune: z.string(), name: z.string(), kind: siteSchema.shape.kind })).optional(),
 });
 export type IncidentWire = z.infer<typeof incidentSchema>;
 

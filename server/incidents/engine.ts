@@ -13,6 +13,7 @@ import { DomainError } from '../errors.ts';
 import type { Store, IncidentQuery } from '../stores/types.ts';
 import { attribute, DEFAULT_ATTRIBUTION, type AttributionInput, type AttributionThresholds, type CauseFinding } from '../state/attribution.ts';
 import { activeWindows, type MaintenanceWindow } from './maintenance.ts';
+import { isWide, mergeSites, SiteIndex, type IncidentSource } from './sites.ts';
 import type { Incident, IncidentEvent, IncidentEventKind } from './types.ts';
 
 /** Largest incident document: InfluxDB string fields hold 64 KiB; leave room for escaping. */
@@ -27,8 +28,8 @@ export class IncidentError extends DomainError {}
 
 export interface IncidentEngineOptions {
   store: Pick<Store, 'writeIncident' | 'queryIncidents'>;
-  /** attribution input at `now`: SnapshotBuilder.build in the server, synthetic in tests */
-  source: (now: number) => AttributionInput;
+  /** attribution input at `now` (with each agent's site, to name sites): SnapshotBuilder.build in the server, synthetic in tests */
+  source: (now: number) => AttributionInput | IncidentSource;
   thresholds?: AttributionThresholds;
   /** maintenance windows in force (MaintenanceBook.all) */
   maintenance?: () => readonly MaintenanceWindow[];
@@ -136,7 +137,9 @@ export class IncidentEngine {
   /** One evaluation: attribution at `now`, then open / update / resolve. Returns the events it emitted. */
   evaluate(now = this.now()): IncidentEvent[] {
     if (!this.reloaded && !this.reloading && now >= this.retryAt) void this.reload();
-    const findings = attribute(this.o.source(now), this.th);
+    const input = this.o.source(now);
+    const findings = attribute(input, this.th);
+    const sites = new SiteIndex(input, this.th);
     const present = new Map(findings.map((f) => [f.key, f]));
     const events: IncidentEvent[] = [];
     const sustainMs = this.th.degradedSustainSec * 1000;
@@ -173,7 +176,7 @@ export class IncidentEngine {
       const f = present.get(key);
       if (f) {
         t.absentSince = null;
-        if (this.update(t.incident, f)) events.push(this.emit('updated', t.incident, now));
+        if (this.update(t.incident, f, sites)) events.push(this.emit('updated', t.incident, now));
         continue;
       }
       t.absentSince ??= now;
@@ -189,7 +192,7 @@ export class IncidentEngine {
       const c = this.candidates.get(f.key)!;
       const openedAt = this.due(c, now);
       if (openedAt === null) continue;
-      events.push(this.open(f, openedAt, now));
+      events.push(this.open(f, openedAt, now, sites));
     }
 
     if (this.dirty.size && !this.draining && now >= this.retryAt) this.kick();
@@ -239,7 +242,7 @@ export class IncidentEngine {
     return null;
   }
 
-  private open(f: CauseFinding, openedAt: number, now: number): IncidentEvent {
+  private open(f: CauseFinding, openedAt: number, now: number, index: SiteIndex): IncidentEvent {
     const windows = this.o.maintenance?.() ?? [];
     const scope = { communes: f.communes, carrier: f.carrier, targets: f.targets };
     const inc: Incident = {
@@ -261,13 +264,22 @@ export class IncidentEngine {
       activeCommunes: [...f.communes],
       mergedInto: null,
     };
+    const { sites } = index.sitesOf(f);
+    if (sites.length) inc.sites = sites;
     this.tracked.set(f.key, { incident: inc, absentSince: null, reloaded: false });
     return this.emit('opened', inc, now);
   }
 
   /** Apply the current finding; true when something an operator would care about changed. */
-  private update(i: Incident, f: CauseFinding): boolean {
+  private update(i: Incident, f: CauseFinding, index: SiteIndex): boolean {
     let changed = false;
+    const now = index.sitesOf(f);
+    const sites = mergeSites(i.sites, now.sites, now.whole, isWide(i));
+    if (sites.length !== (i.sites?.length ?? 0) || sites.some((s, k) => s.agent !== i.sites![k]!.agent)) {
+      changed = true;
+      if (sites.length) i.sites = sites;
+      else delete i.sites;
+    }
     if (!sameList(i.activeCommunes, f.communes)) {
       i.activeCommunes = [...f.communes];
       changed = true;

@@ -5,7 +5,8 @@ import type { Reason } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
 import { isGatewayTarget, KINDS } from '../kinds/index.ts';
 import type { LiveState } from '../state/live-state.ts';
-import type { AgentSnapshot, AttributionInput, SlotSnapshot } from '../state/attribution.ts';
+import type { AgentSnapshot, SlotSnapshot } from '../state/attribution.ts';
+import type { IncidentSource } from './sites.ts';
 
 interface Memory {
   status: Status;
@@ -32,7 +33,7 @@ export class SnapshotBuilder {
     },
   ) {}
 
-  build(now: number): AttributionInput {
+  build(now: number): IncidentSource {
     const agents: AgentSnapshot[] = [...this.dir.agents.values()].map((a) => {
       const seen = this.live.lastSeen(a.id) ?? this.opts.startedAt;
       return {
@@ -82,6 +83,6 @@ export class SnapshotBuilder {
     }
     for (const k of this.memory.keys()) if (!present.has(k)) this.memory.delete(k);
     // read per build: a gateway target added by a config reload is a baseline from the next round
-    return { now, agents, slots, baselineTargets: this.opts.baselineTargets ?? defaultBaselineTargets(this.dir) };
+    return { now, agents, slots, baselineTargets: this.opts.baselineTargets ?? defaultBaselineTargets(this.dir), siteOf: (id) => this.dir.siteOf(id) };
   }
 }

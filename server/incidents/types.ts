@@ -1,6 +1,7 @@
 // The incident model shared by the engine, the stores, the notifiers, the REST API and the UI.
 // One incident per cause: a carrier outage touching 30 communes is one incident listing 30 communes.
 
+import type { SiteKind } from '../../config/schema.ts';
 import type { Cause, Evidence, Severity } from '../../config/vocabulary.ts';
 export { CAUSES, type Cause } from '../../config/vocabulary.ts';
 
@@ -8,6 +9,14 @@ export interface IncidentNote {
   at: number;
   by: string;
   text: string;
+}
+
+/** A place inside a commune that an incident touched: the agent measuring there and its site. */
+export interface IncidentSite {
+  agent: string;
+  commune: string;
+  name: string;
+  kind: SiteKind;
 }
 
 export interface Incident {
@@ -44,6 +53,13 @@ export interface Incident {
   activeCommunes?: string[];
   /** Optional: resolved because a wider incident (e.g. its carrier's) took its communes over; that incident's id */
   mergedInto?: string | null;
+  /**
+   * Optional (absent on incidents stored before sites, and when it names none): the sites it touched, sorted by
+   * commune then name. Local-link and agent incidents name every affected site; carrier and service incidents only
+   * those of communes where fewer than all sites are affected (a whole commune is named by the commune alone). A
+   * commune measured only from its centre is named by the commune alone.
+   */
+  sites?: IncidentSite[];
 }
 
 export type IncidentEventKind = 'opened' | 'updated' | 'resolved' | 'acknowledged' | 'noted' | 'reminder';
