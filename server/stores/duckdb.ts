@@ -585,6 +585,13 @@ export class DuckDbStore extends CheckedStore {
     });
   }
 
+  /** DuckDB's effective memory limit and thread count, as it reports them. */
+  async settings(): Promise<{ memoryLimit: string; threads: number }> {
+    await this.ready();
+    const [row] = await this.read(`SELECT current_setting('memory_limit'), current_setting('threads')`, [], []);
+    return { memoryLimit: String(row![0]), threads: Number(row![1]) };
+  }
+
   override async health(): Promise<StoreHealth> {
     try {
       await this.ready();

@@ -162,6 +162,32 @@ describeStores('Store rollups', 'rollup', (h) => {
     expect(first.map((a) => [a.rounds, a.failed, a.slow])).toEqual([[4, 1, 2]]);
   });
 
+  it('a replay of old hours, in any order and after newer writes, never doubles raw counts or rollups', async () => {
+    const s = await fresh();
+    const later = [3, 30, 60, 150].map((hh, i) => icmp(H0 + hh * H + i * 1000, tagsB, 10, 7));
+    await s.write(later);
+    const shuffled = [...POINTS].reverse();
+    // replays: the whole batch reversed, halves interleaved with a newer point, a batch spanning days
+    await s.write(shuffled);
+    await s.write([...shuffled.slice(0, 5), icmp(H0 + 200 * H, tagsB, 10, 8)]);
+    await s.write([...later.slice(2), ...shuffled.slice(5)]);
+    await s.write([...later, ...POINTS]);
+    expect(await s.rawCounts(H0 - H, H0 + 2 * H)).toEqual([
+      { measurement: 'http', hour: H0, points: 3 },
+      { measurement: 'icmp', hour: H0, points: 4 },
+      { measurement: 'icmp', hour: H0 + H, points: 3 },
+    ]);
+    expect((await s.queryRaw({ measurement: 'icmp', from: H0 - H, to: H0 + 201 * H })).length).toBe(7 + later.length + 1);
+    await s.rollup(H0, H0 + 2 * H, build);
+    await s.write(POINTS.slice(0, 4)); // replayed after the rollup: the hour is rolled again, still exact
+    await s.rollup(H0, H0 + 2 * H, build);
+    const rows = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + 2 * H, groupBy: [], bucketMs: H });
+    expect(rows.map((a) => [a.t, a.rounds, a.failed, a.slow])).toEqual([
+      [H0, 4, 1, 2],
+      [H0 + H, 3, 0, 0],
+    ]);
+  });
+
   it('a write landing while the rollup reads is never lost: in the rows, or the hour left uncovered', async () => {
     const s = await fresh();
     let landed: Promise<void> | null = null;
