@@ -3,12 +3,16 @@
 // A probe that throws or ignores its AbortSignal becomes an error result; it never stalls the others.
 // Fast confirmation: when a round's outcome flips (it failed after a good one, or answered after a failed one),
 // the target is re-probed a few times on a short interval, so the server's status machine gets its confirmation
-// rounds within seconds instead of after two more full rounds (a cut link is red in ~10 s at 30 s rounds).
+// rounds within seconds instead of after two more full rounds.
+// Pulses (./pulse.ts): between regular rounds, one cheap check (an echo, a HEAD) every few seconds; when its answer
+// differs from the last round's outcome, the burst starts at once with a full round, so a fault is not first waited
+// for until the next regular round (up to 30 s). A pulse is never reported; only the burst's real rounds are.
 // Bounded (a few rounds), stopped as soon as the outcome flips back (a lucky or unlucky single round), and at most
-// one burst per target per minute, so a dead portal is not hammered and a flapping one is not probed in a loop.
+// one failure burst per target per minute, so a dead portal is not hammered and a flapping one is not probed in a loop.
 import type { Plan, PlanTarget, PlanUplink, ProbeResult } from '../config/wire.ts';
 import { probes as defaultProbes, type ProbeRegistry } from './probes/index.ts';
 import type { Probe } from './probes/types.ts';
+import { pulses as defaultPulses, type Pulse, type PulseRegistry } from './pulse.ts';
 
 /** The subset of a pino logger the agent modules use (pino's Logger satisfies it). */
 export interface Log {
@@ -29,19 +33,21 @@ export interface SchedulerOptions {
   log?: Log;
   /** [0,1); injectable so tests can pin the initial phase */
   random?: () => number;
-  /** fast confirmation of a changed outcome; false turns it off */
+  /** fast confirmation of a changed outcome; false turns it off (and the pulses with it) */
   confirm?: ConfirmOptions | false;
+  /** pulses per kind; default the real ones with the real probes, none with injected probes */
+  pulses?: PulseRegistry;
 }
 
 export interface ConfirmOptions {
   /** extra rounds after the one whose outcome changed (the status machine's downAfter - 1 by default) */
   rounds: number;
-  /** between the end of one confirmation round and the next */
+  /** between the starts of two rounds of a burst (a round that takes longer is followed at once) */
   intervalMs: number;
   /** at most one failure burst per target in this window */
   minGapMs: number;
 }
-/** 2 extra rounds 2 s apart: with downAfter 3 a cut is confirmed within ~10 s of the first failed round */
+/** 2 extra rounds 2 s apart: with downAfter 3 a cut is confirmed ~6 s after the first failed round starts */
 export const DEFAULT_CONFIRM: ConfirmOptions = { rounds: 2, intervalMs: 2000, minGapMs: 60_000 };
 
 /**
@@ -72,11 +78,16 @@ interface Job {
   removed: boolean;
   /** outcome of the last round (undefined before the first) */
   lastFailed?: boolean;
-  /** confirmation rounds still to run in the current burst */
-  confirmLeft: number;
+  /** the burst under way: the outcome it confirms and the rounds still to run */
+  burst: { failed: boolean; left: number } | null;
   /** when the last failure burst started (epoch ms) */
   burstAt: number;
   confirmTimer?: NodeJS.Timeout;
+  pulse?: Pulse<PlanTarget>;
+  pulseTimer?: NodeJS.Timeout;
+  pulseAbort?: AbortController;
+  /** when the last round ended (epoch ms): a pulse right after one tells nothing new */
+  lastRoundAt: number;
 }
 
 const hasBinding = (u: PlanUplink) => !!(u.interface || u.sourceAddress);
@@ -112,6 +123,7 @@ export class Scheduler {
   private readonly log: Log;
   private readonly random: () => number;
   private readonly confirm: ConfirmOptions | false;
+  private readonly pulses: PulseRegistry;
   private active = 0;
   private stopped = false;
   /** rounds completed, for observability */
@@ -124,6 +136,7 @@ export class Scheduler {
     this.log = opts.log ?? silentLog;
     this.random = opts.random ?? Math.random;
     this.confirm = opts.confirm === undefined ? DEFAULT_CONFIRM : opts.confirm;
+    this.pulses = opts.pulses ?? (opts.probes ? {} : defaultPulses);
   }
 
   /** kinds seen in a plan that this agent cannot run (each logged once) */
@@ -175,11 +188,13 @@ export class Scheduler {
         running: false,
         queued: false,
         removed: false,
-        confirmLeft: 0,
+        burst: null,
         burstAt: -Infinity,
+        lastRoundAt: -Infinity,
       };
       this.jobs.set(key, job);
       this.arm(job);
+      this.armPulse(job);
     }
     this.log.info({ jobs: this.jobs.size, targets: plan.targets.length, uplinks: plan.uplinks.length }, 'schedule updated');
   }
@@ -196,7 +211,9 @@ export class Scheduler {
     job.removed = true;
     clearTimeout(job.timer);
     clearTimeout(job.confirmTimer);
+    clearTimeout(job.pulseTimer);
     job.abort?.abort(new Error('target removed'));
+    job.pulseAbort?.abort(new Error('target removed'));
     this.jobs.delete(job.key);
   }
 
@@ -244,7 +261,9 @@ export class Scheduler {
   }
 
   private async runOnce(job: Job): Promise<void> {
-    const { target, probe } = job;
+    const { probe } = job;
+    // a burst's rounds may take the pulse's shorter shape; everything else runs as planned
+    const target = job.burst && job.pulse?.confirmRound ? job.pulse.confirmRound(job.target) : job.target;
     const ts = Date.now();
     const ac = new AbortController();
     job.abort = ac;
@@ -276,7 +295,8 @@ export class Scheduler {
     if (job.removed && this.stopped) return; // stopping: nobody is listening any more
     if (job.label !== undefined) result.uplink = job.label;
     else delete result.uplink;
-    this.afterRound(job, roundFailed(result));
+    job.lastRoundAt = Date.now();
+    this.afterRound(job, roundFailed(result), ts);
     try {
       this.opts.onResult(result);
     } catch (e) {
@@ -284,25 +304,75 @@ export class Scheduler {
     }
   }
 
-  /** Start, continue or end a confirmation burst after a round's outcome. */
-  private afterRound(job: Job, failed: boolean): void {
+  /** May this target have bursts (and pulses)? One probed about as often as a burst would probe it needs none. */
+  private fast(job: Job): ConfirmOptions | null {
     const c = this.confirm;
-    // a target probed about as often as the burst would probe it needs no burst
-    if (!c || job.removed || this.stopped || job.target.intervalSec * 1000 < 5 * c.intervalMs) return;
+    return c && !job.removed && !this.stopped && job.target.intervalSec * 1000 >= 5 * c.intervalMs ? c : null;
+  }
+
+  /** Start a burst confirming `failed` with `rounds` rounds; false when rate-limited. */
+  private startBurst(job: Job, c: ConfirmOptions, failed: boolean, rounds: number, why: 'round' | 'pulse'): boolean {
+    const now = Date.now();
+    // the gap limits failure bursts only: confirming a recovery probes something that answers again
+    if (failed && now - job.burstAt < c.minGapMs) return false;
+    if (failed) job.burstAt = now;
+    job.burst = { failed, left: rounds };
+    this.log.info({ target: job.target.id, uplink: job.label, failed, why }, 'outcome changed: confirming with quick rounds');
+    return true;
+  }
+
+  /** Start, continue or end a confirmation burst after a round's outcome (the round started at `startedAt`). */
+  private afterRound(job: Job, failed: boolean, startedAt: number): void {
+    const c = this.fast(job);
+    if (!c) return;
     const flipped = failed !== (job.lastFailed ?? false);
     job.lastFailed = failed;
-    const now = Date.now();
-    if (job.confirmLeft > 0) job.confirmLeft = flipped ? 0 : job.confirmLeft - 1;
-    // the gap limits failure bursts only: confirming a recovery probes something that answers again
-    else if (flipped && (!failed || now - job.burstAt >= c.minGapMs)) {
-      if (failed) job.burstAt = now;
-      job.confirmLeft = c.rounds;
-      this.log.info({ target: job.target.id, uplink: job.label, failed }, 'outcome changed: confirming with quick rounds');
-    }
-    if (job.confirmLeft === 0) return;
+    if (job.burst) {
+      // the outcome flipped back (a lucky or unlucky single round): the burst has nothing left to confirm
+      if (failed !== job.burst.failed || --job.burst.left <= 0) job.burst = null;
+    } else if (flipped) this.startBurst(job, c, failed, c.rounds, 'round');
+    if (!job.burst) return;
     clearTimeout(job.confirmTimer);
     job.confirmTimer = setTimeout(() => {
       if (!job.removed && !this.stopped) this.enqueue(job);
-    }, c.intervalMs);
+    }, Math.max(0, startedAt + c.intervalMs - Date.now()));
+  }
+
+  private armPulse(job: Job): void {
+    const pulse = this.pulses[job.target.kind] as Pulse<PlanTarget> | undefined;
+    // a pulse as often as the rounds themselves would tell nothing new
+    if (!pulse || !this.fast(job) || job.target.intervalSec * 1000 < 3 * pulse.everyMs) return;
+    job.pulse = pulse;
+    const next = () => {
+      job.pulseTimer = setTimeout(() => {
+        if (job.removed || this.stopped) return;
+        next();
+        this.runPulse(job, pulse);
+      }, pulse.everyMs);
+    };
+    next();
+  }
+
+  private runPulse(job: Job, pulse: Pulse<PlanTarget>): void {
+    const c = this.fast(job);
+    // nothing to learn while a round or a burst is under way, or right after a round
+    if (!c || job.running || job.queued || job.burst || job.pulseAbort || job.lastFailed === undefined) return;
+    if (Date.now() - job.lastRoundAt < pulse.everyMs / 2) return;
+    const ac = new AbortController();
+    job.pulseAbort = ac;
+    const ctx = { signal: ac.signal, ...(job.bind ? { uplink: job.bind } : {}) };
+    const p = pulse
+      .answered(job.target, ctx)
+      .catch(() => false)
+      .then((answered) => {
+        job.pulseAbort = undefined;
+        const failed = !answered;
+        if (job.removed || this.stopped || ac.signal.aborted || job.running || job.queued || job.burst) return;
+        if (failed === job.lastFailed) return;
+        // the pulse does not count: a full round starts now, then the usual confirmation rounds
+        if (this.startBurst(job, c, failed, c.rounds + 1, 'pulse')) this.enqueue(job);
+      })
+      .finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
   }
 }

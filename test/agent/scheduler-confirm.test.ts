@@ -1,10 +1,13 @@
 // Fast confirmation in the scheduler: a changed outcome is re-probed at once on a short interval, a bounded number
-// of times, stopped by a flip back, and failure bursts are rate-limited. Scripted probe, real timers; the burst
-// interval is shortened so the test runs in seconds (the defaults are 2 rounds, 2 s apart, one burst a minute).
+// of times, stopped by a flip back, and failure bursts are rate-limited; a pulse between rounds whose answer differs
+// from the last round starts the burst at once and is never reported itself. Scripted probe and pulse, real timers;
+// intervals are shortened so the test runs in seconds (the defaults are 2 rounds, 2 s apart, one burst a minute,
+// a pulse every 5 s for ICMP and 10 s for HTTP).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PlanTarget, ProbeResult } from '../../config/wire.ts';
 import { Scheduler, roundFailed } from '../../agent/scheduler.ts';
 import type { Probe, TargetOf } from '../../agent/probes/types.ts';
+import type { Pulse } from '../../agent/pulse.ts';
 
 type Http = TargetOf<'http'>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,4 +71,62 @@ describe('Scheduler fast confirmation', () => {
     await sleep(1500);
     expect(results).toHaveLength(1); // defaults: 2 s bursts are not faster than 5 s rounds by enough
   }, 10_000);
+
+  describe('pulses', () => {
+    /** a portal whose health the test sets; rounds and pulses both ask it, a scripted pulse can lie once */
+    function pulsed(o: { pulseLies?: number[] } = {}) {
+      const w = { up: true, pulses: 0, rounds: [] as { at: number; failed: boolean; timeoutMs: number }[] };
+      const probe: Probe<Http> = {
+        kind: 'http',
+        failure: (t, ts) => ({ target: t.id, ts, kind: 'http', ok: false, status: null, total_ms: null, error: 'other' }),
+        async run(t): Promise<ProbeResult> {
+          w.rounds.push({ at: Date.now() - t0, failed: !w.up, timeoutMs: t.timeoutMs });
+          return w.up ? { target: t.id, ts: Date.now(), kind: 'http', ok: true, status: 200, total_ms: 1 } : { target: t.id, ts: Date.now(), kind: 'http', ok: false, status: 503, total_ms: 1, error: 'status' };
+        },
+      };
+      const pulse: Pulse<Http> = {
+        everyMs: 200,
+        answered: async () => ((o.pulseLies ?? []).includes(w.pulses++) ? !w.up : w.up),
+        confirmRound: (t) => ({ ...t, timeoutMs: 999 }),
+      };
+      const t0 = Date.now();
+      sched = new Scheduler({ probes: { http: probe }, pulses: { http: pulse }, onResult: () => {}, random: () => 0, confirm: { rounds: 2, intervalMs: 100, minGapMs: 60_000 } });
+      sched.setPlan({ uplinks: [], targets: [target] });
+      return { w, t0 };
+    }
+
+    it('a failed pulse starts the burst at once: a full round and its 2 confirmations, long before the next regular round; a pulse answering again starts the recovery burst', async () => {
+      const { w, t0 } = pulsed();
+      await sleep(1000);
+      expect(w.rounds.map((r) => r.failed)).toEqual([false]); // the first round; pulses are not rounds
+      expect(w.pulses).toBeGreaterThanOrEqual(2);
+      w.up = false;
+      const cut = Date.now() - t0;
+      await sleep(1000);
+      expect(w.rounds.map((r) => r.failed)).toEqual([false, true, true, true]);
+      const burst = w.rounds.slice(1);
+      expect(burst[0]!.at - cut).toBeLessThan(400); // at the next pulse (every 200 ms), not at the 5 s round
+      expect(burst[2]!.at - burst[0]!.at).toBeLessThan(500); // 3 rounds 100 ms apart, start to start
+      expect(burst.map((r) => r.timeoutMs)).toEqual([999, 999, 999]); // the burst's rounds take the pulse's shape
+      w.up = true;
+      await sleep(1000);
+      expect(w.rounds.map((r) => r.failed)).toEqual([false, true, true, true, false, false, false]);
+      expect(w.rounds.every((r) => r.at < 4500)).toBe(true); // all of it before the regular round at 5 s
+      expect(w.rounds[0]!.timeoutMs).toBe(target.timeoutMs); // a regular round runs as planned
+    }, 10_000);
+
+    it('one lost pulse costs one round that answers, and nothing else (noise)', async () => {
+      const { w } = pulsed({ pulseLies: [2] });
+      await sleep(2000);
+      expect(w.rounds.map((r) => r.failed)).toEqual([false, false]);
+      expect(w.pulses).toBeGreaterThanOrEqual(5); // pulses went on after the extra round
+    }, 10_000);
+
+    it('a failure burst a minute at most: a second failed pulse soon after waits for the regular round', async () => {
+      const { w } = pulsed({ pulseLies: [1, 4] });
+      await sleep(2000);
+      // the first lie costs one round (a failure burst, ended by the answer); the second is rate-limited
+      expect(w.rounds.map((r) => r.failed)).toEqual([false, false]);
+    }, 10_000);
+  });
 });
