@@ -133,6 +133,38 @@ export const tsaResultSchema = z.object({
   error: z.string().max(200).optional(),
 });
 
+/** The first word of a throughput result's `error` is one of these. */
+export const THROUGHPUT_ERRORS = ['refused', 'timeout', 'dns', 'reset', 'uplink', 'http', 'busy', 'budget', 'aborted', 'other'] as const;
+/**
+ * Error words of a test that did not measure the link (other traffic on it, the day's bytes spent, stopped by the
+ * agent): such a result is no failed measurement and counts in no QCVN share; every other error is a failed test.
+ */
+export const THROUGHPUT_NOT_MEASURED: readonly string[] = ['busy', 'budget', 'aborted'];
+/** A throughput result that measured the link, or failed to (as opposed to a test skipped for other traffic). */
+export const throughputMeasured = (error: string | undefined | null): boolean =>
+  !error || !THROUGHPUT_NOT_MEASURED.includes(/^[a-z_]+/.exec(error)?.[0] ?? '');
+
+/** A bounded link-speed test of one uplink: download, then upload, with the RTT while loaded. */
+export const throughputResultSchema = z.object({
+  ...resultBase,
+  kind: z.literal('throughput'),
+  /** both directions measured */
+  ok: z.boolean(),
+  /** goodput after the warm-up, Mbit/s (10^6 bit/s) */
+  down_mbps: nnum,
+  up_mbps: nnum,
+  /** median RTT of small requests made while the link was loaded, ms */
+  loaded_rtt_ms: nnum,
+  /** median RTT of the same requests before the transfer, ms */
+  idle_rtt_ms: nnum.optional(),
+  /** the whole test, ms */
+  duration_ms: nnum,
+  /** payload bytes moved in both directions (what the daily budget counts) */
+  bytes: z.number().int().nonnegative(),
+  /** first word from THROUGHPUT_ERRORS */
+  error: z.string().max(200).optional(),
+});
+
 export const resultSchema = z.discriminatedUnion('kind', [
   icmpResultSchema,
   httpResultSchema,
@@ -140,6 +172,7 @@ export const resultSchema = z.discriminatedUnion('kind', [
   tcpResultSchema,
   ocspResultSchema,
   tsaResultSchema,
+  throughputResultSchema,
 ]);
 export type ProbeResult = z.infer<typeof resultSchema>;
 export type IcmpResult = z.infer<typeof icmpResultSchema>;
@@ -148,6 +181,7 @@ export type DnsResult = z.infer<typeof dnsResultSchema>;
 export type TcpResult = z.infer<typeof tcpResultSchema>;
 export type OcspResult = z.infer<typeof ocspResultSchema>;
 export type TsaResult = z.infer<typeof tsaResultSchema>;
+export type ThroughputResult = z.infer<typeof throughputResultSchema>;
 
 // ---- plan: what the server asks an agent to probe -----------------------------------------
 
@@ -191,6 +225,28 @@ export const planTargetSchema = z.discriminatedUnion('kind', [
     /** trust anchors for the signer, PEM; absent = the signature is checked against the token's own certificate */
     ca: z.string().optional(),
     maxSkewMs: z.number().int().nonnegative(),
+  }),
+  z.object({
+    ...planBase,
+    kind: z.literal('throughput'),
+    /** base URL of a separate test server (…/down, …/up); absent = the agent's own server's /api/agent/speedtest */
+    url: z.string().optional(),
+    /** each direction runs at most this long, ms */
+    directionMs: z.number().int().positive(),
+    /** payload bytes of one test, both directions together */
+    maxBytes: z.number().int().positive(),
+    /** payload bytes per agent per local day, all its tests and uplinks together */
+    dailyBytes: z.number().int().positive(),
+    /** mean tests per uplink per day; the gaps between them are exponentially distributed over the allowed hours */
+    testsPerDay: z.number().positive(),
+    /** local time windows when tests may run, minutes from midnight [from, to) (from > to wraps past midnight) */
+    windows: z.array(z.tuple([z.number().int().min(0).max(1440), z.number().int().min(0).max(1440)])),
+    /** windows off limits even inside `windows` (the commune's work hours) */
+    blocked: z.array(z.tuple([z.number().int().min(0).max(1440), z.number().int().min(0).max(1440)])),
+    /** the agents' local time zone, minutes east of UTC (Vietnam: 420) */
+    tzOffsetMin: z.number().int().min(-720).max(840),
+    /** other traffic on the uplink above this aborts the test, Mbit/s */
+    busyMbps: z.number().positive(),
   }),
 ]);
 export type PlanTarget = z.infer<typeof planTargetSchema>;

@@ -39,6 +39,9 @@ const PROBE_ERRORS: Record<string, Record<Lang, string>> = {
   crl: { vi: 'lỗi danh sách thu hồi (CRL)', en: 'CRL error' },
   digest: { vi: 'dấu thời gian không khớp dữ liệu', en: 'time-stamp covers other data' },
   clock: { vi: 'thời gian cấp dấu lệch', en: 'time-stamp time off' },
+  busy: { vi: 'đường truyền đang bận, hoãn đo tốc độ', en: 'link busy, speed test deferred' },
+  budget: { vi: 'hết hạn mức dữ liệu đo trong ngày', en: "the day's test data budget is used up" },
+  aborted: { vi: 'phép đo bị dừng', en: 'test aborted' },
   other: { vi: 'lỗi khác', en: 'other error' },
   error: { vi: 'lỗi', en: 'error' },
 };
@@ -198,6 +201,7 @@ const KIND_WORDS: Record<ProbeResult['kind'], Record<Lang, string>> = {
   tcp: { vi: 'TCP', en: 'TCP' },
   ocsp: { vi: 'OCSP (ký số)', en: 'OCSP (signing)' },
   tsa: { vi: 'Dấu thời gian (ký số)', en: 'Time-stamp (signing)' },
+  throughput: { vi: 'Tốc độ đường truyền', en: 'Link speed' },
 };
 
 export function kindText(kind: ProbeResult['kind'], lang: Lang): string {

@@ -7,10 +7,11 @@ import { http } from './http.ts';
 import { icmp } from './icmp.ts';
 import { ocsp } from './ocsp.ts';
 import { tcp } from './tcp.ts';
+import { throughput } from './throughput.ts';
 import { tsa } from './tsa.ts';
 import type { Probe } from './types.ts';
 
 type Registry = { [K in PlanTarget['kind']]: Probe<Extract<PlanTarget, { kind: K }>> };
 export type ProbeRegistry = Partial<Registry>;
 
-export const probes = { icmp, http, dns, tcp, ocsp, tsa } satisfies Registry;
+export const probes = { icmp, http, dns, tcp, ocsp, tsa, throughput } satisfies Registry;

@@ -18,6 +18,11 @@ export interface Probe<T extends PlanTarget> {
    * throw on a bug, and the scheduler then turns it into `failure()`.
    */
   run(target: T, ctx: ProbeContext): Promise<ProbeResult>;
+  /**
+   * Kinds with a timetable of their own (throughput: a few tests a day) answer whether a round runs now; a round that
+   * is not due runs nothing and reports nothing. A true answer books the round (e.g. its share of a byte budget).
+   */
+  due?(target: T, uplink: string | undefined, now: number): boolean;
   /** The result to report when a round could not run at all (threw, hung past its deadline). */
   failure(target: T, ts: number, message: string): ProbeResult;
 }

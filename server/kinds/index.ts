@@ -7,10 +7,11 @@ import { http } from './http.ts';
 import { icmp } from './icmp.ts';
 import { ocsp } from './ocsp.ts';
 import { tcp } from './tcp.ts';
+import { throughput } from './throughput.ts';
 import { tsa } from './tsa.ts';
 import type { Classified, FieldValue, Kind, KindDescriptor } from './types.ts';
 
-export const KINDS = { icmp, http, dns, tcp, ocsp, tsa } satisfies { [K in Kind]: KindDescriptor<K> };
+export const KINDS = { icmp, http, dns, tcp, ocsp, tsa, throughput } satisfies { [K in Kind]: KindDescriptor<K> };
 
 export const KIND_NAMES = Object.keys(KINDS) as Kind[];
 
@@ -36,6 +37,9 @@ export const isGatewayTarget = (t: Target): boolean => kindOf(t.kind).measuresGa
 
 /** Its rounds describe the uplink itself (a commune's headline figures, carrier link rows, the default chart). */
 export const describesLink = (t: { kind: Kind } | undefined): boolean => t !== undefined && KINDS[t.kind].describesLink;
+
+/** Its rounds hold a live-status slot (false: stored and reported only, e.g. a few speed tests a day). */
+export const isLiveKind = (kind: Kind): boolean => KINDS[kind].live !== false;
 
 /** Kinds whose stored rounds are pooled into carrier link rows. */
 export const LINK_KINDS = KIND_NAMES.filter((k) => KINDS[k].describesLink);

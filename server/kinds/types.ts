@@ -62,6 +62,11 @@ export interface KindDescriptor<K extends Kind, In extends Partial<ResultOf<K>> 
    * the default chart.
    */
   describesLink: boolean;
+  /**
+   * false: its rounds are stored and reported but hold no live-status slot (a test a few times a day would turn a
+   * commune unknown between tests, or red for one slow test). Absent = true.
+   */
+  live?: boolean;
   /** the target measures each uplink's own LAN gateway (not a service beyond it) */
   measuresGateway(t: TargetOf<K>): boolean;
   /** stored fields behind the chart's latency and loss series */

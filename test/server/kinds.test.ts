@@ -77,6 +77,9 @@ const ROUNDS: ProbeResult[] = [
   { kind: 'tsa', ...stamp, ok: true, total_ms: 150, tsa_status: 0, skew_ms: -400, signer: 'CN=TSA, O=CA, C=VN' },
   { kind: 'tsa', ...stamp, ok: true, total_ms: 2900, tsa_status: 0, skew_ms: 100 },
   { kind: 'tsa', ...stamp, ok: false, total_ms: 60, tsa_status: 2, error: 'rejected: rejection' },
+  { kind: 'throughput', ...stamp, ok: true, down_mbps: 9.5, up_mbps: 9.4, loaded_rtt_ms: 48, idle_rtt_ms: 2, duration_ms: 21_000, bytes: 23_700_000 },
+  { kind: 'throughput', ...stamp, ok: true, down_mbps: 3.8, up_mbps: 1.1, loaded_rtt_ms: 3400, duration_ms: 22_000, bytes: 6_000_000 },
+  { kind: 'throughput', ...stamp, ok: false, down_mbps: null, up_mbps: null, loaded_rtt_ms: null, duration_ms: 2_100, bytes: 0, error: 'busy: 5.2 Mbit/s of other traffic' },
 ];
 
 const THRESHOLDS: Thresholds[] = [DEFAULT_THRESHOLDS, { ...DEFAULT_THRESHOLDS, lossPct: 5, rttMs: 20, responseMs: 100 }];
