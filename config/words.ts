@@ -1,5 +1,6 @@
 // The words of the vocabulary (config/vocabulary.ts) in Vietnamese and English. Pure and dependency-free, so the
 // UI, the notifier templates and the reports render the same data the same way in the user's language.
+import type { SiteKind } from './schema.ts';
 import type { Cause, Evidence, EvidenceItem, Reason, Severity } from './vocabulary.ts';
 import type { ProbeResult } from './wire.ts';
 
@@ -206,4 +207,33 @@ const KIND_WORDS: Record<ProbeResult['kind'], Record<Lang, string>> = {
 
 export function kindText(kind: ProbeResult['kind'], lang: Lang): string {
   return KIND_WORDS[kind][lang];
+}
+
+/** Each site kind (config/schema.ts SITE_KINDS): where in the commune an agent measures from. */
+const SITE_KIND_WORDS: Record<SiteKind, Record<Lang, string>> = {
+  commune_centre: { vi: 'Trụ sở UBND xã, phường', en: "Commune People's Committee" },
+  school: { vi: 'Trường học', en: 'School' },
+  health_station: { vi: 'Trạm y tế', en: 'Health station' },
+  other: { vi: 'Điểm đo khác', en: 'Other site' },
+};
+
+export function siteKindText(kind: SiteKind, lang: Lang): string {
+  return SITE_KIND_WORDS[kind]?.[lang] ?? kind;
+}
+
+/**
+ * Where an incident or an outage struck, one entry per commune: the commune alone, or "Xã Ba Tơ — Trường THCS Ba Tơ,
+ * Trạm y tế xã" when it names some of that commune's sites.
+ */
+export function placeTexts(communes: readonly string[], sites: readonly { commune: string; name: string }[] | undefined, names: NameLookup = ids): string[] {
+  const byCommune = new Map<string, string[]>();
+  for (const s of sites ?? []) {
+    const l = byCommune.get(s.commune);
+    if (l) l.push(s.name);
+    else byCommune.set(s.commune, [s.name]);
+  }
+  return communes.map((c) => {
+    const named = byCommune.get(c);
+    return named ? `${names.commune(c)} — ${named.join(', ')}` : names.commune(c);
+  });
 }

@@ -1,7 +1,7 @@
 // Message texts: Vietnamese by default, English per channel or route. One template per message kind
 // (opening, reminder, recovery) plus the digest that merges messages held back by the rate limit.
 // Plain text and HTML are built from the same fields so the two never say different things.
-import { causeText, evidenceSummary } from '../../config/words.ts';
+import { causeText, evidenceSummary, placeTexts } from '../../config/words.ts';
 import type { Incident } from '../incidents/types.ts';
 import type { Lang, MessageKind, NameLookup, Rendered, RenderedEvent } from './types.ts';
 
@@ -95,10 +95,16 @@ const T = {
   },
 } as const;
 
-function listNames(codes: string[], name: (c: string) => string, more: (n: number) => string): string {
-  const shown = codes.slice(0, MAX_LISTED).map(name);
-  if (codes.length > MAX_LISTED) shown.push(more(codes.length - MAX_LISTED));
-  return shown.join(', ');
+function listNames(names: string[], more: (n: number) => string, sep = ', '): string {
+  const shown = names.slice(0, MAX_LISTED);
+  if (names.length > MAX_LISTED) shown.push(more(names.length - MAX_LISTED));
+  return shown.join(sep);
+}
+
+/** The affected communes, each with the sites the incident names in it ("Xã Ba Tơ — Trường THCS Ba Tơ"). */
+function listPlaces(inc: Incident, names: NameLookup, more: (n: number) => string): string {
+  // a site list has commas of its own: then communes are set apart by "; "
+  return listNames(placeTexts(inc.communes, inc.sites, names), more, inc.sites?.length ? '; ' : ', ');
 }
 
 export interface RenderOptions {
@@ -115,7 +121,7 @@ export interface RenderOptions {
 export function subjectFor(kind: MessageKind, inc: Incident, o: Pick<RenderOptions, 'names' | 'lang'>): string {
   const t = T[o.lang];
   const n = inc.communes.length;
-  const where = n === 1 ? ` – ${o.names.commune(inc.communes[0]!)}` : n > 1 ? ` – ${t.communes(n)}` : '';
+  const where = n === 1 ? ` – ${placeTexts(inc.communes, inc.sites, o.names)[0]}` : n > 1 ? ` – ${t.communes(n)}` : '';
   return `[${t.tag[kind]}] ${causeText(inc, o.names, o.lang)}${where}`;
 }
 
@@ -166,8 +172,8 @@ export function renderMessage(kind: MessageKind, inc: Incident, at: number, o: R
     const end = inc.resolvedAt ?? at;
     fields.push([t.end, `${formatTime(end)}, ${t.lasted(formatDuration(end - inc.openedAt, o.lang))}`]);
   }
-  if (inc.communes.length) fields.push([`${t.affected} (${inc.communes.length})`, listNames(inc.communes, names.commune, t.more)]);
-  if (inc.targets.length) fields.push([t.targets, listNames(inc.targets, names.target, t.more)]);
+  if (inc.communes.length) fields.push([`${t.affected} (${inc.communes.length})`, listPlaces(inc, names, t.more)]);
+  if (inc.targets.length) fields.push([t.targets, listNames(inc.targets.map(names.target), t.more)]);
   const evidence = evidenceSummary(inc.evidence, o.lang, names);
   if (evidence) fields.push([t.evidence, evidence]);
   if (kind === 'resolved' && inc.acknowledgedBy && inc.acknowledgedAt !== null)

@@ -12,7 +12,10 @@ import { SnapshotBuilder } from '../../server/incidents/snapshot.ts';
 import type { Incident } from '../../server/incidents/types.ts';
 import { LiveState } from '../../server/state/live-state.ts';
 import { DuckDbStore } from '../../server/stores/duckdb.ts';
+import { placeTexts, siteKindText } from '../../config/words.ts';
+import { renderMessage } from '../../server/notifiers/templates.ts';
 import { WORLD_NOW } from '../helpers/attribution-world.ts';
+import { AN_PHU, BINH_SON, CAM_THANH, incident as fixture, names, T0 } from '../notifiers/fixtures.ts';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -127,5 +130,23 @@ describe('incidents name their sites', () => {
     expect(engine.openIncidents()[0]!.sites).toBeUndefined();
     await engine.close();
     await store.close();
+  });
+});
+
+describe('the sites in words', () => {
+  it('notification: the commune with its named sites, in the subject and the affected list; without sites as before', () => {
+    const school = { agent: 'school', commune: BINH_SON, name: 'Trường THCS Bình Sơn', kind: 'school' as const };
+    const local = fixture({ cause: 'local_link', subject: BINH_SON, communes: [BINH_SON], carrier: 'vnpt', sites: [school] });
+    const m = renderMessage('opened', local, local.openedAt, { names, lang: 'vi', now: T0 });
+    expect(m.subject).toBe('[SỰ CỐ] Mất kết nối đường truyền xã – Xã Bình Sơn — Trường THCS Bình Sơn');
+    expect(m.text).toContain('Xã/phường bị ảnh hưởng (1): Xã Bình Sơn — Trường THCS Bình Sơn');
+    const clinic = { agent: 'clinic', commune: AN_PHU, name: 'Trạm y tế xã An Phú', kind: 'health_station' as const };
+    const svc = fixture({ cause: 'service', subject: 'dvc-quocgia', communes: [AN_PHU, BINH_SON, CAM_THANH], carrier: null, sites: [clinic, school] });
+    const en = renderMessage('opened', svc, svc.openedAt, { names, lang: 'en', now: T0 });
+    expect(en.text).toContain('Affected communes (3): Xã An Phú — Trạm y tế xã An Phú; Xã Bình Sơn — Trường THCS Bình Sơn; Phường Cẩm Thành');
+    const plain = renderMessage('opened', { ...svc, sites: undefined }, svc.openedAt, { names, lang: 'en', now: T0 });
+    expect(plain.text).toContain('Affected communes (3): Xã An Phú, Xã Bình Sơn, Phường Cẩm Thành');
+    expect(placeTexts([BINH_SON], [school], names)).toEqual(['Xã Bình Sơn — Trường THCS Bình Sơn']);
+    expect([siteKindText('school', 'vi'), siteKindText('health_station', 'en')]).toEqual(['Trường học', 'Health station']);
   });
 });
