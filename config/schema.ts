@@ -656,10 +656,10 @@ export const reportsSchema = z
      */
     document: z
       .object({
-        /** governing body, first line of the header; default "UBND TỈNH <province>" */
+        /** governing body, first line of the header (printed in capitals); default "UBND tỉnh <province>" */
         parentBody: z.string().trim().min(1).max(120).optional(),
-        /** issuing body, the bold line under it */
-        issuer: z.string().trim().min(1).max(120).default('SỞ KHOA HỌC VÀ CÔNG NGHỆ'),
+        /** issuing body, the bold line under it (printed in capitals; as written here inside sentences) */
+        issuer: z.string().trim().min(1).max(120).default('Sở Khoa học và Công nghệ'),
         /** symbol after the number: "Số: .../BC-SKHCN" */
         symbol: z.string().trim().min(1).max(40).default('BC-SKHCN'),
         /** place before the date ("Quảng Ngãi, ngày ... tháng ... năm ..."); default the province's name */

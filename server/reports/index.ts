@@ -71,6 +71,7 @@ export function createReports(d: ReportsDeps): Reports {
       province: d.dir.province,
       targetName: (id) => d.dir.targets.get(id)?.name,
       carrierName: (id) => d.dir.carriers.get(id)?.name,
+      letter: r.document,
     },
     formats: r.formats,
     retry: { attempts: r.retry.attempts, baseDelayMs: r.retry.baseDelaySec * 1000, maxDelayMs: r.retry.maxDelaySec * 1000 },

@@ -1,9 +1,9 @@
 // A report laid out once, independent of the file format: title, facts, the definitions used, summary figures,
 // tables (typed columns, raw values) and, for carriers, the map. csv.ts, xlsx.ts and pdf.ts only typeset this,
 // so the three formats cannot disagree on a figure or a heading.
-import type { ProvinceFile } from '../../../config/schema.ts';
+import type { ProvinceFile, ReportsConfig } from '../../../config/schema.ts';
 import { causeKindText } from '../../../config/words.ts';
-import type { CarrierReport, DostReport, OutageStats, Report, ReportIncident, ReportKind } from '../model.ts';
+import type { CarrierReport, DostReport, OutageStats, Period, Report, ReportIncident, ReportKind } from '../model.ts';
 import { DASH, ascii, causes, date, dateTime, hours, lastDay, num, pct } from './format.ts';
 
 /** How a column's raw values are typeset (and, in XLSX, which number format they get). */
@@ -47,6 +47,11 @@ export interface ReportDoc {
   fileTitle: string;
   /** ASCII fallback of fileTitle, safe in any file system */
   fileSlug: string;
+  /** the Word report's summary line under "BÁO CÁO" ("trích yếu": what the report is about, for which period) */
+  abstract: string;
+  period: Period;
+  /** the province's name as configured ("Quảng Ngãi") */
+  province: string;
   meta: [string, string][];
   definitions: { title: string; lines: string[] };
   summary: [string, string][];
@@ -62,10 +67,17 @@ export interface DocContext {
   targetName?: (id: string) => string | undefined;
   /** carrier id -> name */
   carrierName?: (id: string) => string | undefined;
+  /** the Word report's issuing body, addressees and signer (config reports.document) */
+  letter?: ReportsConfig['document'];
 }
 
 export function provinceTitle(name: string): string {
   return /^(Tỉnh|Thành phố)\s/.test(name) ? name : `Tỉnh ${name}`;
+}
+
+/** "tháng 10/2026", "tuần 44/2026 (…)", "từ 01/10/2026 đến 15/10/2026": the period inside a sentence. */
+function periodPhrase(p: Period): string {
+  return /^(Tháng|Tuần)\s/.test(p.label) ? p.label.charAt(0).toLowerCase() + p.label.slice(1) : `từ ngày ${date(p.from)} đến hết ngày ${lastDay(p.to)}`;
 }
 
 function periodMeta(label: string, from: number, to: number): [string, string][] {
@@ -152,6 +164,9 @@ function carrierDoc(r: CarrierReport, ctx: DocContext): ReportDoc {
     title: 'BÁO CÁO VÙNG LÕM SÓNG',
     subtitle: `Nhà mạng ${r.carrier.name} — ${province} — ${r.period.label}`,
     ...fileNames(['Báo cáo vùng lõm sóng', r.carrier.name, r.period.label]),
+    abstract: `Tình hình vùng lõm sóng và chất lượng đường truyền của nhà mạng ${r.carrier.name} ${periodPhrase(r.period)}`,
+    period: r.period,
+    province: r.province.name,
     meta: [
       ['Nhà mạng', r.carrier.name],
       ['Địa bàn', province],
@@ -250,6 +265,9 @@ function dostDoc(r: DostReport, ctx: DocContext): ReportDoc {
     title: 'BÁO CÁO LỊCH SỬ GIÁN ĐOẠN DỊCH VỤ',
     subtitle: `${[province, ...scopeName].join(' — ')} — ${r.period.label}`,
     ...fileNames(['Báo cáo gián đoạn', ...scopeName, r.period.label]),
+    abstract: `Kết quả giám sát gián đoạn đường truyền và dịch vụ công trực tuyến${scopeName.length ? ` (${scopeName.join(', ')})` : ''} ${periodPhrase(r.period)}`,
+    period: r.period,
+    province: r.province.name,
     meta: [
       ['Địa bàn', province],
       ...scope,

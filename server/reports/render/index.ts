@@ -2,7 +2,8 @@
 import { REPORT_FORMATS, type ReportFormat } from '../../../config/schema.ts';
 import type { Report } from '../model.ts';
 import { csv } from './csv.ts';
-import { layout, type ReportDoc } from './document.ts';
+import { layout, type DocContext, type ReportDoc } from './document.ts';
+import { docx } from './docx.ts';
 import { pdf } from './pdf.ts';
 import type { RenderContext, Renderer } from './types.ts';
 import { xlsx } from './xlsx.ts';
@@ -11,7 +12,7 @@ export type Format = ReportFormat;
 export { REPORT_FORMATS as FORMATS };
 export type { RenderContext, Renderer };
 
-export const renderers = { csv, xlsx, pdf } satisfies Record<Format, Renderer>;
+export const renderers = { csv, xlsx, pdf, docx } satisfies Record<Format, Renderer>;
 
 export interface RenderedFile {
   format: Format;
@@ -23,7 +24,7 @@ export interface RenderedFile {
   body: Buffer;
 }
 
-export async function renderReport(report: Report, format: Format, ctx: RenderContext = {}, doc: ReportDoc = layout(report, ctx)): Promise<RenderedFile> {
+export async function renderReport(report: Report, format: Format, ctx: RenderContext & DocContext = {}, doc: ReportDoc = layout(report, ctx)): Promise<RenderedFile> {
   const r = renderers[format];
   return {
     format,
