@@ -2,13 +2,14 @@
 // Holds no decisions of its own: it applies status.ts, province-wide.ts and commune-status.ts and reports which
 // communes (and which of their agents, i.e. sites) changed.
 // Cost follows what changed, not the fleet: the province-wide rule is fed from per-(target, commune) status
-// counts updated slot by slot, and a commune's view is built once per change and cached per scope.
+// counts updated slot by slot; a site's view (its slots, status summary, headline candidates) is rebuilt only when
+// its own slots change, and a commune's figures fold its sites' summaries; both cached per scope.
 import type { CommuneLive, ProbeResult, Status, TargetLive } from '../../config/wire.ts';
 import { STATUS_RANK } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
 import { describesLink } from '../kinds/index.ts';
 import { applyResult, INITIAL, markUnknown, type TargetState } from './status.ts';
-import { communeStatus } from './commune-status.ts';
+import { foldStatus, summarize, type StatusSummary } from './commune-status.ts';
 import { DEFAULT_PROVINCE_WIDE, isProvinceWide, type ProvinceWideRule } from './province-wide.ts';
 
 interface Slot {
@@ -36,6 +37,27 @@ interface TargetTally {
   failing: number;
 }
 
+/** one site's slots as shown, and its part of the commune's figures */
+interface SiteView extends StatusSummary {
+  targets: TargetLive[];
+  /** headline candidates: first link-describing slot with data beyond the LAN gateway, and first at all */
+  beyond: TargetLive | undefined;
+  any: TargetLive | undefined;
+}
+
+/** a commune's figures; its whole target list is joined from its sites only when asked for */
+interface CommuneView {
+  head: Omit<CommuneLive, 'lastSeen' | 'targets'>;
+  targets: TargetLive[] | null;
+}
+
+/** the first candidate in target order, then uplink; ties keep the given (site) order */
+function firstOf(cands: readonly (TargetLive | undefined)[], order: (target: string) => number): TargetLive | undefined {
+  let best: TargetLive | undefined;
+  for (const c of cands) if (c && (!best || (order(c.id) - order(best.id) || (c.uplink ?? '').localeCompare(best.uplink ?? '')) < 0)) best = c;
+  return best;
+}
+
 const RANKED: Status[] = (Object.keys(STATUS_RANK) as Status[]).sort((a, b) => STATUS_RANK[a] - STATUS_RANK[b]);
 /** the commune's worst status for a target from its slot counts (the same order as worstStatus), null without slots */
 function worstOf(counts: number[]): Status | null {
@@ -47,8 +69,8 @@ const fails = (s: Status | null) => s === 'down' || s === 'degraded';
 
 export class LiveState {
   private slots = new Map<string, Slot>();
-  /** slot keys per commune, for rollup */
-  private byCommune = new Map<string, Set<string>>();
+  /** per commune, its agents holding slots there and how many */
+  private byCommune = new Map<string, Map<string, number>>();
   private agentSeen = new Map<string, number>();
   private serviceWide = new Set<string>();
   private listeners = new Set<ChangeListener>();
@@ -58,8 +80,12 @@ export class LiveState {
   private tallies = new Map<string, TargetTally>();
   /** what changed since the last emit: commune -> agents, or null for the whole commune */
   private pending = new Map<string, Set<string> | null>();
-  /** commune views per `${carrier}\u0000${code}`, dropped when the commune changes */
-  private views = new Map<string, Omit<CommuneLive, 'lastSeen'>>();
+  /** commune figures per `${carrier}\u0000${code}`, dropped when the commune changes */
+  private views = new Map<string, CommuneView>();
+  /** site views per `${carrier}\u0000${agent}`, dropped when one of the site's slots changes */
+  private sites = new Map<string, SiteView>();
+  /** each agent's cached site-view keys (one per scope asked for) */
+  private siteKeys = new Map<string, Set<string>>();
   /** carrier scopes with cached views ('' = unscoped) */
   private scopes = new Set<string>();
 
@@ -99,6 +125,8 @@ export class LiveState {
       }
       const next = applyResult(slot.state, r, this.dir.thresholdsFor(r.target, agent.commune));
       if (next !== slot.state) {
+        // a new result time alone is not a change worth a frame, but the next view built shows it
+        this.dropSite(slot.agent);
         if (next.status !== slot.state.status || next.latencyMs !== slot.state.latencyMs || next.lossPct !== slot.state.lossPct || next.reason !== slot.state.reason)
           this.mark(slot.commune, slot.agent);
         this.setState(slot, next);
@@ -109,9 +137,9 @@ export class LiveState {
 
   private addSlot(key: string, slot: Slot) {
     this.slots.set(key, slot);
-    let set = this.byCommune.get(slot.commune);
-    if (!set) this.byCommune.set(slot.commune, (set = new Set()));
-    set.add(key);
+    let held = this.byCommune.get(slot.commune);
+    if (!held) this.byCommune.set(slot.commune, (held = new Map()));
+    held.set(slot.agent, (held.get(slot.agent) ?? 0) + 1);
     let mine = this.byAgent.get(slot.agent);
     if (!mine) this.byAgent.set(slot.agent, (mine = new Set()));
     mine.add(key);
@@ -120,7 +148,10 @@ export class LiveState {
 
   private dropSlot(key: string, slot: Slot) {
     this.slots.delete(key);
-    this.byCommune.get(slot.commune)?.delete(key);
+    const held = this.byCommune.get(slot.commune);
+    const n = (held?.get(slot.agent) ?? 0) - 1;
+    if (n > 0) held!.set(slot.agent, n);
+    else held?.delete(slot.agent);
     this.byAgent.get(slot.agent)?.delete(key);
     this.count(slot, slot.state.status, null);
   }
@@ -159,10 +190,23 @@ export class LiveState {
 
   /** note a change: `agent` null redraws the whole commune */
   private mark(commune: string, agent: string | null) {
+    for (const scope of this.scopes) this.views.delete(`${scope}\u0000${commune}`);
+    if (agent !== null) this.dropSite(agent);
+    else {
+      for (const a of this.dir.agentsOfCommune(commune)) this.dropSite(a);
+      for (const a of this.byCommune.get(commune)?.keys() ?? []) this.dropSite(a);
+    }
     const prev = this.pending.get(commune);
     if (agent === null) this.pending.set(commune, null);
     else if (prev === undefined) this.pending.set(commune, new Set([agent]));
     else prev?.add(agent);
+  }
+
+  private dropSite(agent: string) {
+    const keys = this.siteKeys.get(agent);
+    if (!keys) return;
+    for (const k of keys) this.sites.delete(k);
+    this.siteKeys.delete(agent);
   }
 
   /** Mark targets of silent agents unknown. Call periodically. */
@@ -209,6 +253,8 @@ export class LiveState {
     this.served.clear();
     // carriers, target order and commune overrides may have changed: no cached view survives a directory change
     this.views.clear();
+    this.sites.clear();
+    this.siteKeys.clear();
     this.orderOf = null;
     this.emit();
   }
@@ -220,7 +266,6 @@ export class LiveState {
     const agents = this.pending;
     this.pending = new Map();
     const codes = new Set(agents.keys());
-    for (const code of codes) for (const scope of this.scopes) this.views.delete(`${scope}\u0000${code}`);
     for (const fn of this.listeners) fn(codes, agents);
   }
 
@@ -237,24 +282,28 @@ export class LiveState {
 
   /** A commune's live view; with `carrier`, only what that carrier's uplinks measured (a carrier user's scope). */
   commune(code: string, carrier?: string): CommuneLive {
-    const key = `${carrier ?? ''}\u0000${code}`;
-    let view = this.views.get(key);
-    if (!view) {
-      this.scopes.add(carrier ?? '');
-      this.views.set(key, (view = this.build(code, carrier)));
-    }
-    return { ...view, lastSeen: this.lastSeenOf(code) };
+    const view = this.view(code, carrier);
+    // the whole list is the sites' cached lists end to end, joined once per change of the commune
+    view.targets ??= this.sitesIn(code).flatMap((a) => this.site(a, carrier).targets);
+    return { ...view.head, targets: view.targets, lastSeen: this.lastSeenOf(code) };
   }
 
   /**
    * A commune's view carrying only the slots of `agents` (the sites that changed): the commune's own figures are
-   * whole, `targets` is partial and `only` names whose slots it replaces. A delta at the size of one site.
+   * whole, `targets` is partial and `only` names whose slots it replaces. A delta at the size of one site: only
+   * those sites' slots are read (the commune's figures come from its sites' cached summaries).
    */
   communePart(code: string, agents: ReadonlySet<string>, carrier?: string): CommuneLive {
-    const whole = this.commune(code, carrier);
+    const { head } = this.view(code, carrier);
     const only = [...agents].filter((a) => this.dir.agents.get(a)?.commune === code);
     const set = new Set(only);
-    return { ...whole, targets: whole.targets.filter((t) => t.agent !== undefined && set.has(t.agent)), sites: whole.sites?.filter((s) => set.has(s.agent)), only };
+    return {
+      ...head,
+      targets: only.flatMap((a) => this.site(a, carrier).targets),
+      sites: head.sites?.filter((s) => set.has(s.agent)),
+      lastSeen: this.lastSeenOf(code),
+      only,
+    };
   }
 
   private lastSeenOf(code: string): number | null {
@@ -263,9 +312,25 @@ export class LiveState {
     return seen || null;
   }
 
-  private build(code: string, carrier: string | undefined): Omit<CommuneLive, 'lastSeen'> {
-    const keys = this.byCommune.get(code) ?? new Set<string>();
-    const slots = [...keys].map((k) => this.slots.get(k)!).filter((s) => !carrier || s.carrier === carrier).sort((a, b) => this.order(a.target) - this.order(b.target) || a.uplink.localeCompare(b.uplink));
+  /** the agents with slots in a commune: its agents in directory order, then any the directory no longer places there */
+  private sitesIn(code: string): string[] {
+    const listed = this.dir.agentsOfCommune(code);
+    const holding = this.byCommune.get(code);
+    if (!holding) return listed;
+    const out = listed.filter((a) => holding.has(a));
+    if (out.length < holding.size) for (const a of holding.keys()) if (!out.includes(a)) out.push(a);
+    return out;
+  }
+
+  /** one site's slots in target order (then uplink), and what the commune's figures need from them; cached per scope */
+  private site(agent: string, carrier: string | undefined): SiteView {
+    const key = `${carrier ?? ''}\u0000${agent}`;
+    let v = this.sites.get(key);
+    if (v) return v;
+    const slots = [...(this.byAgent.get(agent) ?? [])]
+      .map((k) => this.slots.get(k)!)
+      .filter((s) => !carrier || s.carrier === carrier)
+      .sort((a, b) => this.order(a.target) - this.order(b.target) || a.uplink.localeCompare(b.uplink));
     const targets: TargetLive[] = slots.map((s) => ({
       id: s.target,
       agent: s.agent,
@@ -277,29 +342,44 @@ export class LiveState {
       lastTs: s.state.lastTs,
       reason: this.serviceWide.has(s.target) && s.state.status !== 'up' && s.state.reason ? { ...s.state.reason, provinceWide: true } : s.state.reason,
     }));
-    const status = communeStatus(targets, this.serviceWide);
-    // a site is judged like a commune, on its own targets
-    const byAgent = new Map<string, TargetLive[]>();
-    for (const t of targets) if (t.agent) byAgent.get(t.agent)?.push(t) ?? byAgent.set(t.agent, [t]);
+    // headline candidates: the first link-describing slot with data, beyond the LAN gateway and any
+    const withData = targets.filter((t) => describesLink(this.dir.targets.get(t.id)) && t.lastTs !== null && t.status !== 'unknown');
+    const beyond = withData.find((t) => (this.dir.targets.get(t.id) as { host?: string }).host !== 'gateway');
+    this.sites.set(key, (v = { targets, ...summarize(targets, this.serviceWide), beyond, any: withData[0] }));
+    let keys = this.siteKeys.get(agent);
+    if (!keys) this.siteKeys.set(agent, (keys = new Set()));
+    keys.add(key);
+    return v;
+  }
+
+  /** a commune's figures, folded from its sites' summaries (a site is rebuilt only when its own slots changed) */
+  private view(code: string, carrier: string | undefined): CommuneView {
+    const key = `${carrier ?? ''}\u0000${code}`;
+    let view = this.views.get(key);
+    if (view) return view;
+    this.scopes.add(carrier ?? '');
+    const ordered = this.sitesIn(code).map((a) => [a, this.site(a, carrier)] as const);
+    const status = foldStatus(ordered.map(([, v]) => v));
     const sites = this.dir.agentsOfCommune(code).flatMap((agent) => {
       const site = this.dir.siteOf(agent);
-      const own = byAgent.get(agent) ?? [];
-      return site && (!carrier || own.length) ? [{ agent, ...site, status: communeStatus(own, this.serviceWide) }] : [];
+      // a site is judged like a commune, on its own targets
+      const own = this.site(agent, carrier);
+      return site && (!carrier || own.targets.length) ? [{ agent, ...site, status: foldStatus([own]) }] : [];
     });
     // Headline latency/loss: the first ICMP target beyond the LAN gateway that has data (the uplink's own figures),
-    // else the gateway.
-    const withData = slots.filter((s) => describesLink(this.dir.targets.get(s.target)) && s.state.lastTs !== null && s.state.status !== 'unknown');
-    const icmp = withData.find((s) => (this.dir.targets.get(s.target) as { host?: string }).host !== 'gateway') ?? withData[0];
-    return {
+    // else the gateway; first in target order, then uplink, then site order.
+    const icmp = firstOf(ordered.map(([, v]) => v.beyond), this.rank) ?? firstOf(ordered.map(([, v]) => v.any), this.rank);
+    const head = {
       code,
       status,
-      carrier: carrier ? (slots.length ? carrier : null) : this.dir.communeCarrier(code),
-      latencyMs: icmp?.state.latencyMs ?? null,
-      lossPct: icmp?.state.lossPct ?? null,
+      carrier: carrier ? (ordered.some(([, v]) => v.targets.length) ? carrier : null) : this.dir.communeCarrier(code),
+      latencyMs: icmp?.latencyMs ?? null,
+      lossPct: icmp?.lossPct ?? null,
       agents: this.dir.agentsOfCommune(code),
       sites,
-      targets,
     };
+    this.views.set(key, (view = { head, targets: null }));
+    return view;
   }
 
   /** Every commune, or with `carrier` only the communes that carrier serves, scoped to its uplinks. */
@@ -308,6 +388,7 @@ export class LiveState {
     return [...this.servedBy(carrier)].sort().map((c) => this.commune(c, carrier));
   }
 
+  private rank = (target: string) => this.order(target);
   private order(target: string): number {
     this.orderOf ??= new Map(this.dir.targetOrder.map((t, i) => [t, i]));
     return this.orderOf.get(target) ?? 1e9;

@@ -10,6 +10,7 @@
 // points from this machine (4 connections, 5,000-point batches).
 //   npm run bench:ingest
 //   SIZES=100,1000 SECONDS=10 REAL_SECONDS=40 STORES=duckdb,influx npm run bench:ingest
+//   MODES=realistic REAL_SIZE=10000 STORES=duckdb npm run bench:ingest
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -31,6 +32,8 @@ const REAL_SECONDS = Number(process.env.REAL_SECONDS ?? 45);
 /** fleet size of the realistic-rate phase (default: the largest) */
 const REAL_SIZE = Number(process.env.REAL_SIZE ?? Math.max(...SIZES));
 const STORES = (process.env.STORES ?? 'duckdb,influx').split(',');
+/** which phases run: MODES=realistic measures only the realistic rate */
+const MODES = (process.env.MODES ?? 'saturate,realistic').split(',');
 const PER_BATCH = 10;
 const IN_FLIGHT = 2;
 const ROUND_MS = 30_000;
@@ -397,8 +400,8 @@ async function main() {
       }
     };
     for (const [name, cfg] of stores) {
-      for (const n of SIZES) await attempt(name, cfg, n, 'saturate');
-      await attempt(name, cfg, REAL_SIZE, 'realistic');
+      if (MODES.includes('saturate')) for (const n of SIZES) await attempt(name, cfg, n, 'saturate');
+      if (MODES.includes('realistic')) await attempt(name, cfg, REAL_SIZE, 'realistic');
     }
     if (influxd) reference = await influxReference(influxd.url, SECONDS);
   } finally {
