@@ -453,7 +453,7 @@ describe('/api/reports roles', () => {
       { kind: 'dost', period: { type: 'year' } },
     ];
     for (const b of bad) expect((await post(b, 'op')).status, JSON.stringify(b)).toBe(400);
-    expect((await get(`/${ids.vnpt}/docx`, 'op')).status).toBe(400);
+    expect((await get(`/${ids.vnpt}/odt`, 'op')).status).toBe(400);
     expect((await get('/nope/pdf', 'op')).status).toBe(404);
   });
 

@@ -338,6 +338,6 @@ describe('fonts', () => {
 });
 
 it('every format has a renderer (registry)', () => {
-  expect(Object.keys(renderers).sort()).toEqual(['csv', 'pdf', 'xlsx']);
+  expect(Object.keys(renderers).sort()).toEqual(['csv', 'docx', 'pdf', 'xlsx']);
   expect(GENERATED).toBe(Date.UTC(2026, 10, 15));
 });
