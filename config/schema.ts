@@ -789,6 +789,20 @@ export const configSchema = z
         tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
         /** addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; nobody else's are */
         trustProxy: z.array(z.union([z.ipv4(), z.ipv6()], { error: 'expected an IP address' })).default([]),
+        /** bounds on what agents can make the server hold; every refusal is counted on /metrics */
+        limits: z
+          .object({
+            /** open agent connections from one address: sites behind one carrier NAT share it, so it is set well
+             *  above a commune's few agents and well below what exhausts the server's sockets */
+            agentConnectionsPerAddress: z.number().int().min(1).default(256),
+            /** batches of one agent being written at once; agents send 3 at most, so only a misbehaving one meets it */
+            agentBatchesInFlight: z.number().int().min(1).default(16),
+            /** results waiting for the store (about 1 KB of memory each); beyond it batches are refused, unacked, and
+             *  stay in the agents' spools */
+            writerQueueResults: z.number().int().min(1000).default(200_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .prefault({}),
     security: securitySchema.prefault({}),

@@ -15,11 +15,13 @@ import type { WebSocketServer } from 'ws';
 import { CAUSES, STATUSES } from '../config/vocabulary.ts';
 import type { MetricsConfig } from '../config/schema.ts';
 import type { AgentRegistry } from './ingest/agents.ts';
+import { ingestRefusals } from './ingest/agent-ws.ts';
 import type { BatchWriter } from './ingest/writer.ts';
 import type { IncidentEngine } from './incidents/engine.ts';
 import type { LiveHub } from './live.ts';
 import type { Dispatcher } from './notifiers/index.ts';
 import type { Reports } from './reports/index.ts';
+import { speedtestStats } from './routes/speedtest.ts';
 import type { LiveState } from './state/live-state.ts';
 import type { Store } from './stores/types.ts';
 
@@ -197,6 +199,12 @@ export class ServerMetrics {
 
     new Gauge({ name: 'ioc_build_info', help: 'Server version (value 1)', labelNames: ['version'], registers: [r] }).set({ version: s.version }, 1);
 
+    // ---- link speed tests (server/routes/speedtest.ts)
+    totals('ioc_speedtest_transfers_total', 'Speed test transfers served, by direction (down, up)', 'direction', () => speedtestStats.transfers);
+    totals('ioc_speedtest_bytes_total', 'Speed test payload bytes moved, by direction (down, up)', 'direction', () => speedtestStats.bytes);
+    totals('ioc_speedtest_refused_total', 'Speed test requests refused: busy (every slot taken, 429) or too_large (413)', 'reason', () => speedtestStats.refused);
+    level('ioc_speedtest_active', 'Speed test transfers running now', () => speedtestStats.active);
+
     // ---- agents
     new Gauge({
       name: 'ioc_agents',
@@ -229,8 +237,16 @@ export class ServerMetrics {
       timestamp: s.registry.counters.rejectedTimestamps,
     }));
     total('ioc_ingest_unplanned_results_total', 'Results for targets the server does not plan (stored all the same)', () => s.registry.counters.unplannedResults);
-    totals('ioc_ingest_refused_total', 'Agent connections and frames refused, by reason', 'reason', () =>
-      Object.fromEntries(Object.entries(REFUSALS).map(([k, reason]) => [reason, s.registry.counters[k as keyof typeof REFUSALS]])));
+    totals('ioc_ingest_refused_total', 'Agent connections and frames refused, by reason (connections_per_address, batches_in_flight, writer_busy: server.limits)', 'reason', () => {
+      const limited = ingestRefusals(s.registry);
+      return {
+        ...Object.fromEntries(Object.entries(REFUSALS).map(([k, reason]) => [reason, s.registry.counters[k as keyof typeof REFUSALS]])),
+        connections_per_address: limited.connectionsPerAddress,
+        batches_in_flight: limited.batchesInFlight,
+        writer_busy: limited.writerBusy,
+      };
+    });
+    total('ioc_agent_connections_replaced_total', 'Agent connections closed because a newer one of the same agent id opened', () => ingestRefusals(s.registry).replaced);
     totals('ioc_enrolments_total', 'Enrolment code exchanges by outcome (failed: unknown, used or expired code; throttled: refused with 429)', 'outcome', () => {
       const c = s.registry.counters;
       return { enrolled: c.enrolments, failed: c.enrolFailures, throttled: c.enrolThrottled };
@@ -240,6 +256,7 @@ export class ServerMetrics {
     // ---- writer and store
     level('ioc_writer_queue_points', 'Points handed to the writer and not yet stored (or refused)', () => self.writerWaiting);
     total('ioc_writer_points_total', 'Points the writer stored', () => s.writer.stats.points);
+    total('ioc_writer_refused_points_total', 'Points the writer refused because server.limits.writerQueueResults were already waiting', () => s.writer.stats.refusedPoints);
     totals('ioc_writer_flushes_total', 'Writer flushes, by outcome', 'outcome', () => ({ ok: s.writer.stats.flushes, failed: s.writer.stats.failures }));
     new Gauge({
       name: 'ioc_store_up',

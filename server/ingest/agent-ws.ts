@@ -15,7 +15,7 @@ import { StoreUnavailableError } from '../stores/types.ts';
 import type { AgentLink, AgentRegistry } from './agents.ts';
 import { agentPoint, toPoint } from './enrich.ts';
 import { triage } from './timeliness.ts';
-import type { BatchWriter } from './writer.ts';
+import { WriterBusyError, type BatchWriter } from './writer.ts';
 
 export interface IngestDeps {
   dir: Directory;
@@ -32,7 +32,45 @@ export interface IngestDeps {
   throttle?: AuthThrottle | undefined;
   /** the client's address (trusted proxies honoured); default the peer */
   address?: (c: Context) => string;
+  /** config server.limits; absent: the defaults */
+  limits?: Partial<IngestLimits>;
   now?: () => number;
+}
+
+export interface IngestLimits {
+  agentConnectionsPerAddress: number;
+  agentBatchesInFlight: number;
+}
+export const INGEST_LIMITS: IngestLimits = { agentConnectionsPerAddress: 256, agentBatchesInFlight: 16 };
+
+/** What the limits refused (and the connections a newer one of the same agent replaced), for /metrics. */
+export interface IngestRefusals {
+  connectionsPerAddress: number;
+  batchesInFlight: number;
+  writerBusy: number;
+  replaced: number;
+}
+interface LinkBook {
+  /** open agent connections per client address */
+  open: Map<string, number>;
+  /** the address each agent's current connection came from */
+  from: Map<string, string>;
+  refused: IngestRefusals;
+}
+// Keyed by the registry: one per server, shared by the upgrade check, the connections and the metrics.
+const books = new WeakMap<AgentRegistry, LinkBook>();
+function bookOf(registry: AgentRegistry): LinkBook {
+  let b = books.get(registry);
+  if (!b) books.set(registry, (b = { open: new Map(), from: new Map(), refused: { connectionsPerAddress: 0, batchesInFlight: 0, writerBusy: 0, replaced: 0 } }));
+  return b;
+}
+export function ingestRefusals(registry: AgentRegistry): Readonly<IngestRefusals> {
+  return bookOf(registry).refused;
+}
+/** One more connection from `address` would pass the bound (a reconnecting agent's own older one does not count). */
+function addressFull(deps: IngestDeps, book: LinkBook, address: string, agentId: string): boolean {
+  const open = (book.open.get(address) ?? 0) - (book.from.get(agentId) === address ? 1 : 0);
+  return open >= (deps.limits?.agentConnectionsPerAddress ?? INGEST_LIMITS.agentConnectionsPerAddress);
 }
 
 /** Plans remembered per agent: a backlog replayed after a target left the plan still lands. */
@@ -68,6 +106,13 @@ export function agentAuth(deps: IngestDeps): MiddlewareHandler<{ Variables: { ag
       return c.json({ error: 'unknown agent id or wrong token' }, 401);
     }
     verified.set(id, { token, hash });
+    const book = bookOf(deps.registry);
+    if (addressFull(deps, book, from, id)) {
+      book.refused.connectionsPerAddress++;
+      deps.log.warn({ agent: id, remote: from }, 'agent refused: too many agent connections from this address');
+      c.header('Retry-After', '60');
+      return c.json({ error: 'too many agent connections from this address' }, 429);
+    }
     c.set('agentId', id);
     await next();
   };
@@ -79,6 +124,11 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
   // the entry of this connection; the registry drops it when the agent is revoked
   const info = deps.registry.get(agentId) ?? ({} as NonNullable<ReturnType<AgentRegistry['get']>>);
   const log = deps.log.child({ agent: agentId });
+  const book = bookOf(deps.registry);
+  const address = (deps.address ?? peerOf)(c);
+  let counted = false;
+  let inFlight = 0;
+  const maxInFlight = deps.limits?.agentBatchesInFlight ?? INGEST_LIMITS.agentBatchesInFlight;
   let greeted = false;
   let errors: number[] = [];
   let lastAgentPoint = 0;
@@ -161,6 +211,14 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
       // Rejected results are acked too: they can never become valid, and keeping them would fill the spool.
       send(ws, { type: 'ack', v: PROTOCOL_VERSION, seq: b.seq, accepted: fresh.length + late.length });
     } catch (e) {
+      if (e instanceof WriterBusyError) {
+        // not a store failure: the same answer (no ack, resend later), counted as a limit
+        book.refused.writerBusy++;
+        info.lastError = e.message;
+        log.warn({ seq: b.seq, waiting: e.waiting }, 'batch refused: the writer queue is full; no ack, the agent keeps it');
+        send(ws, { type: 'error', v: PROTOCOL_VERSION, code: 'store_unavailable', message: e.message, seq: b.seq });
+        return;
+      }
       deps.registry.counters.storeFailures++;
       const msg = e instanceof StoreUnavailableError ? e.message : `store write failed: ${String(e)}`;
       info.lastError = msg;
@@ -172,8 +230,22 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
   return {
     onOpen(_evt, ws) {
       if (!deps.registry.get(agentId)) return ws.close(CLOSE.unauthorized, 'agent revoked');
+      // checked again: upgrades from one address running side by side all passed the check before the upgrade
+      if (addressFull(deps, book, address, agentId)) {
+        book.refused.connectionsPerAddress++;
+        log.warn({ remote: address }, 'agent refused: too many agent connections from this address');
+        return ws.close(CLOSE.tooManyErrors, 'too many agent connections from this address');
+      }
+      book.open.set(address, (book.open.get(address) ?? 0) + 1);
+      counted = true;
+      // one connection per agent id: the newer wins (the older is usually a dead link behind a NAT that has not
+      // noticed yet); two processes with the same id alternate slowly (4409 makes an agent wait before retrying)
       const old = deps.registry.sockets.get(agentId);
-      if (old) old.close(CLOSE.replaced, 'replaced by a newer connection of the same agent');
+      if (old) {
+        book.refused.replaced++;
+        old.close(CLOSE.replaced, 'replaced by a newer connection of the same agent');
+      }
+      book.from.set(agentId, address);
       socket = ws;
       self = {
         close: (code, reason) => ws.close(code, reason),
@@ -237,7 +309,15 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
           return;
         }
         case 'batch':
-          void onBatch(ws, m);
+          // The agent sends a few at once; one that floods is told to resend later (no ack: its spool keeps them).
+          if (inFlight >= maxInFlight) {
+            book.refused.batchesInFlight++;
+            info.lastError = `more than ${maxInFlight} batches in flight`;
+            send(ws, { type: 'error', v: PROTOCOL_VERSION, code: 'store_unavailable', seq: m.seq, message: `server busy: ${maxInFlight} batches of this agent already being written; resend later` });
+            return;
+          }
+          inFlight++;
+          void onBatch(ws, m).finally(() => inFlight--);
           return;
         case 'update': {
           info.update = { state: m.state, from: m.from, to: m.to, error: m.error ?? null, at: now() };
@@ -248,7 +328,14 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
       }
     },
     onClose(evt) {
+      if (counted) {
+        counted = false;
+        const n = (book.open.get(address) ?? 1) - 1;
+        if (n > 0) book.open.set(address, n);
+        else book.open.delete(address);
+      }
       if (deps.registry.sockets.get(agentId) !== self) return; // an older, replaced connection
+      if (book.from.get(agentId) === address) book.from.delete(agentId);
       deps.registry.sockets.delete(agentId);
       info.connected = false;
       log.info({ code: evt.code }, 'agent disconnected');
