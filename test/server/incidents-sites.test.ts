@@ -14,6 +14,7 @@ import { LiveState } from '../../server/state/live-state.ts';
 import { DuckDbStore } from '../../server/stores/duckdb.ts';
 import { placeTexts, siteKindText } from '../../config/words.ts';
 import { renderMessage } from '../../server/notifiers/templates.ts';
+import { communeSummary, incidentsCsv } from '../../ui/src/lib/incidents.ts';
 import { WORLD_NOW } from '../helpers/attribution-world.ts';
 import { AN_PHU, BINH_SON, CAM_THANH, incident as fixture, names, T0 } from '../notifiers/fixtures.ts';
 
@@ -148,5 +149,16 @@ describe('the sites in words', () => {
     expect(plain.text).toContain('Affected communes (3): Xã An Phú, Xã Bình Sơn, Phường Cẩm Thành');
     expect(placeTexts([BINH_SON], [school], names)).toEqual(['Xã Bình Sơn — Trường THCS Bình Sơn']);
     expect([siteKindText('school', 'vi'), siteKindText('health_station', 'en')]).toEqual(['Trường học', 'Health station']);
+  });
+});
+
+describe('the sites in the UI helpers', () => {
+  it('the feed summary and the CSV export name the sites with their commune', () => {
+    const school = { agent: 'school', commune: BINH_SON, name: 'Trường THCS Bình Sơn', kind: 'school' as const };
+    const inc = fixture({ cause: 'service', subject: 'dvc-quocgia', communes: [AN_PHU, BINH_SON, CAM_THANH], carrier: null, sites: [school] });
+    expect(communeSummary(inc.communes, names, 'vi', 2, inc.sites)).toBe('Xã An Phú; Xã Bình Sơn — Trường THCS Bình Sơn và 1 nơi khác');
+    expect(communeSummary(inc.communes, names, 'vi', 2)).toBe('Xã An Phú, Xã Bình Sơn và 1 nơi khác');
+    const csv = incidentsCsv([inc], names, 'vi', T0);
+    expect(csv).toContain('Xã An Phú; Xã Bình Sơn — Trường THCS Bình Sơn; Phường Cẩm Thành');
   });
 });

@@ -2,7 +2,7 @@
 // the timeline layout, time-range presets, the query string and the CSV export. No DOM, no Svelte: unit-tested.
 import type { IncidentWire } from '../../../config/wire.ts';
 import { CAUSES, type Cause } from '../../../config/vocabulary.ts';
-import { causeText, evidenceSummary, type NameLookup } from '../../../config/words.ts';
+import { causeText, evidenceSummary, placeTexts, type NameLookup } from '../../../config/words.ts';
 import { formatDuration, formatHmDate, type Lang } from './format.ts';
 import { translate, type MessageKey } from './i18n.ts';
 
@@ -22,11 +22,15 @@ export function subjectName(inc: Pick<Incident, 'cause' | 'subject'>, names: Nam
   return by[inc.cause](inc.subject);
 }
 
-/** "Cẩm Thành, Nghĩa Lộ, Trương Quang Trọng và 5 nơi khác": the first few by name, then a count. */
-export function communeSummary(codes: readonly string[], names: NameLookup, lang: Lang, max = 3): string {
-  const shown = codes.slice(0, max).map((c) => names.commune(c));
+/**
+ * "Cẩm Thành, Nghĩa Lộ, Trương Quang Trọng và 5 nơi khác": the first few by name, then a count; a commune where the
+ * incident names sites carries them ("Ba Tơ — Trường THCS Ba Tơ"), and then communes are set apart by "; ".
+ */
+export function communeSummary(codes: readonly string[], names: NameLookup, lang: Lang, max = 3, sites?: Incident['sites']): string {
+  const shown = placeTexts(codes.slice(0, max), sites, names);
+  const sep = sites?.length ? '; ' : ', ';
   const rest = codes.length - shown.length;
-  return rest > 0 ? `${shown.join(', ')} ${translate(lang, 'feed.more', { n: rest })}` : shown.join(', ');
+  return rest > 0 ? `${shown.join(sep)} ${translate(lang, 'feed.more', { n: rest })}` : shown.join(sep);
 }
 
 /** How long it lasted, or has lasted so far when still open. */
@@ -252,7 +256,7 @@ export function incidentsCsv(incidents: readonly Incident[], names: NameLookup, 
       causeText(i, names, lang),
       subjectName(i, names),
       translate(lang, i.severity === 'down' ? 'severity.down' : 'severity.degraded'),
-      i.communes.map((c) => names.commune(c)).join('; '),
+      placeTexts(i.communes, i.sites, names).join('; '),
       i.communes.join(' '),
       i.targets.map((t) => names.target(t)).join('; '),
       i.carrier ? names.carrier(i.carrier) : '',
