@@ -1,7 +1,7 @@
 // What a report says, independent of its format. The data layer (server/reports/data/*) computes these from the
 // store; the renderers (csv.ts, xlsx.ts, pdf.ts) only lay them out. Numbers are plain (%, ms, minutes, hours);
 // formatting to Vietnamese conventions happens in the renderers.
-import type { Cause } from '../incidents/types.ts';
+import type { Cause, IncidentSite } from '../incidents/types.ts';
 
 export interface Period {
   /** inclusive, epoch ms */
@@ -21,6 +21,8 @@ export interface ReportIncident {
   /** clipped to the period */
   durationMin: number;
   communes: string[];
+  /** the sites the incident names (a school's outage is reported under the school's name); absent when none */
+  sites?: IncidentSite[];
   summary: string;
   maintenance: boolean;
 }

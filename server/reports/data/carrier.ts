@@ -146,6 +146,7 @@ export function reportIncident(i: Incident, period: Period, now: number, names?:
     resolvedAt: i.resolvedAt,
     durationMin: Math.max(0, to - from) / 60_000,
     communes: [...i.communes],
+    ...(i.sites?.length ? { sites: i.sites.map((s) => ({ ...s })) } : {}),
     summary: evidenceSummary(i.evidence, 'vi', names),
     maintenance: i.maintenance,
   };

@@ -2,7 +2,7 @@
 // tables (typed columns, raw values) and, for carriers, the map. csv.ts, xlsx.ts and pdf.ts only typeset this,
 // so the three formats cannot disagree on a figure or a heading.
 import type { ProvinceFile, ReportsConfig } from '../../../config/schema.ts';
-import { causeKindText } from '../../../config/words.ts';
+import { causeKindText, placeTexts } from '../../../config/words.ts';
 import type { CarrierReport, DostReport, OutageStats, Period, Report, ReportIncident, ReportKind } from '../model.ts';
 import { DASH, ascii, causes, date, dateTime, hours, lastDay, num, pct } from './format.ts';
 
@@ -133,7 +133,8 @@ function incidentTable(incidents: ReportIncident[], n: ReturnType<typeof names>,
       i.durationMin,
       causeKindText(i.cause, 'vi'),
       n.subject(i),
-      i.communes.map(n.commune).join(', '),
+      // the sites it names ride with their commune; a site list has commas of its own, so then "; " between communes
+      placeTexts(i.communes, i.sites, { ...n, carrier: (x) => x, target: (x) => x }).join(i.sites?.length ? '; ' : ', '),
       i.summary,
       i.maintenance,
       i.id,
