@@ -91,6 +91,13 @@ export const evidenceItemSchema = z.discriminatedUnion('code', [
   z.object({ code: z.literal('agent_silent'), agents: z.array(z.string()), silentSec: z.number().nullable(), siblingOk: z.boolean() }),
   /** agent: `silent` of `of` agents on `carriers` carriers fell silent within one window (a shared cause) */
   z.object({ code: z.literal('mass_silence'), silent: z.number(), of: z.number(), carriers: z.number() }),
+  /**
+   * network (a carrier-like cause whose subject is the network, e.g. `tslcd`): `failing` of the `of` communes on it
+   * lost it together; their Internet lines fail in `internetPct` % of them. `carrier`: who runs the lines (null: several)
+   */
+  z.object({ code: z.literal('network_share'), network: z.string(), carrier: z.string().nullable(), failing: z.number(), of: z.number(), internetPct: z.number() }),
+  /** local link: the commune's line on `network` fails; `internetOk`: its Internet lines work */
+  z.object({ code: z.literal('network_path'), network: z.string(), ...pathFields, internetOk: z.boolean() }),
 ]);
 export type EvidenceItem = z.infer<typeof evidenceItemSchema>;
 export type EvidenceCode = EvidenceItem['code'];

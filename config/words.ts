@@ -100,6 +100,8 @@ export function causeText(inc: { cause: Cause; subject: string; severity: Severi
       if (vi) return down ? 'Mất kết nối đường truyền xã' : 'Đường truyền xã chất lượng kém';
       return down ? 'Commune link down' : 'Commune link degraded';
     case 'carrier':
+      // a network-wide outage is a carrier-like cause named by its network (config forbids carriers named so)
+      if (Object.hasOwn(NETWORK_WORDS, inc.subject)) return vi ? `Sự cố ${networkText(inc.subject, lang)}` : `Outage of ${networkText(inc.subject, lang)}`;
       return vi ? `Sự cố nhà mạng ${names.carrier(inc.subject)}` : `Carrier outage: ${names.carrier(inc.subject)}`;
     case 'service': {
       const t = names.target(inc.subject);
@@ -109,6 +111,20 @@ export function causeText(inc: { cause: Cause; subject: string; severity: Severi
     case 'agent':
       return vi ? 'Trạm đo mất liên lạc' : 'Probe agent unreachable';
   }
+}
+
+/** Each uplink network (config/schema.ts UPLINK_NETWORKS): its name, and one line of it ("the TSLCD path"). */
+const NETWORK_WORDS: Record<string, { name: Record<Lang, string>; line: Record<Lang, string> }> = {
+  internet: { name: { vi: 'Internet', en: 'the Internet' }, line: { vi: 'Đường Internet', en: 'The Internet path' } },
+  tslcd: {
+    name: { vi: 'mạng truyền số liệu chuyên dùng (TSLCD)', en: 'the government data network (TSLCD)' },
+    line: { vi: 'Đường truyền số liệu chuyên dùng (TSLCD)', en: 'The TSLCD path' },
+  },
+};
+
+/** An uplink network in words: "mạng truyền số liệu chuyên dùng (TSLCD)"; an unknown one by its id. */
+export function networkText(network: string, lang: Lang): string {
+  return NETWORK_WORDS[network]?.name[lang] ?? network;
 }
 
 const pctText = (x: number, lang: Lang) => (lang === 'vi' ? `${fmt1(x, lang)} %` : `${fmt1(x, lang)}%`);
@@ -175,6 +191,19 @@ export function evidenceText(e: EvidenceItem, lang: Lang, names: NameLookup = id
       return vi
         ? `điểm đo ${who} mất liên lạc${dur}, không có dấu hiệu đường truyền lỗi (máy tính, nguồn điện hoặc phần mềm đo)`
         : `agent ${who} silent${dur ? ` for${dur}` : ''} with no sign of a link failure (the PC, its power or the probe software)`;
+    }
+    case 'network_share': {
+      const n = networkText(e.network, lang);
+      const by = e.carrier ? (vi ? ` của ${names.carrier(e.carrier)}` : ` run by ${names.carrier(e.carrier)}`) : '';
+      return vi
+        ? `${e.failing}/${e.of} xã mất ${n}${by} cùng lúc, trong khi Internet của các xã đó vẫn hoạt động (Internet lỗi: ${pctText(e.internetPct, lang)})`
+        : `${e.failing}/${e.of} communes lost ${n}${by} at once while their Internet lines work (Internet failing: ${pctText(e.internetPct, lang)})`;
+    }
+    case 'network_path': {
+      const line = NETWORK_WORDS[e.network]?.line[lang] ?? e.network;
+      const w = whereText(e, names, lang);
+      if (vi) return `${line} mất kết nối (${w})${e.internetOk ? ', Internet vẫn hoạt động' : ''}`;
+      return `${line} is down (${w})${e.internetOk ? ', the Internet is fine' : ''}`;
     }
     case 'mass_silence':
       return vi

@@ -4,7 +4,7 @@
 // the directory or one of its maps sees the new contents, and `onChange` tells those that keep derived state
 // (live state, agent connections) to catch up.
 import { createHash } from 'node:crypto';
-import { DEFAULT_THRESHOLDS, type AgentConfig, type Config, type ProvinceCommune, type ProvinceFile, type Site, type Target, type Thresholds } from '../config/schema.ts';
+import { DEFAULT_THRESHOLDS, type AgentConfig, type Config, type ProvinceCommune, type ProvinceFile, type Site, type Target, type Thresholds, type UplinkNetwork } from '../config/schema.ts';
 import { PROTOCOL_VERSION, type Plan, type PlanTarget } from '../config/wire.ts';
 import { kindOf } from './kinds/index.ts';
 
@@ -27,6 +27,8 @@ export interface Directory {
   siteOf(agentId: string): Site | undefined;
   /** communes where some agent has an uplink of this carrier */
   communesOfCarrier(carrier: string): Set<string>;
+  /** the network an agent's uplink belongs to ('internet' when not said, or when the uplink is unknown) */
+  networkOf(agentId: string, uplink: string | undefined): UplinkNetwork;
 }
 
 /** The parts of the config the directory is built from; the rest needs a restart to change. */
@@ -80,7 +82,7 @@ export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile)
         intervalSec: t.intervalSec ?? kind.defaultIntervalSec(cfg.defaults),
         timeoutMs: t.timeoutMs ?? cfg.defaults.timeoutMs,
       };
-      out.push(...kind.plan(t, a, base));
+      out.push(...onNetwork(t, a, kind.plan(t, a, base)));
     }
     return out;
   };
@@ -134,10 +136,29 @@ export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile)
       const c = communes.get(a.commune);
       return { name: c ? `UBND ${c.type.toLowerCase()} ${c.name}` : a.commune, kind: 'commune_centre' };
     },
+    networkOf(agentId, uplink) {
+      const a = agents.get(agentId);
+      const u = a && ((uplink && a.uplinks.find((x) => x.name === uplink)) || (a.uplinks.length === 1 ? a.uplinks[0] : undefined));
+      return uplinkNetwork(u);
+    },
     communesOfCarrier(carrier) {
       return new Set(cfg.agents.filter((a) => a.uplinks.some((u) => u.carrier === carrier)).map((a) => a.commune));
     },
   };
+}
+
+export const uplinkNetwork = (u: { network?: UplinkNetwork } | undefined): UplinkNetwork => u?.network ?? 'internet';
+
+/**
+ * A network-scoped target runs only on the agent's uplinks of that network: pinned to each of them, since an unpinned
+ * target runs on every bound uplink (agent/scheduler.ts runsFor) and the national portal cannot be reached over the
+ * TSLCD line. When every uplink matches nothing changes; when none does the agent does not run it.
+ */
+function onNetwork<P extends PlanTarget>(t: Target, a: AgentConfig, planned: P[]): P[] {
+  if (!t.network) return planned;
+  const mine = a.uplinks.filter((u) => uplinkNetwork(u) === t.network).map((u) => u.name);
+  if (mine.length === a.uplinks.length) return planned;
+  return planned.flatMap((p) => (p.uplink !== undefined ? (mine.includes(p.uplink) ? [p] : []) : mine.map((uplink) => ({ ...p, uplink }))));
 }
 
 function refill<K, V>(m: Map<K, V>, entries: [K, V][]) {

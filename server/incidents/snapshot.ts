@@ -39,7 +39,7 @@ export class SnapshotBuilder {
       return {
         id: a.id,
         commune: a.commune,
-        uplinks: a.uplinks.map((u) => ({ name: u.name, carrier: u.carrier })),
+        uplinks: a.uplinks.map((u) => ({ name: u.name, carrier: u.carrier, ...(u.network ? { network: u.network } : {}) })),
         silent: now - seen > this.opts.agentTimeoutMs,
         lastSeen: seen,
       };

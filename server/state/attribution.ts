@@ -10,11 +10,12 @@
 //   agent       an agent silent with no evidence against its link (grey, not red): the PC, its power, the process.
 // A commune covered by a carrier cause gets no local cause of its own; a target failing as a service is not
 // held against any commune's link. Everything is sorted, so equal input gives equal output.
-// The passes live in ./attribution/: paths (one path's health), carrier, service, local-link, agent.
+// The passes live in ./attribution/: paths (one path's health), carrier, service, local-link, agent, network.
 import { CAUSE_ORDER } from '../../config/vocabulary.ts';
 import { agentFindings } from './attribution/agent.ts';
 import { carrierFindings, carrierLinkCauses, carrierRoutesTo, type CarrierLink, type CarrierRoute } from './attribution/carrier.ts';
 import { localLinkPass } from './attribution/local-link.ts';
+import { namedByNetwork, networkLinks, networkView } from './attribution/network.ts';
 import { evalPath, pathsOf, view, type Path, type View } from './attribution/paths.ts';
 import { serviceFailure, serviceFinding, type ServiceFailure } from './attribution/service.ts';
 import { agentCarriers, DEFAULT_ATTRIBUTION, uniqSorted } from './attribution/types.ts';
@@ -24,7 +25,10 @@ import type { AgentSnapshot, AttributionInput, AttributionThresholds, CauseFindi
 export { attributionThresholds, DEFAULT_ATTRIBUTION } from './attribution/types.ts';
 export type * from './attribution/types.ts';
 
-export function attribute(input: AttributionInput, th: AttributionThresholds = DEFAULT_ATTRIBUTION): CauseFinding[] {
+export function attribute(given: AttributionInput, th: AttributionThresholds = DEFAULT_ATTRIBUTION): CauseFinding[] {
+  // TSLCD lines are grouped by their network, not their carrier (./attribution/network.ts)
+  const net = networkView(given);
+  const input = net.input;
   const baseline = new Set(input.baselineTargets);
   const agents = [...input.agents].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const slotsOf = new Map<string, SlotSnapshot[]>();
@@ -55,7 +59,7 @@ export function attribute(input: AttributionInput, th: AttributionThresholds = D
       const hasBase = e.path.slots.some((s) => baseline.has(s.target) && s.status !== 'unknown');
       return hasBase ? e.baseline !== 'hard' : e.health !== 'hard';
     });
-  const carrierLinks0 = carrierLinkCauses(eval0, agents, live, silent, th);
+  const carrierLinks0 = networkLinks(carrierLinkCauses(eval0, agents, live, silent, th), eval0, live, net, th);
   const inCarrierCause = (a: AgentSnapshot, causes: Map<string, CarrierLink>) =>
     agentCarriers(a).some((c) => causes.get(c)?.communes.has(a.commune));
   const healthy = live.filter((a) => linkFine(a) && !inCarrierCause(a, carrierLinks0));
@@ -93,15 +97,15 @@ export function attribute(input: AttributionInput, th: AttributionThresholds = D
     if (k) for (const ct of carrierRoutes.get(k) ?? []) ex.add(ct.target);
     return ex;
   });
-  const carrierLinks = carrierLinkCauses(eval1, agents, live, silent, th);
+  const carrierLinks = networkLinks(carrierLinkCauses(eval1, agents, live, silent, th), eval1, live, net, th);
   const covered = (commune: string, carrier: string) => !!carrier && !!carrierLinks.get(carrier)?.communes.has(commune);
   const { locals, agentSilences } = localLinkPass({ live, silent, evals: eval1, paths, baseline, serviceTargets, covered, th });
 
-  const out = [
+  const out = namedByNetwork([
     ...carrierFindings(carrierIds, carrierLinks, carrierRoutes, serviceTargets),
     ...services.map(serviceFinding),
     ...locals,
     ...agentFindings(agentSilences, agents, input.now, th),
-  ];
+  ], net);
   return out.sort((x, y) => CAUSE_ORDER[x.cause] - CAUSE_ORDER[y.cause] || (x.subject < y.subject ? -1 : x.subject > y.subject ? 1 : 0));
 }

@@ -11,6 +11,7 @@ import { describesLink } from '../kinds/index.ts';
 import { applyResult, INITIAL, markUnknown, type TargetState } from './status.ts';
 import { foldStatus, summarize, type StatusSummary } from './commune-status.ts';
 import { DEFAULT_PROVINCE_WIDE, isProvinceWide, type ProvinceWideRule } from './province-wide.ts';
+import { networkCapped } from './attribution/network.ts';
 
 interface Slot {
   commune: string;
@@ -345,7 +346,9 @@ export class LiveState {
     // headline candidates: the first link-describing slot with data, beyond the LAN gateway and any
     const withData = targets.filter((t) => describesLink(this.dir.targets.get(t.id)) && t.lastTs !== null && t.status !== 'unknown');
     const beyond = withData.find((t) => (this.dir.targets.get(t.id) as { host?: string }).host !== 'gateway');
-    this.sites.set(key, (v = { targets, ...summarize(targets, this.serviceWide), beyond, any: withData[0] }));
+    // a TSLCD line failing while the site's Internet works colours it degraded, not down (attribution/network.ts)
+    const colour = networkCapped(targets, (agent, uplink) => this.dir.networkOf(agent, uplink));
+    this.sites.set(key, (v = { targets, ...summarize(colour, this.serviceWide), beyond, any: withData[0] }));
     let keys = this.siteKeys.get(agent);
     if (!keys) this.siteKeys.set(agent, (keys = new Set()));
     keys.add(key);

@@ -1,5 +1,5 @@
 // Attribution's inputs, outputs and thresholds, shared by its passes.
-import type { AttributionConfig, TargetKind } from '../../../config/schema.ts';
+import type { AttributionConfig, TargetKind, UplinkNetwork } from '../../../config/schema.ts';
 import type { Cause, EvidenceItem, Figures, Reason, Severity, Status } from '../../../config/vocabulary.ts';
 import { DEFAULT_PROVINCE_WIDE } from '../province-wide.ts';
 
@@ -87,7 +87,8 @@ export interface SlotSnapshot {
 export interface AgentSnapshot {
   id: string;
   commune: string;
-  uplinks: { name: string; carrier: string }[];
+  /** `network` absent: the public Internet (config uplinks[].network) */
+  uplinks: { name: string; carrier: string; network?: UplinkNetwork }[];
   /** silent past the heartbeat timeout */
   silent: boolean;
   /** last time it was heard (or when the server started, if never since): epoch ms */
