@@ -338,7 +338,7 @@ export const reportEntrySchema = z.object({
   scope: z.object({ commune: z.string().optional(), target: z.string().optional() }).default({}),
   period: z.object({ type: periodType, from: ms, to: ms, label: z.string() }),
   formats: z.array(reportFormatSchema),
-  files: z.object({ pdf: archivedFile.optional(), xlsx: archivedFile.optional(), csv: archivedFile.optional() }),
+  files: z.object({ pdf: archivedFile.optional(), xlsx: archivedFile.optional(), csv: archivedFile.optional(), docx: archivedFile.optional() }),
   title: z.string().nullable(),
   trigger: z.enum(['schedule', 'manual']),
   schedule: z.string().nullable(),
@@ -441,6 +441,27 @@ export const openApiDocumentSchema = z.looseObject({
   components: z.looseObject({}),
 });
 
+// ---- link speed tests (issue 13) --------------------------------------------------------------------------------
+
+/** the most one download or upload of a speed test may move, bytes: a test cannot be made to load the server without end */
+export const SPEEDTEST_MAX_BYTES = 100_000_000;
+/** the longest one direction may stream, ms */
+export const SPEEDTEST_MAX_MS = 30_000;
+const speedtestBytes = z.coerce.number().int().min(1).max(SPEEDTEST_MAX_BYTES);
+export const speedtestDownQuerySchema = z.object({
+  /** stop after this many bytes */
+  bytes: speedtestBytes,
+  /** or after this long, whichever comes first */
+  ms: z.coerce.number().int().min(100).max(SPEEDTEST_MAX_MS).default(10_000),
+});
+/** how the server saw an upload: bytes and, every ~100 ms from the first byte, [ms, bytes so far] (goodput is the receiver's) */
+export const speedtestUpAnswerSchema = z.object({
+  bytes: z.number().int().nonnegative(),
+  ms: z.number().nonnegative(),
+  samples: z.array(z.tuple([z.number().nonnegative(), z.number().int().nonnegative()])).max(1000),
+});
+export type SpeedtestUpAnswer = z.infer<typeof speedtestUpAnswerSchema>;
+
 // ---- the route table --------------------------------------------------------------------------------------------
 
 export interface RouteContract {
@@ -458,7 +479,17 @@ export interface RouteContract {
   response: z.ZodType | null | 'file';
   /** refusals this route answers with, besides 401 for `session` routes (body: errorBodySchema) */
   errors?: readonly number[];
+  /** what a route that changes state leaves in the audit trail (required for every such route of a person or an
+   *  integration: test/security/route-scope.test.ts) */
+  audit?: AuditDecision;
 }
+
+export type AuditDecision =
+  /** recorded once the route answers with success (server/audit/actions.ts): the action, the subject taken from a
+   *  path parameter or a body field, and the body as "after" */
+  | { action: string; subject: `param:${string}` | `body:${string}` }
+  /** the route's own module records these (it knows the before and after, or the outcome of a login) */
+  | { recordedBy: 'module'; actions: readonly string[] };
 
 const id = z.object({ id: z.string() });
 
@@ -466,8 +497,11 @@ export const API = {
   'GET /api/health': { auth: 'none', summary: 'ok/degraded for anyone; store, writer and ingest details with a login or from this machine', response: healthSchema },
   'GET /api/openapi.json': { auth: 'none', summary: 'This API as an OpenAPI 3.1 document (generated from this table)', response: openApiDocumentSchema },
 
-  'POST /api/auth/login': { auth: 'none', summary: 'Log in: sets the session cookie', body: loginBody, response: z.object({ user: sessionUserSchema }), errors: [400, 401] },
-  'POST /api/auth/logout': { auth: 'none', summary: 'Log out', status: 204, response: null },
+  'POST /api/auth/login': {
+    auth: 'none', summary: 'Log in: sets the session cookie', body: loginBody, response: z.object({ user: sessionUserSchema }), errors: [400, 401],
+    audit: { recordedBy: 'module', actions: ['auth.login', 'auth.login.failed', 'auth.login.throttled'] },
+  },
+  'POST /api/auth/logout': { auth: 'none', summary: 'Log out', status: 204, response: null, audit: { recordedBy: 'module', actions: ['auth.logout'] } },
   'GET /api/auth/me': { auth: 'session', summary: 'Who is logged in', response: sessionUserSchema },
 
   'GET /api/province': { auth: 'session', summary: 'The province: communes and their boundaries', response: provinceFileSchema },
@@ -481,35 +515,53 @@ export const API = {
   'PATCH /api/agents/:id': {
     auth: 'session', roles: ['admin'], summary: 'Rename an enrolled agent, move it to another commune, change its site or uplinks',
     params: id, body: agentUpdateBodySchema, response: agentRowSchema, errors: [400, 403, 404, 409],
+    audit: { recordedBy: 'module', actions: ['agent.rename', 'agent.move', 'agent.site', 'agent.uplinks'] },
   },
   'POST /api/agents/:id/revoke': {
     auth: 'session', roles: ['admin'], summary: "Revoke an enrolled agent: its token stops working and its connection is closed", params: id, status: 204, response: null, errors: [403, 404, 409],
+    audit: { recordedBy: 'module', actions: ['agent.revoke'] },
   },
   'POST /api/agents/:id/rotate': {
     auth: 'session', roles: ['admin'], summary: "Give an enrolled agent a new token (shown once); the old one stops working", params: id, response: rotatedSchema, errors: [403, 404, 409],
+    audit: { recordedBy: 'module', actions: ['agent.rotate'] },
   },
   'GET /api/agent/releases': { auth: 'session', summary: 'The agent build this server offers for self-update, and whether updates are paused or pinned', response: agentReleasesInfoSchema },
   'PUT /api/agent/updates': {
     auth: 'session', roles: ['admin'], summary: 'Pause agent self-updates or pin the fleet to a version', body: updatePolicyBodySchema, response: agentReleasesInfoSchema, errors: [400, 403],
+    audit: { recordedBy: 'module', actions: ['agent.updates'] },
   },
   'GET /api/agent/releases/:file': {
     auth: 'agent', summary: "Download an agent artefact named in the release (an agent's own token: Authorization: Bearer <token>, X-Agent-Id: <id>)",
     params: z.object({ file: z.string() }), response: 'file', errors: [401, 404],
   },
 
+  'GET /api/agent/speedtest/down': {
+    auth: 'agent', summary: `Link speed test, download: incompressible bytes until \`bytes\` or \`ms\` (at most ${SPEEDTEST_MAX_BYTES / 1e6} MB); a few tests at once server-wide, more are 429 with Retry-After`,
+    query: speedtestDownQuerySchema, response: 'file', errors: [400, 401, 429],
+  },
+  'POST /api/agent/speedtest/up': {
+    auth: 'agent', summary: `Link speed test, upload: the body is counted and dropped (at most ${SPEEDTEST_MAX_BYTES / 1e6} MB); the answer is how the server received it`,
+    response: speedtestUpAnswerSchema, errors: [401, 413, 429],
+  },
+
   'POST /api/enroll': {
     auth: 'none', summary: "An agent trades a one-time enrolment code for its id and token (throttled per address)", body: enrollBodySchema, response: enrollAnswerSchema, errors: [400, 404, 429],
+    audit: { recordedBy: 'module', actions: ['agent.enrol'] },
   },
   'GET /api/enrollments': { auth: 'session', roles: OPERATOR_ROLES, summary: 'Open enrolments (without their codes)', response: z.array(enrollmentRowSchema), errors: [403] },
   'POST /api/enrollments': {
     auth: 'session', roles: OPERATOR_ROLES, summary: 'Create an enrolment: a one-time code and the install commands that use it', body: enrollmentBodySchema, status: 201, response: enrollmentCreatedSchema, errors: [400, 403],
+    audit: { recordedBy: 'module', actions: ['enrolment.create'] },
   },
-  'DELETE /api/enrollments/:id': { auth: 'session', roles: OPERATOR_ROLES, summary: 'Withdraw an open enrolment', params: id, status: 204, response: null, errors: [403, 404] },
+  'DELETE /api/enrollments/:id': { auth: 'session', roles: OPERATOR_ROLES, summary: 'Withdraw an open enrolment', params: id, status: 204, response: null, errors: [403, 404],
+    audit: { recordedBy: 'module', actions: ['enrolment.delete'] },
+  },
 
   'GET /api/audit': { auth: 'session', roles: ['admin', 'dost'], summary: 'The audit trail: who changed what, from where, newest first', query: auditQuerySchema, response: z.array(auditEntrySchema), errors: [400, 403] },
   'GET /api/audit/csv': { auth: 'session', roles: ['admin', 'dost'], summary: 'The audit trail as CSV (same filters)', query: auditQuerySchema, response: 'file', errors: [400, 403] },
   'POST /api/admin/reload': {
     auth: 'session', roles: ['admin'], summary: 'Re-read the YAML config (validated first; a broken file is refused and the running config stays)', response: reloadResultSchema, errors: [400, 403, 409],
+    audit: { recordedBy: 'module', actions: ['config.reload', 'config.reload.refused'] },
   },
 
   'GET /api/series': { auth: 'session', summary: "A commune/service's latency and loss over time, bucketed", query: seriesQuerySchema, response: seriesSchema, errors: [400, 404] },
@@ -517,19 +569,28 @@ export const API = {
   'GET /api/incidents/maintenance': { auth: 'session', summary: 'Maintenance windows', response: z.array(listedWindowSchema) },
   'POST /api/incidents/maintenance': {
     auth: 'session', roles: OPERATOR_ROLES, summary: 'Add a maintenance window', body: maintenanceWindowSchema, status: 201, response: listedWindowSchema, errors: [400, 403, 409],
+    audit: { action: 'maintenance.add', subject: 'body:id' },
   },
   'DELETE /api/incidents/maintenance/:id': {
     auth: 'session', roles: OPERATOR_ROLES, summary: 'Remove a maintenance window added at runtime', params: id, status: 204, response: null, errors: [403, 404, 409],
+    audit: { action: 'maintenance.remove', subject: 'param:id' },
   },
   'GET /api/incidents': { auth: 'session', summary: 'Incident history with filters', query: incidentListQuerySchema, response: z.array(incidentOutSchema), errors: [400] },
   'GET /api/incidents/:id': { auth: 'session', summary: 'One incident', params: id, response: incidentOutSchema, errors: [404] },
-  'POST /api/incidents/:id/ack': { auth: 'session', roles: OPERATOR_ROLES, summary: 'Acknowledge an incident', params: id, response: incidentOutSchema, errors: [403, 404] },
+  'POST /api/incidents/:id/ack': {
+    auth: 'session', roles: OPERATOR_ROLES, summary: 'Acknowledge an incident', params: id, response: incidentOutSchema, errors: [403, 404],
+    audit: { action: 'incident.ack', subject: 'param:id' },
+  },
   'POST /api/incidents/:id/notes': {
     auth: 'session', roles: OPERATOR_ROLES, summary: 'Add a note to an incident', params: id, body: noteBodySchema, response: incidentOutSchema, errors: [400, 403, 404, 413],
+    audit: { action: 'incident.note', subject: 'param:id' },
   },
 
   'GET /api/reports': { auth: 'session', summary: 'Archived reports, newest first', query: reportListQuerySchema, response: z.array(reportEntrySchema), errors: [400] },
-  'POST /api/reports': { auth: 'session', summary: 'Generate a report', body: generateBodySchema, status: 202, response: submittedSchema, errors: [400, 403] },
+  'POST /api/reports': {
+    auth: 'session', summary: 'Generate a report', body: generateBodySchema, status: 202, response: submittedSchema, errors: [400, 403],
+    audit: { action: 'report.request', subject: 'body:kind' },
+  },
   'GET /api/reports/jobs/:id': { auth: 'session', summary: "A generation's progress", params: id, response: jobProgressSchema, errors: [404] },
   'GET /api/reports/:id': { auth: 'session', summary: 'One archived report', params: id, response: reportEntrySchema, errors: [404] },
   'GET /api/reports/:id/:format': {

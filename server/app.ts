@@ -38,6 +38,7 @@ import { communeRoutes } from './routes/communes.ts';
 import { provinceRoutes } from './routes/province.ts';
 import { publicRoutes } from './routes/public.ts';
 import { seriesRoutes } from './routes/series.ts';
+import { SPEEDTEST_UP_PATH, speedtestRoutes } from './routes/speedtest.ts';
 import type { LiveState } from './state/live-state.ts';
 import type { Store } from './stores/types.ts';
 import type { IncidentEngine } from './incidents/engine.ts';
@@ -99,7 +100,9 @@ export function createApp(d: AppDeps) {
   app.onError(apiErrorHandler(d.log));
   app.use('*', securityHeaders(net));
   app.use('*', sameOriginWrites(origins));
-  app.use('/api/*', limitBody(d.maxBodyBytes ?? 1_048_576));
+  const bodyLimit = limitBody(d.maxBodyBytes ?? 1_048_576);
+  // a speed test's upload is large by design and bounded by its own route
+  app.use('/api/*', (c, next) => (c.req.path === SPEEDTEST_UP_PATH ? next() : bodyLimit(c, next)));
   app.use('/api/*', auditScope(net.address));
   const who = authenticator(d.sessions, d.apiTokens, { throttle: d.authThrottle, address: net.address });
 
@@ -145,7 +148,10 @@ export function createApp(d: AppDeps) {
     throttle: d.authThrottle, address: net.address,
   };
   // the artefacts are fetched with an agent's token, not a session: mounted before the session-only /api
-  app.route('/api/agent', releaseRoutes({ control: d.control, session: auth, agent: agentAuth(ingest) }));
+  const agentToken = agentAuth(ingest);
+  app.route('/api/agent', releaseRoutes({ control: d.control, session: auth, agent: agentToken }));
+  // before the API's compression: random bytes do not compress, and a speed test must see the link, not gzip
+  app.route('/api/agent/speedtest', speedtestRoutes({ agent: agentToken }));
   const api = new Hono<AuthEnv>();
   api.use('*', auth);
   api.use('*', auditActions(d.audit));

@@ -21,6 +21,7 @@ import type { IncidentEngine } from './incidents/engine.ts';
 import type { LiveHub } from './live.ts';
 import type { Dispatcher } from './notifiers/index.ts';
 import type { Reports } from './reports/index.ts';
+import { speedtestStats } from './routes/speedtest.ts';
 import type { LiveState } from './state/live-state.ts';
 import type { Store } from './stores/types.ts';
 
@@ -197,6 +198,12 @@ export class ServerMetrics {
       new Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
 
     new Gauge({ name: 'ioc_build_info', help: 'Server version (value 1)', labelNames: ['version'], registers: [r] }).set({ version: s.version }, 1);
+
+    // ---- link speed tests (server/routes/speedtest.ts)
+    totals('ioc_speedtest_transfers_total', 'Speed test transfers served, by direction (down, up)', 'direction', () => speedtestStats.transfers);
+    totals('ioc_speedtest_bytes_total', 'Speed test payload bytes moved, by direction (down, up)', 'direction', () => speedtestStats.bytes);
+    totals('ioc_speedtest_refused_total', 'Speed test requests refused: busy (every slot taken, 429) or too_large (413)', 'reason', () => speedtestStats.refused);
+    level('ioc_speedtest_active', 'Speed test transfers running now', () => speedtestStats.active);
 
     // ---- agents
     new Gauge({
