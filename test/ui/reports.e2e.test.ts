@@ -191,7 +191,9 @@ describe.skipIf(!hasChromium)('reports page (chromium)', () => {
     expect(text).toContain(`Theo yêu cầu của ${OPERATOR.username}`);
     expect(text).toContain('Hoàn tất');
     expect(await desk.textContent(`${row} [data-generated]`)).toBe(`${g.dd}/${g.mm}/${g.y} ${g.hh}:${g.mi}`);
-    expect(await desk.$$eval(`${row} [data-download]`, (as) => as.map((a) => a.getAttribute('data-download')))).toEqual(['pdf', 'xlsx', 'csv']);
+    expect(await desk.$$eval(`${row} [data-download]`, (as) => as.map((a) => a.getAttribute('data-download')))).toEqual(['pdf', 'xlsx', 'csv', 'docx']);
+    // the Word file is offered by the program's name
+    expect(await desk.textContent(`${row} [data-download="docx"]`)).toBe('Word');
 
     // The PDF: fetched with the page's session cookie, then clicked like a user would.
     const href = (await desk.getAttribute(`${row} [data-download="pdf"]`, 'href'))!;
