@@ -262,7 +262,8 @@ export const healthSchema = z.object({
   version: z.string().optional(),
   uptimeSec: z.number().optional(),
   store: z.object({ ok: z.boolean(), kind: z.string(), detail: z.string().optional() }).optional(),
-  writer: z.object({ flushes: z.number(), points: z.number(), failures: z.number(), lastError: z.string().nullable() }).optional(),
+  /** refused: writes (and their points) turned away while server.limits.writerQueueResults were waiting */
+  writer: z.object({ flushes: z.number(), points: z.number(), failures: z.number(), lastError: z.string().nullable(), refusedWrites: z.number(), refusedPoints: z.number() }).optional(),
   ingest: z.record(z.string(), z.number()).optional(),
   /** wrong passwords/tokens and throttled attempts since start */
   auth: z.object({ failures: z.number(), throttled: z.number() }).optional(),

@@ -1,25 +1,38 @@
-// Changes made through the REST API that their own modules do not record: acknowledgements, notes, maintenance
-// windows and report requests. Recorded once the route has answered with success, with the body as "after".
+// Changes made through the REST API that their own modules do not record (acknowledgements, notes, maintenance
+// windows, report requests): each route declares its action with its contract (config/api.ts `audit`), recorded
+// here once the route has answered with success, with the body as "after".
 import type { MiddlewareHandler } from 'hono';
+import { API, splitRoute, type ApiRoute, type AuditDecision, type RouteContract } from '../../config/api.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { AuditLog } from './log.ts';
 
 interface Action {
   method: string;
-  /** matched against the path below /api */
+  /** the route's path as a pattern: one group per `:param`, in order */
   path: RegExp;
+  params: string[];
   action: string;
-  /** the subject: a path parameter (match group 1) or a body field */
-  subject: (m: RegExpMatchArray, body: Record<string, unknown> | undefined) => string;
+  subject: `param:${string}` | `body:${string}`;
 }
 
-const ACTIONS: Action[] = [
-  { method: 'POST', path: /^\/api\/incidents\/([^/]+)\/ack$/, action: 'incident.ack', subject: (m) => decodeURIComponent(m[1]!) },
-  { method: 'POST', path: /^\/api\/incidents\/([^/]+)\/notes$/, action: 'incident.note', subject: (m) => decodeURIComponent(m[1]!) },
-  { method: 'POST', path: /^\/api\/incidents\/maintenance$/, action: 'maintenance.add', subject: (_m, b) => String(b?.id ?? '') },
-  { method: 'DELETE', path: /^\/api\/incidents\/maintenance\/([^/]+)$/, action: 'maintenance.remove', subject: (m) => decodeURIComponent(m[1]!) },
-  { method: 'POST', path: /^\/api\/reports$/, action: 'report.request', subject: (_m, b) => String(b?.kind ?? '') },
-];
+const recordedHere = (a: AuditDecision | undefined): a is Extract<AuditDecision, { subject: string }> => !!a && 'subject' in a;
+
+/** The routes whose action this middleware records, literal paths first so `/maintenance` never reads as an `:id`. */
+export const ACTIONS: Action[] = (Object.entries(API) as [ApiRoute, RouteContract][])
+  .flatMap(([key, r]) => {
+    if (!recordedHere(r.audit)) return [];
+    const [method, path] = splitRoute(key);
+    const params = [...path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
+    const pattern = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '([^/]+)');
+    return [{ method, path: new RegExp(`^${pattern}$`), params, action: r.audit.action, subject: r.audit.subject }];
+  })
+  .sort((a, b) => a.params.length - b.params.length);
+
+function subjectOf(a: Action, m: RegExpMatchArray, body: Record<string, unknown> | undefined): string {
+  const [from, name] = a.subject.split(':') as ['param' | 'body', string];
+  if (from === 'param') return decodeURIComponent(m[a.params.indexOf(name) + 1] ?? '');
+  return String(body?.[name] ?? '');
+}
 
 export function auditActions(audit: AuditLog): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
@@ -30,7 +43,7 @@ export function auditActions(audit: AuditLog): MiddlewareHandler<AuthEnv> {
       if (!m) continue;
       // the validator has read the body already: this is its cached copy
       const body = a.method === 'POST' ? ((await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined) : undefined;
-      audit.record(c.get('user').username, a.action, a.subject(m, body), body ? { after: body } : undefined);
+      audit.record(c.get('user').username, a.action, subjectOf(a, m, body), body ? { after: body } : undefined);
       return;
     }
   };

@@ -124,7 +124,7 @@ describe.skipIf(skipWithoutInfluxd())('the writer queue while the store hangs', 
 
   const point = (i: number): Point => ({
     measurement: 'icmp', ts: 1_700_000_000_000 + i * 1000,
-    tags: { agent: 'qn-w', commune: '21025', carrier: 'vnpt', target: 'dc', uplink: 'wan1' },
+    tags: { province: '51', agent: 'qn-w', commune: '21025', carrier: 'vnpt', target: 'dc', uplink: 'wan1' },
     fields: { sent: 10, received: 10, loss: 0, rtt_min: 1, rtt_median: 1, rtt_avg: 1, rtt_max: 1, jitter: 0 },
   });
 
