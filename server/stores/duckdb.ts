@@ -77,6 +77,7 @@ const SQL_TYPE: Record<FieldType, string> = { float: 'DOUBLE', int: 'BIGINT', bo
 const DUCK_TYPE: Record<FieldType, DuckDBType> = { float: DOUBLE, int: BIGINT, bool: BOOLEAN, string: VARCHAR };
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
+const ROLLUP_GROUP_POINTS = 200_000;
 
 const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
 
@@ -112,6 +113,8 @@ export interface DuckDbOptions {
   memoryLimit?: string;
   /** DuckDB worker threads; absent = one per core */
   threads?: number;
+  /** raw points a rollup folds at once (default 200,000, about 100 MB of JS objects) */
+  rollupGroupPoints?: number;
 }
 export const DEFAULT_MEMORY_LIMIT = '512MB';
 
@@ -287,13 +290,17 @@ export class DuckDbStore extends CheckedStore {
     return this.rawOn(null, rq);
   }
 
-  /** Raw points through the read queue (conn null) or on a connection the caller holds (rollup, in the write queue). */
-  private async rawOn(conn: DuckDBConnection | null, rq: RawQuery, ordered = true): Promise<Point[]> {
+  /**
+   * Raw points through the read queue (conn null) or on a connection the caller holds (rollup, in the write queue);
+   * `part` keeps one of `n` disjoint groups of (province, commune, carrier).
+   */
+  private async rawOn(conn: DuckDBConnection | null, rq: RawQuery, ordered = true, part?: { n: number; i: number }): Promise<Point[]> {
     const fields = fieldDefs(rq.measurement);
     const { sql: where, values, types } = whereSql(rq.from, rq.to, rq.where);
+    const inPart = part && part.n > 1 ? ` AND hash(province, commune, carrier) % ${part.n} = ${part.i}` : '';
     let sql =
       `SELECT ts, ${TAG_KEYS.map(q).join(', ')}${fields.map(([f]) => `, ${q(f)}`).join('')} FROM ${q(rq.measurement)}` +
-      ` WHERE ${where}${ordered ? ' ORDER BY ts, agent, target, uplink' : ''}`;
+      ` WHERE ${where}${inPart}${ordered ? ' ORDER BY ts, agent, target, uplink' : ''}`;
     if (rq.limit !== undefined) sql += ` LIMIT ${rq.limit}`;
     const rows = conn ? ((await conn.runAndReadAll(sql, values, types)).getRowsJS() as unknown[][]) : await this.read(sql, values, types);
     return rows.map((row) => {
@@ -430,16 +437,32 @@ export class DuckDbStore extends CheckedStore {
     if (this.rollupsInFlight === 0) this.lastWrite.clear();
     this.rollupsInFlight++;
     const seen = this.writeSeq;
+    // An hour of a province with thousands of sites is millions of points: read and fold them in disjoint groups
+    // of (province, commune, carrier), which share no series row and no link row, so only one group's points are
+    // in memory at a time.
     const readAll = async (conn: DuckDBConnection | null) => {
-      const points: Point[] = [];
-      for (const m of ROLLUP_MEASUREMENTS) for (const p of await this.rawOn(conn, { measurement: m, from, to }, false)) points.push(p);
-      return points;
+      const counted = ROLLUP_MEASUREMENTS.map((m) => `SELECT count(*) AS n FROM ${q(m)} WHERE ts >= $1 AND ts < $2`).join(' UNION ALL ');
+      const countSql = `SELECT sum(n) FROM (${counted})`;
+      const args: [DuckDBValue[], DuckDBType[]] = [[BigInt(from), BigInt(to)], [BIGINT, BIGINT]];
+      const total = Number((conn ? (await conn.runAndReadAll(countSql, ...args)).getRowsJS() : await this.read(countSql, ...args))[0]?.[0] ?? 0);
+      const n = Math.max(1, Math.ceil(total / (this.options.rollupGroupPoints ?? ROLLUP_GROUP_POINTS)));
+      const out: ReturnType<RollupBuild> = { series: [], links: [] };
+      const perHour = new Map<number, number>();
+      let count = 0;
+      for (let i = 0; i < n; i++) {
+        const points: Point[] = [];
+        for (const m of ROLLUP_MEASUREMENTS) for (const p of await this.rawOn(conn, { measurement: m, from, to }, false, { n, i })) points.push(p);
+        for (const p of points) perHour.set(hourOf(p.ts), (perHour.get(hourOf(p.ts)) ?? 0) + 1);
+        count += points.length;
+        const b = build(points);
+        for (const r of b.series) out.series.push(r);
+        for (const l of b.links) out.links.push(l);
+      }
+      return { built: out, perHour, count };
     };
-    let points: Point[];
-    let built: ReturnType<RollupBuild>;
+    let read: Awaited<ReturnType<typeof readAll>>;
     try {
-      points = await readAll(null);
-      built = build(points);
+      read = await readAll(null);
     } catch (err) {
       this.rollupsInFlight--;
       throw err;
@@ -449,13 +472,8 @@ export class DuckDbStore extends CheckedStore {
       if (!c) throw new StoreUnavailableError('duckdb: store is closed');
       let touchedSince = false;
       for (const [h, seq] of this.lastWrite) if (h >= from && h < to && seq > seen) touchedSince = true;
-      if (touchedSince) {
-        points = await readAll(c);
-        built = build(points);
-      }
-      const { series, links } = built;
-      const perHour = new Map<number, number>();
-      for (const p of points) perHour.set(hourOf(p.ts), (perHour.get(hourOf(p.ts)) ?? 0) + 1);
+      if (touchedSince) read = await readAll(c);
+      const { built: { series, links }, perHour } = read;
       const figTypes = [...FIGURE_COLS, ...HIST_COLS].map((f) => (INT_COLS.has(f) ? INTEGER : DOUBLE));
       const seriesTypes: DuckDBType[] = [BIGINT, ...TAG_KEYS.map(() => VARCHAR), ...figTypes];
       const linkTypes: DuckDBType[] = [BIGINT, VARCHAR, VARCHAR, VARCHAR, INTEGER, BOOLEAN, BOOLEAN, ...figTypes];
@@ -481,7 +499,7 @@ export class DuckDbStore extends CheckedStore {
         await c.run('ROLLBACK').catch(() => undefined);
         throw new StoreUnavailableError(`duckdb: rollup failed: ${msg(err)}`, { cause: err });
       }
-      return { hours: (to - from) / ROLLUP_BUCKET_MS, points: points.length, rows: series.length };
+      return { hours: (to - from) / ROLLUP_BUCKET_MS, points: read.count, rows: series.length };
     }).finally(() => this.rollupsInFlight--);
   }
 

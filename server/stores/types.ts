@@ -130,7 +130,11 @@ export interface RollupRows {
   links: LinkRow[];
 }
 
-/** Turns the raw points of a chunk of hours into rollup rows (server/stores/rollup.ts rollupBuilder). */
+/**
+ * Turns the raw points of a chunk of hours into rollup rows (server/stores/rollup.ts rollupBuilder). A store may call
+ * it once per disjoint group of (province, commune, carrier) and concatenate the rows: a series or link row never
+ * pools points of two such groups.
+ */
 export type RollupBuild = (points: Point[]) => RollupRows;
 
 export const LINK_KEYS = ['province', 'commune', 'carrier', 'hod'] as const;
