@@ -562,7 +562,7 @@ export const API = {
   'GET /api/audit/csv': { auth: 'session', roles: ['admin', 'dost'], summary: 'The audit trail as CSV (same filters)', query: auditQuerySchema, response: 'file', errors: [400, 403] },
   'POST /api/admin/reload': {
     auth: 'session', roles: ['admin'], summary: 'Re-read the YAML config (validated first; a broken file is refused and the running config stays)', response: reloadResultSchema, errors: [400, 403, 409],
-    audit: { recordedBy: 'module', actions: ['config.reload', 'config.reload.refused'] },
+    audit: { recordedBy: 'module', actions: ['config.reload', 'config.reload.refused', 'auth.sessions.ended', 'auth.token.changed'] },
   },
 
   'GET /api/series': { auth: 'session', summary: "A commune/service's latency and loss over time, bucketed", query: seriesQuerySchema, response: seriesSchema, errors: [400, 404] },
