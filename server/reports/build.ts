@@ -12,10 +12,10 @@ import type { ReportBuilder, ReportRequest } from './runner.ts';
 type Kind = ReportRequest['kind'];
 type Build<K extends Kind> = (req: Extract<ReportRequest, { kind: K }>) => Promise<Report>;
 
-export function storeBuilder(store: Store, dir: Directory, cfg: Pick<ReportsConfig, 'deadZone' | 'green'>, now: () => number = Date.now): ReportBuilder {
+export function storeBuilder(store: Store, dir: Directory, cfg: Pick<ReportsConfig, 'deadZone' | 'green' | 'qcvn'>, now: () => number = Date.now): ReportBuilder {
   const period = (p: ReportRequest['period']) => ({ from: p.from, to: p.to, label: p.label });
   const byKind = {
-    carrier: (req) => buildCarrierReport(store, dir, req.carrier, period(req.period), cfg.deadZone, now()),
+    carrier: (req) => buildCarrierReport(store, dir, req.carrier, period(req.period), cfg.deadZone, now(), { qcvn: cfg.qcvn }),
     dost: (req) => buildDostReport(store, dir, period(req.period), previousPeriod(req.period), cfg.green, req.scope, now()),
   } satisfies { [K in Kind]: Build<K> };
   return (req) => (byKind[req.kind] as Build<Kind>)(req);

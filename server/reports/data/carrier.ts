@@ -24,13 +24,17 @@ import type { Directory } from '../../directory.ts';
 import { emptyFigures, histQuantile, mergeFigures } from '../../stores/rollup.ts';
 import type { RollupFigures, Store } from '../../stores/types.ts';
 import type { Incident } from '../../incidents/types.ts';
-import type { CarrierCommuneRow, CarrierReport, DeadZoneDefinition, Period, ReportIncident } from '../model.ts';
+import type { CarrierCommuneRow, CarrierReport, DeadZoneDefinition, Period, QcvnThresholds, ReportIncident } from '../model.ts';
 import { readLinks, roundClassifier, runRollup } from './rollups.ts';
 import { fmtNum } from './format.ts';
+import { buildQcvnSection } from './qcvn.ts';
+import { DEFAULT_QCVN } from '../../../config/schema.ts';
 
 export interface CarrierReportOptions {
   /** roll up the period's closed hours first (default true; false reads raw data where not rolled up) */
   ensureRollups?: boolean;
+  /** the QCVN 34 section's thresholds (default DEFAULT_QCVN) */
+  qcvn?: QcvnThresholds;
 }
 
 export async function buildCarrierReport(
@@ -108,6 +112,7 @@ export async function buildCarrierReport(
       (a.commune < b.commune ? -1 : a.commune > b.commune ? 1 : 0),
   );
 
+  const qcvn = await buildQcvnSection(store, dir, carrierId, period, opts.qcvn ?? DEFAULT_QCVN, classify);
   return {
     kind: 'carrier',
     province: { code: dir.province.code, name: dir.province.name },
@@ -117,6 +122,7 @@ export async function buildCarrierReport(
     definition,
     rows,
     incidents: incidents.map((i) => reportIncident(i, period, now, directoryNames(dir))).sort((a, b) => a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1)),
+    ...(qcvn ? { qcvn } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 // so the three formats cannot disagree on a figure or a heading.
 import type { ProvinceFile, ReportsConfig } from '../../../config/schema.ts';
 import { causeKindText, placeTexts } from '../../../config/words.ts';
-import type { CarrierReport, DostReport, OutageStats, Period, Report, ReportIncident, ReportKind } from '../model.ts';
+import type { CarrierReport, DostReport, OutageStats, Period, QcvnSection, Report, ReportIncident, ReportKind } from '../model.ts';
 import { DASH, ascii, causes, date, dateTime, hours, lastDay, num, pct } from './format.ts';
 
 /** How a column's raw values are typeset (and, in XLSX, which number format they get). */
@@ -183,11 +183,13 @@ function carrierDoc(r: CarrierReport, ctx: DocContext): ReportDoc {
         'Giờ suy giảm / giờ mất kết nối: tổng số giờ trong kỳ ở trạng thái chất lượng kém / mất kết nối.',
         'Khung giờ tệ nhất: các giờ trong ngày (giờ Việt Nam) có tỷ lệ mất gói cao nhất, tối đa 3 khung giờ.',
         `Sự cố: các sự cố được quy cho ${r.carrier.name} có ảnh hưởng tới xã/phường. Xếp hạng: vùng lõm trước, sau đó theo khả dụng tăng dần.`,
+        ...(r.qcvn ? qcvnDefinitions(r.qcvn) : []),
       ],
     },
     summary: [
       ['Số xã/phường có số liệu', num(r.rows.length)],
       ['Số vùng lõm sóng', num(dead.length)],
+      ...(r.qcvn ? [qcvnSummary(r.qcvn)] : []),
       ['Số sự cố quy cho nhà mạng', num(r.incidents.length)],
     ],
     tables: [
@@ -227,10 +229,77 @@ function carrierDoc(r: CarrierReport, ctx: DocContext): ReportDoc {
         empty: `Không có số liệu đo qua đường truyền của ${r.carrier.name} trong kỳ.`,
         highlight: r.rows.map((x) => x.deadZone),
       },
+      ...(r.qcvn ? [qcvnTable(r.qcvn)] : []),
       incidentTable(r.incidents, n, `Không có sự cố nào được quy cho ${r.carrier.name} trong kỳ.`),
     ],
     map,
     generatedAt: r.generatedAt,
+  };
+}
+
+// ---- QCVN 34 (data/qcvn.ts): the carrier's lines with a contracted speed against the standard's figures ----
+
+function qcvnDefinitions(q: QcvnSection): string[] {
+  const t = q.thresholds;
+  const ratio = pct(t.minSpeedRatio * 100, 0);
+  return [
+    `Đối chiếu ${t.standard} (chưa đối chiếu với văn bản gốc): tốc độ tải xuống và tải lên trung bình từ ${ratio} tốc độ hợp đồng trở lên, ` +
+      `độ trễ trung bình không quá ${num(t.maxLatencyMs)} ms, khả dụng từ ${pct(t.minAvailabilityPct)} trở lên. Các ngưỡng theo bản công bố hợp quy ` +
+      'của doanh nghiệp cho phiên bản 2019 của quy chuẩn, chưa đối chiếu với văn bản gốc phiên bản 2022; có thể thay đổi trong cấu hình.',
+    `Tỷ lệ đạt tốc độ: phần trăm số lần đo thành công có tốc độ từ ${ratio} tốc độ hợp đồng trở lên. Lần đo thất bại hoặc bị hủy (đường truyền đang bận) được đếm, không được đánh giá.`,
+    'Độ trễ: trung bình các trung vị RTT của lượt đo ICMP qua đường truyền (không tính lượt đo tới gateway). Khả dụng: tỷ lệ lượt đo ICMP qua đường truyền không thất bại.',
+  ];
+}
+
+function qcvnSummary(q: QcvnSection): [string, string] {
+  const judged = q.rows.filter((x) => x.okTests > 0 || x.latencyMs !== null || x.availabilityPct !== null);
+  return [`Đường truyền đạt ${q.thresholds.standard}`, `${num(judged.filter((x) => x.unmet === null).length)}/${num(judged.length)}`];
+}
+
+function qcvnTable(q: QcvnSection): Table {
+  const ratio = num(q.thresholds.minSpeedRatio * 100);
+  const t = q.total;
+  return {
+    sheet: 'QCVN 34',
+    title: `Chất lượng đường truyền theo ${q.thresholds.standard} (ngưỡng chưa đối chiếu với văn bản gốc)`,
+    columns: [
+      { header: 'Mã xã', type: 'text', width: 6 },
+      { header: 'Xã/phường', type: 'text', width: 14 },
+      { header: 'Trạm đo', type: 'text', width: 9 },
+      { header: 'Đường truyền', type: 'text', width: 8 },
+      { header: 'Tốc độ hợp đồng (Mbit/s, xuống/lên)', type: 'text', width: 9 },
+      { header: 'Số lần đo', type: 'int', width: 5 },
+      { header: 'Đo thành công', type: 'int', width: 6 },
+      { header: `Tải xuống ≥ ${ratio} % (% lần đo)`, type: 'pct', width: 8 },
+      { header: `Tải lên ≥ ${ratio} % (% lần đo)`, type: 'pct', width: 8 },
+      // Mbit/s with one decimal, typeset like the ms columns
+      { header: 'Tải xuống TB (Mbit/s)', type: 'ms', width: 7 },
+      { header: 'Tải lên TB (Mbit/s)', type: 'ms', width: 7 },
+      { header: 'Độ trễ TB (ms)', type: 'ms', width: 7 },
+      { header: 'Khả dụng (%)', type: 'pct', width: 8 },
+      { header: 'Chỉ tiêu chưa đạt', type: 'text', width: 20 },
+    ],
+    rows: [
+      ...q.rows.map((x): Cell[] => [
+        x.commune,
+        x.name,
+        x.agent,
+        x.uplink,
+        `${num(x.contractedMbps.down)}/${num(x.contractedMbps.up)}`,
+        x.tests,
+        x.okTests,
+        x.downOkPct,
+        x.upOkPct,
+        x.meanDownMbps,
+        x.meanUpMbps,
+        x.latencyMs,
+        x.availabilityPct,
+        x.unmet,
+      ]),
+      [null, 'Toàn nhà mạng', null, null, null, t.tests, t.okTests, t.downOkPct, t.upOkPct, null, null, t.latencyMs, t.availabilityPct, null],
+    ],
+    empty: '',
+    highlight: [...q.rows.map((x) => x.unmet !== null), false],
   };
 }
 
