@@ -25,8 +25,8 @@ export interface Directory {
   agentsOfCommune(code: string): string[];
   /** the agent's site; an agent configured without one is its commune's centre */
   siteOf(agentId: string): Site | undefined;
-  /** communes where some agent has an uplink of this carrier */
-  communesOfCarrier(carrier: string): Set<string>;
+  /** communes where some agent has an uplink of this carrier (of this network, when given) */
+  communesOfCarrier(carrier: string, network?: UplinkNetwork): Set<string>;
   /** the network an agent's uplink belongs to ('internet' when not said, or when the uplink is unknown) */
   networkOf(agentId: string, uplink: string | undefined): UplinkNetwork;
 }
@@ -141,8 +141,9 @@ export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile)
       const u = a && ((uplink && a.uplinks.find((x) => x.name === uplink)) || (a.uplinks.length === 1 ? a.uplinks[0] : undefined));
       return uplinkNetwork(u);
     },
-    communesOfCarrier(carrier) {
-      return new Set(cfg.agents.filter((a) => a.uplinks.some((u) => u.carrier === carrier)).map((a) => a.commune));
+    communesOfCarrier(carrier, network) {
+      const mine = (u: AgentConfig['uplinks'][number]) => u.carrier === carrier && (!network || uplinkNetwork(u) === network);
+      return new Set(cfg.agents.filter((a) => a.uplinks.some(mine)).map((a) => a.commune));
     },
   };
 }

@@ -56,52 +56,6 @@ export interface CarrierCommuneRow {
   why: string | null;
 }
 
-/** The QCVN 34 figures the section compares with (config reports.qcvn); stated in the report. */
-export interface QcvnThresholds {
-  /** the standard cited, e.g. "QCVN 34:2022/BTTTT" */
-  standard: string;
-  /** a speed meets the standard at or above this share of the contracted speed (0.8) */
-  minSpeedRatio: number;
-  maxLatencyMs: number;
-  minAvailabilityPct: number;
-}
-
-export interface QcvnFigures {
-  /** speed tests stored in the period (every attempt) */
-  tests: number;
-  /** tests that measured both directions */
-  okTests: number;
-  /** share of okTests whose download (upload) reached minSpeedRatio × the contracted speed, % */
-  downOkPct: number | null;
-  upOkPct: number | null;
-  /** mean of okTests' speeds, Mbit/s (null in the carrier total: contracts differ) */
-  meanDownMbps: number | null;
-  meanUpMbps: number | null;
-  /** mean of the round medians of the ICMP rounds over the line, gateway targets left out, ms */
-  latencyMs: number | null;
-  /** rounds not failed / rounds over the line (every ICMP target), % */
-  availabilityPct: number | null;
-}
-
-/** One line of the carrier with a contracted speed (config uplinks[].contractedMbps). */
-export interface QcvnLineRow extends QcvnFigures {
-  commune: string;
-  name: string;
-  agent: string;
-  uplink: string;
-  contractedMbps: { down: number; up: number };
-  /** the figures below the standard, in words; null when every measured figure meets it */
-  unmet: string | null;
-}
-
-export interface QcvnSection {
-  thresholds: QcvnThresholds;
-  /** by commune, agent, uplink */
-  rows: QcvnLineRow[];
-  /** all lines pooled */
-  total: QcvnFigures;
-}
-
 export interface CarrierReport {
   kind: 'carrier';
   province: { code: string; name: string };
@@ -109,11 +63,11 @@ export interface CarrierReport {
   period: Period;
   generatedAt: number;
   definition: DeadZoneDefinition;
-  /** worst first (dead zones first, then by availability ascending) */
+  /** worst first (dead zones first, then by availability ascending); its Internet lines only when it runs TSLCD lines */
   rows: CarrierCommuneRow[];
+  /** the carrier's lines on the government data network (TSLCD), the same figures, apart; absent when it has none */
+  tslcdRows?: CarrierCommuneRow[];
   incidents: ReportIncident[];
-  /** link speed, latency and availability against QCVN 34; absent when no line of the carrier has a contracted speed */
-  qcvn?: QcvnSection;
 }
 
 /** The "xanh" (green) bar of Plan 02-KH/BCĐTW as configured; stated in the report. */
@@ -155,6 +109,18 @@ export interface DostServiceRow extends OutageStats {
   deltaUptimePct: number | null;
 }
 
+/** A network beside the public Internet (the government data network, TSLCD): its own availability line. */
+export interface DostNetworkRow extends OutageStats {
+  /** config uplinks[].network: 'tslcd' */
+  network: string;
+  name: string;
+  /** figures from the network-wide incidents (its lines failing in many communes at once) */
+  previous: OutageStats | null;
+  deltaUptimePct: number | null;
+  /** incidents of single communes' lines on the network (a commune's TSLCD cut; its commune's row counts them too) */
+  lineIncidents: number;
+}
+
 export interface DostReport {
   kind: 'dost';
   province: { code: string; name: string };
@@ -166,6 +132,8 @@ export interface DostReport {
   green: GreenDefinition;
   communes: DostCommuneRow[];
   services: DostServiceRow[];
+  /** the TSLCD network's availability, when some agent has a TSLCD line and the report is not for one service */
+  networks?: DostNetworkRow[];
   incidents: ReportIncident[];
   summary: { communes: number; green: number; notGreen: number; incidents: number; downtimeMin: number };
 }

@@ -15,12 +15,15 @@
 //   mttrMin           mean opened→resolved time of the non-maintenance incidents resolved inside the period
 // Green: monitored, uptime >= minUptimePct, longest outage <= maxOutageMin, incidents <= maxIncidents; the reason lists
 // every rule missed. The previous period gets the same figures; deltaUptimePct = uptime now − uptime then.
+// TSLCD network (when an agent has a TSLCD line and the report is not for one service): uptime from the network-wide
+//   TSLCD incidents (cause 'carrier', subject 'tslcd'), and a count of single communes' TSLCD-line incidents.
 // Summary: rows, green / not green communes, distinct non-maintenance incidents, downtime summed over communes.
+import { networkText } from '../../../config/words.ts';
 import type { Directory } from '../../directory.ts';
 import type { Incident } from '../../incidents/types.ts';
 import { isGatewayTarget } from '../../kinds/index.ts';
 import type { Store } from '../../stores/types.ts';
-import type { DostCommuneRow, DostReport, DostServiceRow, GreenDefinition, OutageStats, Period } from '../model.ts';
+import type { DostCommuneRow, DostNetworkRow, DostReport, DostServiceRow, GreenDefinition, OutageStats, Period } from '../model.ts';
 import { directoryNames, reportIncident } from './carrier.ts';
 import { fmtNum } from './format.ts';
 
@@ -110,6 +113,7 @@ export async function buildDostReport(
   const forCommune = (code: string) => all.filter((i) => i.communes.includes(code) && (scope.target === undefined || i.targets.includes(scope.target)));
   const forService = (t: string) =>
     all.filter((i) => i.cause === 'service' && (i.subject === t || i.targets.includes(t)) && (scope.commune === undefined || i.communes.includes(scope.commune)));
+  const listedExtra = new Map<string, Incident>();
   const delta = (cur: OutageStats, prev: OutageStats) => (cur.uptimePct !== null && prev.uptimePct !== null ? cur.uptimePct - prev.uptimePct : null);
 
   const communeCodes = scope.commune !== undefined ? [scope.commune] : dir.province.communes.map((c) => c.code);
@@ -140,10 +144,35 @@ export async function buildDostReport(
     return { target: t, name: dir.targets.get(t)?.name ?? t, ...cur, previous: prev, deltaUptimePct: delta(cur, prev) };
   });
 
+  // The TSLCD network as its own line: its network-wide incidents (attribution/network.ts: a carrier-like cause whose
+  // subject is the network) make its uptime; one commune's TSLCD cut is counted beside it, as that commune's line.
+  const networks: DostNetworkRow[] = [];
+  const tslcdLines = [...dir.agents.values()].filter((a) => a.uplinks.some((u) => u.network === 'tslcd'));
+  if (scope.target === undefined && tslcdLines.length) {
+    const inScopeCommune = (i: Incident) => scope.commune === undefined || i.communes.includes(scope.commune);
+    const wide = all.filter((i) => i.cause === 'carrier' && i.subject === 'tslcd' && inScopeCommune(i));
+    const lines = all.filter(
+      (i) => i.cause === 'local_link' && !i.maintenance && 'figures' in i.evidence && String(i.evidence.figures.network ?? '').split(',').includes('tslcd') && inScopeCommune(i),
+    );
+    const cur = outageStats(wide, period, now);
+    const prev = outageStats(wide, previousPeriod, now);
+    const end = Math.max(period.from, Math.min(period.to, now));
+    networks.push({
+      network: 'tslcd',
+      name: networkText('tslcd', 'vi').replace(/^./, (c) => c.toUpperCase()),
+      ...cur,
+      previous: prev,
+      deltaUptimePct: delta(cur, prev),
+      lineIncidents: lines.filter((i) => i.openedAt < end && (i.resolvedAt === null || i.resolvedAt > period.from)).length,
+    });
+    for (const i of wide) if (i.openedAt < end && (i.resolvedAt === null || i.resolvedAt > period.from)) listedExtra.set(i.id, i);
+  }
+
   // Every incident the report's rows were computed from, overlapping the period.
   const inScope = new Map<string, Incident>();
   for (const code of communeCodes) for (const i of forCommune(code)) inScope.set(i.id, i);
   for (const t of serviceIds) for (const i of forService(t)) inScope.set(i.id, i);
+  for (const [id, i] of listedExtra) inScope.set(id, i);
   const end = Math.max(period.from, Math.min(period.to, now));
   const listed = [...inScope.values()].filter((i) => i.openedAt < end && (i.resolvedAt === null || i.resolvedAt > period.from));
   const greenCount = communes.filter((c) => c.green).length;
@@ -158,6 +187,7 @@ export async function buildDostReport(
     green,
     communes,
     services,
+    ...(networks.length ? { networks } : {}),
     incidents: listed.map((i) => reportIncident(i, period, now, directoryNames(dir))).sort((a, b) => a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1)),
     summary: {
       communes: communes.length,

@@ -2,9 +2,12 @@
 // tables (typed columns, raw values) and, for carriers, the map. csv.ts, xlsx.ts and pdf.ts only typeset this,
 // so the three formats cannot disagree on a figure or a heading.
 import type { ProvinceFile, ReportsConfig } from '../../../config/schema.ts';
-import { causeKindText, placeTexts } from '../../../config/words.ts';
-import type { CarrierReport, DostReport, OutageStats, Period, QcvnSection, Report, ReportIncident, ReportKind } from '../model.ts';
+import { causeKindText, networkText, placeTexts } from '../../../config/words.ts';
+import { UPLINK_NETWORKS } from '../../../config/schema.ts';
+import type { CarrierReport, DostReport, OutageStats, Period, Report, ReportIncident, ReportKind } from '../model.ts';
 import { DASH, ascii, causes, date, dateTime, hours, lastDay, num, pct } from './format.ts';
+
+const isNetwork = (id: string) => (UPLINK_NETWORKS as readonly string[]).includes(id);
 
 /** How a column's raw values are typeset (and, in XLSX, which number format they get). */
 export type ColType = 'text' | 'int' | 'pct' | 'ms' | 'hours' | 'minutes' | 'delta' | 'datetime' | 'bool';
@@ -106,7 +109,8 @@ function names(ctx: DocContext, extra: [string, string][] = []) {
   return {
     commune: (code: string) => m.get(code) ?? code,
     subject: (i: ReportIncident) => {
-      const n = i.cause === 'carrier' ? ctx.carrierName?.(i.subject) : i.cause === 'service' ? ctx.targetName?.(i.subject) : m.get(i.subject);
+      // a carrier-like cause may name a network (attribution/network.ts: `tslcd`)
+      const n = i.cause === 'carrier' ? (ctx.carrierName?.(i.subject) ?? (isNetwork(i.subject) ? networkText(i.subject, 'vi') : undefined)) : i.cause === 'service' ? ctx.targetName?.(i.subject) : m.get(i.subject);
       return n ?? i.subject;
     },
   };
@@ -183,53 +187,29 @@ function carrierDoc(r: CarrierReport, ctx: DocContext): ReportDoc {
         'Giờ suy giảm / giờ mất kết nối: tổng số giờ trong kỳ ở trạng thái chất lượng kém / mất kết nối.',
         'Khung giờ tệ nhất: các giờ trong ngày (giờ Việt Nam) có tỷ lệ mất gói cao nhất, tối đa 3 khung giờ.',
         `Sự cố: các sự cố được quy cho ${r.carrier.name} có ảnh hưởng tới xã/phường. Xếp hạng: vùng lõm trước, sau đó theo khả dụng tăng dần.`,
-        ...(r.qcvn ? qcvnDefinitions(r.qcvn) : []),
+        ...(r.tslcdRows
+          ? [
+              `Đường truyền số liệu chuyên dùng (TSLCD) của ${r.carrier.name} được tính riêng, cùng định nghĩa; bảng xã/phường và bản đồ chỉ tính đường Internet.`,
+            ]
+          : []),
       ],
     },
     summary: [
       ['Số xã/phường có số liệu', num(r.rows.length)],
       ['Số vùng lõm sóng', num(dead.length)],
-      ...(r.qcvn ? [qcvnSummary(r.qcvn)] : []),
+      ...(r.tslcdRows
+        ? ([
+            ['Số xã/phường có đường TSLCD', num(r.tslcdRows.length)],
+            ['Số xã/phường có đường TSLCD dưới ngưỡng', num(r.tslcdRows.filter((x) => x.deadZone).length)],
+          ] as [string, string][])
+        : []),
       ['Số sự cố quy cho nhà mạng', num(r.incidents.length)],
     ],
     tables: [
-      {
-        sheet: 'Xã phường',
-        title: 'Xã/phường theo mức độ (tệ nhất trước)',
-        columns: [
-          { header: 'Hạng', type: 'int', width: 4 },
-          { header: 'Mã xã', type: 'text', width: 6 },
-          { header: 'Xã/phường', type: 'text', width: 16 },
-          { header: 'Vùng lõm', type: 'bool', width: 6 },
-          { header: 'Khả dụng (%)', type: 'pct', width: 8 },
-          { header: 'Mất gói (%)', type: 'pct', width: 7 },
-          { header: 'RTT trung vị (ms)', type: 'ms', width: 8 },
-          { header: 'RTT p95 (ms)', type: 'ms', width: 8 },
-          { header: 'Giờ suy giảm', type: 'hours', width: 7 },
-          { header: 'Giờ mất kết nối', type: 'hours', width: 7 },
-          { header: 'Khung giờ tệ nhất', type: 'text', width: 14 },
-          { header: 'Sự cố', type: 'int', width: 5 },
-          { header: 'Lý do', type: 'text', width: 22 },
-        ],
-        rows: r.rows.map((x, i) => [
-          i + 1,
-          x.commune,
-          x.name,
-          x.deadZone,
-          x.availabilityPct,
-          x.lossPct,
-          x.rttMedianMs,
-          x.rttP95Ms,
-          x.hoursDegraded,
-          x.hoursDown,
-          x.worstHours.length ? hours(x.worstHours) : null,
-          x.incidents,
-          x.why,
-        ]),
-        empty: `Không có số liệu đo qua đường truyền của ${r.carrier.name} trong kỳ.`,
-        highlight: r.rows.map((x) => x.deadZone),
-      },
-      ...(r.qcvn ? [qcvnTable(r.qcvn)] : []),
+      communeTable(r.rows, 'Xã phường', 'Xã/phường theo mức độ (tệ nhất trước)', `Không có số liệu đo qua đường truyền của ${r.carrier.name} trong kỳ.`),
+      ...(r.tslcdRows
+        ? [communeTable(r.tslcdRows, 'TSLCD', `Đường truyền số liệu chuyên dùng (TSLCD) của ${r.carrier.name}, theo mức độ (tệ nhất trước)`, 'Không có số liệu đo qua đường TSLCD trong kỳ.')]
+        : []),
       incidentTable(r.incidents, n, `Không có sự cố nào được quy cho ${r.carrier.name} trong kỳ.`),
     ],
     map,
@@ -237,69 +217,43 @@ function carrierDoc(r: CarrierReport, ctx: DocContext): ReportDoc {
   };
 }
 
-// ---- QCVN 34 (data/qcvn.ts): the carrier's lines with a contracted speed against the standard's figures ----
-
-function qcvnDefinitions(q: QcvnSection): string[] {
-  const t = q.thresholds;
-  const ratio = pct(t.minSpeedRatio * 100, 0);
-  return [
-    `Đối chiếu ${t.standard} (chưa đối chiếu với văn bản gốc): tốc độ tải xuống và tải lên trung bình từ ${ratio} tốc độ hợp đồng trở lên, ` +
-      `độ trễ trung bình không quá ${num(t.maxLatencyMs)} ms, khả dụng từ ${pct(t.minAvailabilityPct)} trở lên. Các ngưỡng theo bản công bố hợp quy ` +
-      'của doanh nghiệp cho phiên bản 2019 của quy chuẩn, chưa đối chiếu với văn bản gốc phiên bản 2022; có thể thay đổi trong cấu hình.',
-    `Tỷ lệ đạt tốc độ: phần trăm số lần đo thành công có tốc độ từ ${ratio} tốc độ hợp đồng trở lên. Lần đo thất bại hoặc bị hủy (đường truyền đang bận) được đếm, không được đánh giá.`,
-    'Độ trễ: trung bình các trung vị RTT của lượt đo ICMP qua đường truyền (không tính lượt đo tới gateway). Khả dụng: tỷ lệ lượt đo ICMP qua đường truyền không thất bại.',
-  ];
-}
-
-function qcvnSummary(q: QcvnSection): [string, string] {
-  const judged = q.rows.filter((x) => x.okTests > 0 || x.latencyMs !== null || x.availabilityPct !== null);
-  return [`Đường truyền đạt ${q.thresholds.standard}`, `${num(judged.filter((x) => x.unmet === null).length)}/${num(judged.length)}`];
-}
-
-function qcvnTable(q: QcvnSection): Table {
-  const ratio = num(q.thresholds.minSpeedRatio * 100);
-  const t = q.total;
+/** A carrier's communes with their figures, worst first (its Internet lines, or apart its TSLCD lines). */
+function communeTable(rows: CarrierReport['rows'], sheet: string, title: string, empty: string): Table {
   return {
-    sheet: 'QCVN 34',
-    title: `Chất lượng đường truyền theo ${q.thresholds.standard} (ngưỡng chưa đối chiếu với văn bản gốc)`,
+    sheet,
+    title,
     columns: [
+      { header: 'Hạng', type: 'int', width: 4 },
       { header: 'Mã xã', type: 'text', width: 6 },
-      { header: 'Xã/phường', type: 'text', width: 14 },
-      { header: 'Trạm đo', type: 'text', width: 9 },
-      { header: 'Đường truyền', type: 'text', width: 8 },
-      { header: 'Tốc độ hợp đồng (Mbit/s, xuống/lên)', type: 'text', width: 9 },
-      { header: 'Số lần đo', type: 'int', width: 5 },
-      { header: 'Đo thành công', type: 'int', width: 6 },
-      { header: `Tải xuống ≥ ${ratio} % (% lần đo)`, type: 'pct', width: 8 },
-      { header: `Tải lên ≥ ${ratio} % (% lần đo)`, type: 'pct', width: 8 },
-      // Mbit/s with one decimal, typeset like the ms columns
-      { header: 'Tải xuống TB (Mbit/s)', type: 'ms', width: 7 },
-      { header: 'Tải lên TB (Mbit/s)', type: 'ms', width: 7 },
-      { header: 'Độ trễ TB (ms)', type: 'ms', width: 7 },
+      { header: 'Xã/phường', type: 'text', width: 16 },
+      { header: 'Vùng lõm', type: 'bool', width: 6 },
       { header: 'Khả dụng (%)', type: 'pct', width: 8 },
-      { header: 'Chỉ tiêu chưa đạt', type: 'text', width: 20 },
+      { header: 'Mất gói (%)', type: 'pct', width: 7 },
+      { header: 'RTT trung vị (ms)', type: 'ms', width: 8 },
+      { header: 'RTT p95 (ms)', type: 'ms', width: 8 },
+      { header: 'Giờ suy giảm', type: 'hours', width: 7 },
+      { header: 'Giờ mất kết nối', type: 'hours', width: 7 },
+      { header: 'Khung giờ tệ nhất', type: 'text', width: 14 },
+      { header: 'Sự cố', type: 'int', width: 5 },
+      { header: 'Lý do', type: 'text', width: 22 },
     ],
-    rows: [
-      ...q.rows.map((x): Cell[] => [
-        x.commune,
-        x.name,
-        x.agent,
-        x.uplink,
-        `${num(x.contractedMbps.down)}/${num(x.contractedMbps.up)}`,
-        x.tests,
-        x.okTests,
-        x.downOkPct,
-        x.upOkPct,
-        x.meanDownMbps,
-        x.meanUpMbps,
-        x.latencyMs,
-        x.availabilityPct,
-        x.unmet,
-      ]),
-      [null, 'Toàn nhà mạng', null, null, null, t.tests, t.okTests, t.downOkPct, t.upOkPct, null, null, t.latencyMs, t.availabilityPct, null],
-    ],
-    empty: '',
-    highlight: [...q.rows.map((x) => x.unmet !== null), false],
+    rows: rows.map((x, i) => [
+      i + 1,
+      x.commune,
+      x.name,
+      x.deadZone,
+      x.availabilityPct,
+      x.lossPct,
+      x.rttMedianMs,
+      x.rttP95Ms,
+      x.hoursDegraded,
+      x.hoursDown,
+      x.worstHours.length ? hours(x.worstHours) : null,
+      x.incidents,
+      x.why,
+    ]),
+    empty,
+    highlight: rows.map((x) => x.deadZone),
   };
 }
 
@@ -361,6 +315,7 @@ function dostDoc(r: DostReport, ctx: DocContext): ReportDoc {
       ['Chưa đạt', num(r.summary.notGreen)],
       ['Số sự cố', num(r.summary.incidents)],
       ['Tổng thời gian gián đoạn', `${num(r.summary.downtimeMin)} phút`],
+      ...(r.networks ?? []).map((x): [string, string] => [`Khả dụng ${x.name.charAt(0).toLowerCase()}${x.name.slice(1)}`, pct(x.uptimePct)]),
     ],
     tables: [
       {
@@ -390,6 +345,22 @@ function dostDoc(r: DostReport, ctx: DocContext): ReportDoc {
         rows: r.services.map((x) => [x.target, x.name, ...statsCells(x), x.previous?.uptimePct ?? null, x.deltaUptimePct]),
         empty: 'Không có dịch vụ nào trong phạm vi báo cáo.',
       },
+      ...(r.networks
+        ? [
+            {
+              sheet: 'TSLCD',
+              title: 'Mạng truyền số liệu chuyên dùng (TSLCD)',
+              columns: [
+                { header: 'Mạng', type: 'text', width: 20 },
+                ...statsColumns('Khả dụng (%)'),
+                ...compareColumns,
+                { header: 'Sự cố đường TSLCD từng xã', type: 'int', width: 8 },
+              ] as Column[],
+              rows: r.networks.map((x) => [x.name, ...statsCells(x), x.previous?.uptimePct ?? null, x.deltaUptimePct, x.lineIncidents]),
+              empty: 'Không có đường TSLCD nào được giám sát.',
+            },
+          ]
+        : []),
       incidentTable(r.incidents, n, 'Không có sự cố nào trong kỳ.'),
     ],
     map: null,
