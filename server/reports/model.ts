@@ -56,6 +56,52 @@ export interface CarrierCommuneRow {
   why: string | null;
 }
 
+/** The QCVN 34 figures the section compares with (config reports.qcvn); stated in the report. */
+export interface QcvnThresholds {
+  /** the standard cited, e.g. "QCVN 34:2022/BTTTT" */
+  standard: string;
+  /** a speed meets the standard at or above this share of the contracted speed (0.8) */
+  minSpeedRatio: number;
+  maxLatencyMs: number;
+  minAvailabilityPct: number;
+}
+
+export interface QcvnFigures {
+  /** speed tests stored in the period (every attempt) */
+  tests: number;
+  /** tests that measured both directions */
+  okTests: number;
+  /** share of okTests whose download (upload) reached minSpeedRatio × the contracted speed, % */
+  downOkPct: number | null;
+  upOkPct: number | null;
+  /** mean of okTests' speeds, Mbit/s (null in the carrier total: contracts differ) */
+  meanDownMbps: number | null;
+  meanUpMbps: number | null;
+  /** mean of the round medians of the ICMP rounds over the line, gateway targets left out, ms */
+  latencyMs: number | null;
+  /** rounds not failed / rounds over the line (every ICMP target), % */
+  availabilityPct: number | null;
+}
+
+/** One line of the carrier with a contracted speed (config uplinks[].contractedMbps). */
+export interface QcvnLineRow extends QcvnFigures {
+  commune: string;
+  name: string;
+  agent: string;
+  uplink: string;
+  contractedMbps: { down: number; up: number };
+  /** the figures below the standard, in words; null when every measured figure meets it */
+  unmet: string | null;
+}
+
+export interface QcvnSection {
+  thresholds: QcvnThresholds;
+  /** by commune, agent, uplink */
+  rows: QcvnLineRow[];
+  /** all lines pooled */
+  total: QcvnFigures;
+}
+
 export interface CarrierReport {
   kind: 'carrier';
   province: { code: string; name: string };
@@ -68,6 +114,8 @@ export interface CarrierReport {
   /** the carrier's lines on the government data network (TSLCD), the same figures, apart; absent when it has none */
   tslcdRows?: CarrierCommuneRow[];
   incidents: ReportIncident[];
+  /** link speed, latency and availability against QCVN 34; absent when no line of the carrier has a contracted speed */
+  qcvn?: QcvnSection;
 }
 
 /** The "xanh" (green) bar of Plan 02-KH/BCĐTW as configured; stated in the report. */

@@ -24,14 +24,18 @@ import type { Directory } from '../../directory.ts';
 import { emptyFigures, histQuantile, hourOfDay, mergeFigures, type RoundClassifier } from '../../stores/rollup.ts';
 import { ROLLUP_BUCKET_MS, type RollupFigures, type Store, type TagKey } from '../../stores/types.ts';
 import type { Incident } from '../../incidents/types.ts';
-import type { CarrierCommuneRow, CarrierReport, DeadZoneDefinition, Period, ReportIncident } from '../model.ts';
+import type { CarrierCommuneRow, CarrierReport, DeadZoneDefinition, Period, QcvnThresholds, ReportIncident } from '../model.ts';
 import { readAggregates, readLinks, roundClassifier, runRollup } from './rollups.ts';
 import { LINK_KINDS } from '../../kinds/index.ts';
 import { fmtNum } from './format.ts';
+import { buildQcvnSection } from './qcvn.ts';
+import { DEFAULT_QCVN } from '../../../config/schema.ts';
 
 export interface CarrierReportOptions {
   /** roll up the period's closed hours first (default true; false reads raw data where not rolled up) */
   ensureRollups?: boolean;
+  /** the QCVN 34 section's thresholds (default DEFAULT_QCVN) */
+  qcvn?: QcvnThresholds;
 }
 
 export async function buildCarrierReport(
@@ -72,6 +76,7 @@ export async function buildCarrierReport(
   rows.sort(worstFirst);
   tslcdRows.sort(worstFirst);
 
+  const qcvn = await buildQcvnSection(store, dir, carrierId, period, opts.qcvn ?? DEFAULT_QCVN, classify);
   return {
     kind: 'carrier',
     province: { code: dir.province.code, name: dir.province.name },
@@ -82,6 +87,7 @@ export async function buildCarrierReport(
     rows,
     ...(tslcdRows.length ? { tslcdRows } : {}),
     incidents: incidents.map((i) => reportIncident(i, period, now, directoryNames(dir))).sort((a, b) => a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1)),
+    ...(qcvn ? { qcvn } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
 import type { ProvinceFile, ReportsConfig } from '../../../config/schema.ts';
 import { causeKindText, networkText, placeTexts } from '../../../config/words.ts';
 import { UPLINK_NETWORKS } from '../../../config/schema.ts';
-import type { CarrierReport, DostReport, OutageStats, Period, Report, ReportIncident, ReportKind } from '../model.ts';
+import type { CarrierReport, DostReport, OutageStats, Period, QcvnSection, Report, ReportIncident, ReportKind } from '../model.ts';
 import { DASH, ascii, causes, date, dateTime, hours, lastDay, num, pct } from './format.ts';
 
 const isNetwork = (id: string) => (UPLINK_NETWORKS as readonly string[]).includes(id);
@@ -192,6 +192,7 @@ function carrierDoc(r: CarrierReport, ctx: DocContext): ReportDoc {
               `Đường truyền số liệu chuyên dùng (TSLCD) của ${r.carrier.name} được tính riêng, cùng định nghĩa; bảng xã/phường và bản đồ chỉ tính đường Internet.`,
             ]
           : []),
+        ...(r.qcvn ? qcvnDefinitions(r.qcvn) : []),
       ],
     },
     summary: [
@@ -203,6 +204,7 @@ function carrierDoc(r: CarrierReport, ctx: DocContext): ReportDoc {
             ['Số xã/phường có đường TSLCD dưới ngưỡng', num(r.tslcdRows.filter((x) => x.deadZone).length)],
           ] as [string, string][])
         : []),
+      ...(r.qcvn ? [qcvnSummary(r.qcvn)] : []),
       ['Số sự cố quy cho nhà mạng', num(r.incidents.length)],
     ],
     tables: [
@@ -210,10 +212,77 @@ function carrierDoc(r: CarrierReport, ctx: DocContext): ReportDoc {
       ...(r.tslcdRows
         ? [communeTable(r.tslcdRows, 'TSLCD', `Đường truyền số liệu chuyên dùng (TSLCD) của ${r.carrier.name}, theo mức độ (tệ nhất trước)`, 'Không có số liệu đo qua đường TSLCD trong kỳ.')]
         : []),
+      ...(r.qcvn ? [qcvnTable(r.qcvn)] : []),
       incidentTable(r.incidents, n, `Không có sự cố nào được quy cho ${r.carrier.name} trong kỳ.`),
     ],
     map,
     generatedAt: r.generatedAt,
+  };
+}
+
+// ---- QCVN 34 (data/qcvn.ts): the carrier's lines with a contracted speed against the standard's figures ----
+
+function qcvnDefinitions(q: QcvnSection): string[] {
+  const t = q.thresholds;
+  const ratio = pct(t.minSpeedRatio * 100, 0);
+  return [
+    `Đối chiếu ${t.standard} (chưa đối chiếu với văn bản gốc): tốc độ tải xuống và tải lên trung bình từ ${ratio} tốc độ hợp đồng trở lên, ` +
+      `độ trễ trung bình không quá ${num(t.maxLatencyMs)} ms, khả dụng từ ${pct(t.minAvailabilityPct)} trở lên. Các ngưỡng theo bản công bố hợp quy ` +
+      'của doanh nghiệp cho phiên bản 2019 của quy chuẩn, chưa đối chiếu với văn bản gốc phiên bản 2022; có thể thay đổi trong cấu hình.',
+    `Tỷ lệ đạt tốc độ: phần trăm số lần đo thành công có tốc độ từ ${ratio} tốc độ hợp đồng trở lên. Lần đo thất bại hoặc bị hủy (đường truyền đang bận) được đếm, không được đánh giá.`,
+    'Độ trễ: trung bình các trung vị RTT của lượt đo ICMP qua đường truyền (không tính lượt đo tới gateway). Khả dụng: tỷ lệ lượt đo ICMP qua đường truyền không thất bại.',
+  ];
+}
+
+function qcvnSummary(q: QcvnSection): [string, string] {
+  const judged = q.rows.filter((x) => x.okTests > 0 || x.latencyMs !== null || x.availabilityPct !== null);
+  return [`Đường truyền đạt ${q.thresholds.standard}`, `${num(judged.filter((x) => x.unmet === null).length)}/${num(judged.length)}`];
+}
+
+function qcvnTable(q: QcvnSection): Table {
+  const ratio = num(q.thresholds.minSpeedRatio * 100);
+  const t = q.total;
+  return {
+    sheet: 'QCVN 34',
+    title: `Chất lượng đường truyền theo ${q.thresholds.standard} (ngưỡng chưa đối chiếu với văn bản gốc)`,
+    columns: [
+      { header: 'Mã xã', type: 'text', width: 6 },
+      { header: 'Xã/phường', type: 'text', width: 14 },
+      { header: 'Trạm đo', type: 'text', width: 9 },
+      { header: 'Đường truyền', type: 'text', width: 8 },
+      { header: 'Tốc độ hợp đồng (Mbit/s, xuống/lên)', type: 'text', width: 9 },
+      { header: 'Số lần đo', type: 'int', width: 5 },
+      { header: 'Đo thành công', type: 'int', width: 6 },
+      { header: `Tải xuống ≥ ${ratio} % (% lần đo)`, type: 'pct', width: 8 },
+      { header: `Tải lên ≥ ${ratio} % (% lần đo)`, type: 'pct', width: 8 },
+      // Mbit/s with one decimal, typeset like the ms columns
+      { header: 'Tải xuống TB (Mbit/s)', type: 'ms', width: 7 },
+      { header: 'Tải lên TB (Mbit/s)', type: 'ms', width: 7 },
+      { header: 'Độ trễ TB (ms)', type: 'ms', width: 7 },
+      { header: 'Khả dụng (%)', type: 'pct', width: 8 },
+      { header: 'Chỉ tiêu chưa đạt', type: 'text', width: 20 },
+    ],
+    rows: [
+      ...q.rows.map((x): Cell[] => [
+        x.commune,
+        x.name,
+        x.agent,
+        x.uplink,
+        `${num(x.contractedMbps.down)}/${num(x.contractedMbps.up)}`,
+        x.tests,
+        x.okTests,
+        x.downOkPct,
+        x.upOkPct,
+        x.meanDownMbps,
+        x.meanUpMbps,
+        x.latencyMs,
+        x.availabilityPct,
+        x.unmet,
+      ]),
+      [null, 'Toàn nhà mạng', null, null, null, t.tests, t.okTests, t.downOkPct, t.upOkPct, null, null, t.latencyMs, t.availabilityPct, null],
+    ],
+    empty: '',
+    highlight: [...q.rows.map((x) => x.unmet !== null), false],
   };
 }
 
