@@ -35,6 +35,8 @@ export interface IncidentEngineOptions {
   maintenance?: () => readonly MaintenanceWindow[];
   now?: () => number;
   onError?: (err: unknown, what: string) => void;
+  /** the loop's attribution pass elsewhere (a worker thread, for a large fleet), or null: run it here */
+  offThread?: (input: AttributionInput, th: AttributionThresholds) => Promise<CauseFinding[]> | null;
 }
 
 interface Candidate {
@@ -87,6 +89,8 @@ export class IncidentEngine {
   private reloading: Promise<void> | null = null;
   private startedAt: number;
   private timer: NodeJS.Timeout | null = null;
+  /** an off-thread pass is under way: the loop does not start another */
+  private passing = false;
 
   constructor(private readonly o: IncidentEngineOptions) {
     this.th = o.thresholds ?? DEFAULT_ATTRIBUTION;
@@ -109,8 +113,17 @@ export class IncidentEngine {
   startLoop(intervalMs = 2000): void {
     this.stopLoop();
     this.timer = setInterval(() => {
+      if (this.passing) return;
       try {
-        this.evaluate();
+        const now = this.now();
+        const input = this.o.source(now);
+        const off = this.o.offThread?.(input, this.th);
+        if (!off) return void this.settle(input, attribute(input, this.th), now);
+        this.passing = true;
+        off.then(
+          (findings) => this.settle(input, findings, now),
+          (err: unknown) => this.o.onError?.(err, 'evaluate'),
+        ).finally(() => (this.passing = false));
       } catch (err) {
         this.o.onError?.(err, 'evaluate');
       }
@@ -136,9 +149,13 @@ export class IncidentEngine {
 
   /** One evaluation: attribution at `now`, then open / update / resolve. Returns the events it emitted. */
   evaluate(now = this.now()): IncidentEvent[] {
-    if (!this.reloaded && !this.reloading && now >= this.retryAt) void this.reload();
     const input = this.o.source(now);
-    const findings = attribute(input, this.th);
+    return this.settle(input, attribute(input, this.th), now);
+  }
+
+  /** Open / update / resolve from attribution's findings on `input` at `now`. */
+  private settle(input: AttributionInput, findings: CauseFinding[], now: number): IncidentEvent[] {
+    if (!this.reloaded && !this.reloading && now >= this.retryAt) void this.reload();
     const sites = new SiteIndex(input, this.th);
     const present = new Map(findings.map((f) => [f.key, f]));
     const events: IncidentEvent[] = [];
@@ -203,8 +220,9 @@ export class IncidentEngine {
   private due(c: Candidate, now: number): number | null {
     const f = c.finding;
     if (f.hard && c.hardSince !== null) {
-      const waitSec =
-        f.cause === 'agent' ? this.th.agentConfirmSec : this.forming(c, now) ? Math.max(this.th.confirmSec, this.th.groupWaitSec) : this.th.confirmSec;
+      // a forming carrier pattern, or a cause still growing (communes that may not have probed since the fault began)
+      const wait = this.forming(c, now) || f.growing === true;
+      const waitSec = f.cause === 'agent' ? this.th.agentConfirmSec : wait ? Math.max(this.th.confirmSec, this.th.groupWaitSec) : this.th.confirmSec;
       if (c.hardEvals >= 2 && now - c.hardSince >= waitSec * 1000) return c.hardSince;
     }
     const sustainMs = this.th.degradedSustainSec * 1000;

@@ -349,3 +349,56 @@ describe('evidence as data', () => {
     expect(a!.evidence.items).toEqual([{ code: 'agent_silent', agents: [ag(4)], silentSec: 25, siblingOk: false }]);
   });
 });
+
+// The agent confirms a changed outcome with rounds a few seconds apart, and communes probe at different moments: a
+// portal's failed round before the status machine says `down`, and causes whose other communes have not probed yet.
+describe('confirmation rounds and causes still growing', () => {
+  /** a portal answering 503 in its `n`th failed round, not yet `down`: no loss figure, a streak (status.ts) */
+  const portal503 = (w: World, i: number, n = 1) => {
+    w.set(ag(i), 'portal', 'degraded', null);
+    for (const s of w.slots) if (s.agent === ag(i) && s.target === 'portal') s.reason = { code: 'http_status', status: 503, streak: { n, of: 3 } };
+    return w;
+  };
+
+  it.each([
+    ['a failed round awaiting its confirmation (a streak) is hard, like an ICMP round with no reply', true],
+    ['a slow answer (no streak) stays soft', false],
+  ])('%s', (_name, failed) => {
+    const w = province();
+    for (let i = 1; i <= 20; i++) {
+      if (failed) portal503(w, i);
+      else w.set(ag(i), 'portal', 'degraded', null);
+    }
+    expect(brief(attribute(w.input()))).toEqual([{ key: 'service:portal', communes: range(1, 20).map(code), severity: 'degraded', hard: failed }]);
+  });
+
+  it.each([
+    ['a service failing in every reporting commune is complete', range(1, 20), 'service:portal', false],
+    ['a service failing in 14 of 20 may still grow (the others may not have probed since)', [1, 2, 3, 4, 5, 9, 10, 11, 12, 15, 16, 17, 19, 20], 'service:portal', true],
+    ["one carrier's route failing while the others reach the target may still become a service", range(1, 8), 'carrier:vnpt', true],
+  ])('%s', (_name, failing, key, growing) => {
+    const w = province();
+    for (const i of failing) portal503(w, i);
+    const [f, ...rest] = attribute(w.input());
+    expect(rest).toEqual([]);
+    expect(f!.key).toBe(key);
+    expect(f!.hard).toBe(true);
+    expect(f!.growing === true).toBe(growing);
+  });
+
+  it('a cut seen on the gateway and the DC while the portals still show answers from before it: a hard local link', () => {
+    // the portals are probed every 60 s and a round on a dead link lasts its timeout: their answers are stale
+    const w = province().set(ag(6), 'gw', 'degraded').set(ag(6), 'dc', 'degraded');
+    expect(brief(attribute(w.input()))).toEqual([{ key: `local_link:${code(6)}`, communes: [code(6)], severity: 'degraded', hard: true }]);
+    // the gateway alone failing while everything beyond answers stays soft (the existing case above)
+    expect(brief(attribute(province().set(ag(6), 'gw', 'down').input()))).toEqual([{ key: `local_link:${code(6)}`, communes: [code(6)], severity: 'degraded', hard: false }]);
+  });
+
+  it("a carrier's links failing is complete: it waits for nothing", () => {
+    const w = province();
+    for (const i of range(1, 8)) w.cut(ag(i), 'degraded');
+    const [f] = attribute(w.input());
+    expect(f!.key).toBe('carrier:vnpt');
+    expect(f!.growing).toBeUndefined();
+  });
+});

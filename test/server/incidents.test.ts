@@ -129,6 +129,46 @@ describe('IncidentEngine', () => {
     expect(r.engine.openIncidents()[0]!.communes).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map(code));
   });
 
+  // Communes probe a portal at different moments (pulses every 10 s, phases spread): the first to fail must not
+  // open the incident alone, nor as the wrong cause.
+  const portal503 = (w: World, i: number) => {
+    w.set(ag(i), 'portal', 'degraded', null);
+    for (const s of w.slots) if (s.agent === ag(i) && s.target === 'portal') s.reason = { code: 'http_status', status: 503, streak: { n: 1, of: 3 } };
+  };
+
+  it('a portal failing commune by commune: the service incident waits for the communes not yet failing and opens naming all of them', async () => {
+    const r = await make();
+    for (const i of [1, 2, 3, 4, 5, 9, 10, 11, 12, 15, 16, 17, 19, 20]) portal503(r.world, i); // 14 of 20: province-wide already
+    expect(r.run(T0 + 10_000)).toEqual([]); // without the wait it opened at T0 + 6 s naming 14
+    for (const i of [6, 7, 8, 13, 14, 18]) portal503(r.world, i);
+    const ev = r.run(T0 + 12_000);
+    expect(ev.map((e) => [e.kind, e.incident.cause, e.incident.openedAt, e.incident.communes.length])).toEqual([['opened', 'service', T0 + 2000, 20]]);
+  });
+
+  it('a portal down for good in 14 of 20: the service incident opens after groupWaitSec, dated from the start', async () => {
+    const r = await make();
+    for (const i of [1, 2, 3, 4, 5, 9, 10, 11, 12, 15, 16, 17, 19, 20]) portal503(r.world, i);
+    expect(r.run(T0 + 30_000)).toEqual([]);
+    const ev = r.run(T0 + 32_000);
+    expect(ev.map((e) => [e.kind, e.incident.cause, e.incident.openedAt, e.incident.communes.length])).toEqual([['opened', 'service', T0 + 2000, 14]]);
+  });
+
+  it("a portal failing on one carrier's communes first and everywhere 10 s later: one service incident, no carrier incident", async () => {
+    const r = await make();
+    for (let i = 1; i <= 8; i++) portal503(r.world, i); // vnpt's communes: looks like vnpt's route to the portal
+    r.run(T0 + 10_000);
+    for (let i = 9; i <= 20; i++) portal503(r.world, i);
+    r.run(T0 + 60_000);
+    expect(r.opened().map((i) => [i.cause, i.subject, i.communes.length])).toEqual([['service', 'portal', 20]]);
+  });
+
+  it("one carrier's route to a portal broken for good: a carrier incident after groupWaitSec", async () => {
+    const r = await make();
+    for (let i = 1; i <= 8; i++) portal503(r.world, i);
+    expect(r.run(T0 + 30_000)).toEqual([]);
+    expect(r.run(T0 + 32_000).map((e) => [e.kind, e.incident.cause, e.incident.subject])).toEqual([['opened', 'carrier', 'vnpt']]);
+  });
+
   it('two communes of one carrier failing together wait groupWaitSec for a carrier pattern; an old cut elsewhere delays nothing', async () => {
     const r = await make();
     r.world.cut(ag(1)).cut(ag(2));

@@ -152,6 +152,7 @@ export function carrierFindings(
       severity: communes.size && confirmed.size * 2 >= communes.size ? 'down' : 'degraded',
       hard: (link?.level ?? 'soft') === 'hard' || routes.some((r) => r.level === 'hard'),
       peers: 0,
+      ...(!link ? { growing: true } : {}),
       evidence: {
         items,
         figures: {

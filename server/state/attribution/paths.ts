@@ -15,7 +15,7 @@ export interface View {
   h: Health;
 }
 
-function health(status: Status, lossPct: number | null, latencyOver: boolean, th: AttributionThresholds): Health {
+function health(status: Status, lossPct: number | null, latencyOver: boolean, reason: Reason | null, th: AttributionThresholds): Health {
   switch (status) {
     case 'unknown':
       return 'none';
@@ -24,8 +24,11 @@ function health(status: Status, lossPct: number | null, latencyOver: boolean, th
     case 'down':
       return 'hard';
     case 'degraded':
-      // `degraded` is both "slow/lossy" and "failed 1 or 2 rounds, not yet down" (status.ts): the latter has loss 100.
+      // `degraded` is both "slow/lossy" and "failed 1 or 2 rounds, not yet down" (status.ts): the latter has loss 100
+      // (ICMP) or a streak (every kind: a portal's 503 has no loss figure). Hard either way; the engine's confirmSec
+      // lets the agent's confirmation rounds, a few seconds apart, turn a single lost round back before anything opens.
       if (lossPct !== null && lossPct >= th.hardLossPct) return 'hard';
+      if (reason?.streak) return 'hard';
       if (!latencyOver && lossPct !== null && lossPct > 0 && lossPct < th.softLossPct) return 'ok';
       return 'soft';
   }
@@ -33,7 +36,7 @@ function health(status: Status, lossPct: number | null, latencyOver: boolean, th
 
 export const view = (slot: SlotSnapshot, th: AttributionThresholds, useLastKnown: boolean): View => {
   const src = useLastKnown && slot.status === 'unknown' && slot.lastKnown ? slot.lastKnown : slot;
-  return { slot, status: src.status, lossPct: src.lossPct, reason: src.reason, h: health(src.status, src.lossPct, src.latencyOver === true, th) };
+  return { slot, status: src.status, lossPct: src.lossPct, reason: src.reason, h: health(src.status, src.lossPct, src.latencyOver === true, src.reason, th) };
 };
 
 /** Fails at this level: hard counts at both levels, soft only at the soft one. */
@@ -77,7 +80,7 @@ const worstOf = (vs: View[]): Health => vs.reduce<Health>((w, v) => (HEALTH_RANK
 
 /**
  * Is this path (one uplink, or the default route) failing?
- * - baseline fails hard and nothing beyond it answers -> hard;
+ * - baseline fails hard and nothing beyond it answers, or another target of the path fails hard too -> hard;
  * - the baseline answers (or there is none) but EVERY target beyond it fails (at least 2 targets known, at least one
  *   not explained by a service/carrier-target cause) -> the link beyond the LAN router is dead: hard if all are hard;
  * - the baseline is slow/lossy (or fails while targets beyond still answer) -> soft;
@@ -101,7 +104,11 @@ export function evalPath(p: Path, baseline: Set<string>, exclude: Set<string>, t
     failing,
     why,
   });
-  if (b === 'hard' && !beyondOk) return mk('hard', [...bad(base), ...bad(beyond)], 'baseline');
+  // The gateway and another target of the link failing hard is a cut even while a target beyond still shows an
+  // answer: that answer predates the cut (a portal is probed every 60 s and a round on a dead link lasts its whole
+  // timeout), and waiting for it would delay the incident by a minute.
+  const alsoBeyond = own.some((v) => v.h === 'hard');
+  if (b === 'hard' && (!beyondOk || alsoBeyond)) return mk('hard', [...bad(base), ...bad(beyond)], 'baseline');
   if (allBeyondBad) {
     const h: Health = beyond.every((v) => v.h === 'hard') ? 'hard' : 'soft';
     return mk(h, [...bad(base), ...beyond], 'beyond');

@@ -63,6 +63,7 @@ export function serviceFinding(s: ServiceFailure): CauseFinding {
     severity: down * 2 >= s.failing.length ? 'down' : 'degraded',
     hard: s.level === 'hard',
     peers: 0,
+    ...(s.failingCommunes < s.reportingCommunes ? { growing: true } : {}),
     evidence: {
       items: [{ code: 'service_share', target: s.target, failing: s.failingCommunes, of: s.reportingCommunes, reason }],
       figures: {

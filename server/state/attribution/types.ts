@@ -116,6 +116,13 @@ export interface CauseFinding {
   hard: boolean;
   /** local links: other communes of the same carrier failing now, at the same level (the engine may wait for a carrier pattern) */
   peers: number;
+  /**
+   * The cause may still grow into its final shape: a service failing in most but not all reporting communes, a
+   * carrier's route failing while the other carriers still reach the target. The others may simply not have probed
+   * since the fault began, so the engine waits up to groupWaitSec for them: the incident then opens naming every
+   * commune, and as the right cause (a portal going down looks like one carrier's route for a few seconds).
+   */
+  growing?: boolean;
   /** what proves it, as data (words: config/words.ts), and flat machine-readable figures */
   evidence: { items: EvidenceItem[]; figures: Figures };
 }
