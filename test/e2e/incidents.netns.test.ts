@@ -3,107 +3,49 @@
 // store. Faults are injected with nft; each scenario checks that exactly the expected incidents open, and prints
 // the time from the fault to the incident (and to the map changing colour).
 //
-// Topology: the province's core (the server and a portal) listens on 10.213.250.1, an address this test adds to
-// the loopback interface and removes (this kernel has no dummy interfaces); each commune namespace has a veth whose root-side address is its
-// gateway and a default route through it. Traffic never leaves the machine.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The world (topology, agents, faults) is test/helpers/scenarios.ts; this file's core is 10.213.250.1 and its plan
+// runs 5 s rounds (test/e2e/incidents.production.netns.test.ts runs the default plan's intervals).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Incident, IncidentEvent } from '../../server/incidents/types.ts';
-import { AgentProc, cleanupDirs, tmpDir } from '../agent/loss-harness.ts';
-import { skipWithoutInfluxd, startInfluxd, type Influxd } from '../helpers/influxd.ts';
-import { createHost, destroyAllHosts, skipWithoutNetns, type NetnsHost } from '../helpers/netns.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { Incident } from '../../server/incidents/types.ts';
+import { skipWithoutInfluxd } from '../helpers/influxd.ts';
+import { skipWithoutNetns, type NetnsHost } from '../helpers/netns.ts';
+import { COMMUNES, sleep, startScenarioWorld, until, type ScenarioWorld } from '../helpers/scenarios.ts';
+import type { TestServer } from '../helpers/server.ts';
 
 const CORE = '10.213.250.1';
-const COMMUNES = [
-  { code: '21025', carrier: 'vnpt' }, // Phường Cẩm Thành
-  { code: '21484', carrier: 'vnpt' }, // Xã Ba Tơ
-  { code: '21548', carrier: 'vnpt' }, // Đặc khu Lý Sơn
-  { code: '21034', carrier: 'viettel' }, // Xã An Phú
-  { code: '21040', carrier: 'viettel' }, // Xã Bình Sơn
-  { code: '21061', carrier: 'viettel' }, // Xã Vạn Tường
-];
 
 const skip = skipWithoutNetns('incident scenarios');
-const stores = ['duckdb', ...(skipWithoutInfluxd() ? [] : ['influx'])] as const;
-
-function sh(cmd: string, ...args: string[]) {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
+const stores = ['duckdb', ...(skipWithoutInfluxd() ? [] : ['influx' as const])] as const;
 
 describe.skipIf(skip).each(stores)('incident scenarios with real agents (%s store)', (storeKind) => {
-  let influxd: Influxd | null = null;
+  let w: ScenarioWorld;
   let s: TestServer;
-  let portal: Server;
-  let portalStatus = 200;
-  const hosts: NetnsHost[] = [];
-  const agents: AgentProc[] = [];
-  const dirs: string[] = [];
-  const events: { at: number; e: IncidentEvent }[] = [];
+  let hosts: NetnsHost[];
 
   beforeAll(async () => {
-    spawnSync('ip', ['addr', 'del', `${CORE}/32`, 'dev', 'lo'], { stdio: 'ignore' });
-    sh('ip', 'addr', 'add', `${CORE}/32`, 'dev', 'lo');
-    portal = createServer((_q, res) => {
-      res.statusCode = portalStatus;
-      res.end(portalStatus === 200 ? 'Cổng Dịch vụ công' : 'Service Unavailable');
-    });
-    await new Promise<void>((r) => portal.listen(0, CORE, () => r()));
-    const portalPort = (portal.address() as AddressInfo).port;
-
-    for (const c of COMMUNES) {
-      const h = createHost({ name: c.code });
-      h.exec('ip', 'route', 'add', 'default', 'via', h.hostIp);
-      hosts.push(h);
-    }
-    if (storeKind === 'influx') influxd = await startInfluxd();
-    s = await startTestServer({
-      host: '0.0.0.0',
-      store: influxd ? { kind: 'influx', url: influxd.url, database: 'ioc_scenarios' } : { kind: 'duckdb' },
-      agents: COMMUNES.map((c, i) => ({ id: `ag-${c.code}`, commune: c.code, uplinks: [{ name: 'wan1', carrier: c.carrier, gateway: hosts[i]!.hostIp }] })),
-      targets: [
+    w = await startScenarioWorld({
+      core: CORE,
+      store: storeKind,
+      targets: (portalUrl) => [
         { id: 'gw', name: 'Gateway', kind: 'icmp', host: 'gateway', count: 10, spacingMs: 200, intervalSec: 5, timeoutMs: 4000 },
         { id: 'dc', name: 'Trung tâm dữ liệu tỉnh', kind: 'icmp', host: CORE, count: 10, spacingMs: 200, intervalSec: 5, timeoutMs: 4000 },
-        { id: 'dvc', name: 'Cổng Dịch vụ công', kind: 'http', url: `http://${CORE}:${portalPort}/`, intervalSec: 5, timeoutMs: 3000 },
+        { id: 'dvc', name: 'Cổng Dịch vụ công', kind: 'http', url: portalUrl, intervalSec: 5, timeoutMs: 3000 },
       ],
     });
-    s.incidents.on((e) => events.push({ at: Date.now(), e }));
-    const serverUrl = `http://${CORE}:${s.port}`;
-    COMMUNES.forEach((c, i) => {
-      const spoolDir = tmpDir('ioc-scn-spool-');
-      dirs.push(spoolDir);
-      const a = new AgentProc({ server: serverUrl, id: `ag-${c.code}`, token: s.tokens[`ag-${c.code}`]!, spoolDir, traceFile: `${spoolDir}/trace.jsonl`, intervalScale: 1, netns: hosts[i]!.ns });
-      a.start();
-      agents.push(a);
-    });
-    await until(() => COMMUNES.every((c) => s.live.commune(c.code).status === 'up'), 60_000, 'all communes up', () => agents.map((a) => a.log.slice(-500)).join('\n'));
+    ({ s, hosts } = w);
+    await w.allUp();
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop('SIGKILL')));
-    await s?.stop();
-    portal?.close();
-    await influxd?.dispose();
-    destroyAllHosts();
-    spawnSync('ip', ['addr', 'del', `${CORE}/32`, 'dev', 'lo'], { stdio: 'ignore' });
-    cleanupDirs(dirs);
+    await w?.dispose();
   });
 
   /** incidents opened since `t0` */
-  const openedSince = (t0: number): Incident[] => events.filter((x) => x.at >= t0 && x.e.kind === 'opened').map((x) => x.e.incident);
+  const openedSince = (t0: number): Incident[] => w.openedSince(t0);
   const report = (what: string, ms: number) => console.log(`[${storeKind}] ${what}: ${(ms / 1000).toFixed(1)} s`);
-  /** in the namespace: drop everything leaving except the agent's link to the server (the uplink is cut, the management path is not) */
-  const cutUplink = (h: NetnsHost) => {
-    h.exec('nft', 'add', 'table', 'inet', 'ioc_cut');
-    h.exec('nft', 'add', 'chain', 'inet', 'ioc_cut', 'out', '{ type filter hook output priority 0; policy accept; }');
-    h.exec('nft', 'add', 'rule', 'inet', 'ioc_cut', 'out', 'ip', 'daddr', CORE, 'tcp', 'dport', String(s.port), 'accept');
-    h.exec('nft', 'add', 'rule', 'inet', 'ioc_cut', 'out', 'oifname', 'lo', 'accept');
-    h.exec('nft', 'add', 'rule', 'inet', 'ioc_cut', 'out', 'drop');
-  };
-  const restore = (h: NetnsHost) => spawnSync('ip', ['netns', 'exec', h.ns, 'nft', 'delete', 'table', 'inet', 'ioc_cut'], { stdio: 'ignore' });
-  const allUp = () => until(() => COMMUNES.every((c) => s.live.commune(c.code).status === 'up'), 60_000, 'all communes back up');
+  const cutUplink = (h: NetnsHost) => w.cutUplink(h);
+  const restore = (h: NetnsHost) => w.restore(h);
+  const allUp = () => w.allUp();
 
   it('a commune whose uplink is cut: red on the map, one local-link incident', async () => {
     const h = hosts[0]!, code = COMMUNES[0]!.code;
@@ -138,7 +80,7 @@ describe.skipIf(skip).each(stores)('incident scenarios with real agents (%s stor
 
   it('a portal failing for every commune: one service incident, not one per commune', async () => {
     const t0 = Date.now();
-    portalStatus = 503;
+    w.setPortalStatus(503);
     await until(() => openedSince(t0).length > 0, 90_000, 'an incident');
     report('portal 503 -> service incident', Date.now() - t0);
     await sleep(8000);
@@ -148,7 +90,7 @@ describe.skipIf(skip).each(stores)('incident scenarios with real agents (%s stor
     expect(opened[0]!.communes).toHaveLength(COMMUNES.length);
     // the portal's fault does not paint the communes red
     expect(COMMUNES.filter((c) => s.live.commune(c.code).status === 'down')).toEqual([]);
-    portalStatus = 200;
+    w.setPortalStatus(200);
     await allUp();
   }, 240_000);
 
@@ -183,11 +125,3 @@ describe.skipIf(skip).each(stores)('incident scenarios with real agents (%s stor
   }, 240_000);
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms: number, what: string, debug?: () => string) {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}${debug ? `\n${debug()}` : ''}`);
-    await sleep(200);
-  }
-}
