@@ -90,7 +90,7 @@ const centred = (text: string, run: Run = {}, o: Omit<IParagraphOptions, 'childr
 /** A short centred rule under a line (the decree's 1/3 to 1/2 of the line above), as a border of an empty paragraph. */
 function rule(width: number, lineWidth: number): Paragraph {
   const side = Math.max(0, Math.round((width - lineWidth) / 2));
-  return new Paragraph({ border: { top: { style: BorderStyle.SINGLE, size: 6, color: '000000', space: 1 } }, indent: { left: side, right: side }, spacing: { before: 20, after: 0 }, children: [] });
+  return new Paragraph({ border: { top: { style: BorderStyle.SINGLE, size: 6, color: '000000', space: 1 } }, indent: { left: side, right: side }, spacing: { before: 60, after: 0 }, children: [] });
 }
 
 /** A body paragraph: justified, first line indented, 6 pt after. */
@@ -108,8 +108,8 @@ function letterOf(doc: ReportDoc, ctx: DocContext): Required<Pick<LetterConfig, 
   return { ...l, parentBody: l.parentBody ?? `UBND ${provinceTitle(doc.province)}`, place: l.place ?? placeName(doc.province) };
 }
 
-function headerTable(doc: ReportDoc, l: ReturnType<typeof letterOf>): Table {
-  const left = mm(70);
+/** A borderless two-column layout table across the portrait text width (header, signature block). */
+function layoutTable(left: number, rows: [Paragraph[], Paragraph[]][], cantSplit = false): Table {
   const right = PORTRAIT_W - left;
   const cell = (width: number, children: Paragraph[]) => new TableCell({ width: { size: width, type: WidthType.DXA }, borders: NO_BORDERS, children });
   return new Table({
@@ -117,24 +117,22 @@ function headerTable(doc: ReportDoc, l: ReturnType<typeof letterOf>): Table {
     columnWidths: [left, right],
     layout: TableLayoutType.FIXED,
     borders: NO_BORDERS,
-    rows: [
-      new TableRow({
-        children: [
-          cell(left, [centred(l.parentBody.toUpperCase(), { size: pt(12) }), centred(l.issuer.toUpperCase(), { size: pt(12), bold: true }), rule(left, mm(22))]),
-          cell(right, [
-            centred('CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM', { size: pt(12), bold: true }),
-            centred('Độc lập - Tự do - Hạnh phúc', { size: pt(14), bold: true, underline: {} }),
-          ]),
-        ],
-      }),
-      new TableRow({
-        children: [
-          cell(left, [centred(`Số:       /${l.symbol}`, { size: pt(13) }, { spacing: { before: 120 } })]),
-          cell(right, [centred(`${l.place}, ngày     tháng     năm ${yearOf(doc)}`, { size: pt(14), italics: true }, { spacing: { before: 120 } })]),
-        ],
-      }),
-    ],
+    rows: rows.map(([l, r]) => new TableRow({ cantSplit, children: [cell(left, l), cell(right, r)] })),
   });
+}
+
+function headerTable(doc: ReportDoc, l: ReturnType<typeof letterOf>): Table {
+  const left = mm(70);
+  return layoutTable(left, [
+    [
+      [centred(l.parentBody.toUpperCase(), { size: pt(12) }), centred(l.issuer.toUpperCase(), { size: pt(12), bold: true }), rule(left, mm(22))],
+      [centred('CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM', { size: pt(12), bold: true }), centred('Độc lập - Tự do - Hạnh phúc', { size: pt(14), bold: true, underline: {} })],
+    ],
+    [
+      [centred(`Số:       /${l.symbol}`, { size: pt(13) }, { spacing: { before: 120 } })],
+      [centred(`${l.place}, ngày     tháng     năm ${yearOf(doc)}`, { size: pt(14), italics: true }, { spacing: { before: 120 } })],
+    ],
+  ]);
 }
 
 /** The report is signed after its period, so the year printed is the one it is generated in; the clerk adds the day. */
@@ -224,35 +222,28 @@ function letterBody(doc: ReportDoc, l: ReturnType<typeof letterOf>): FileChild[]
 }
 
 function signature(l: LetterConfig): Table {
-  const left = mm(80);
-  const right = PORTRAIT_W - left;
-  const cell = (width: number, children: Paragraph[]) => new TableCell({ width: { size: width, type: WidthType.DXA }, borders: NO_BORDERS, children });
   const rec = l.recipients;
   const s = l.signer;
-  return new Table({
-    width: { size: PORTRAIT_W, type: WidthType.DXA },
-    columnWidths: [left, right],
-    layout: TableLayoutType.FIXED,
-    borders: NO_BORDERS,
-    rows: [
-      new TableRow({
-        cantSplit: true,
-        children: [
-          cell(left, [
-            para('Nơi nhận:', { spacing: { before: 120 } }, { size: pt(12), bold: true, italics: true }),
-            ...rec.map((r, i) => para(`- ${r}${i === rec.length - 1 ? '.' : ';'}`, {}, { size: pt(11) })),
-          ]),
-          cell(right, [
-            ...(s.authority ? [centred(s.authority.toUpperCase(), { size: pt(BODY), bold: true }, { spacing: { before: 120 } })] : []),
-            centred(s.title.toUpperCase(), { size: pt(BODY), bold: true }, s.authority ? {} : { spacing: { before: 120 } }),
-            centred('(Ký, ghi rõ họ tên)', { size: pt(BODY), italics: true }),
-            ...[0, 1, 2, 3].map(() => para('')),
-            centred(s.name ?? '', { size: pt(BODY), bold: true }),
-          ]),
+  return layoutTable(
+    mm(80),
+    [
+      [
+        [
+          para('Nơi nhận:', { spacing: { before: 120 } }, { size: pt(12), bold: true, italics: true }),
+          ...rec.map((r, i) => para(`- ${r}${i === rec.length - 1 ? '.' : ';'}`, {}, { size: pt(11) })),
         ],
-      }),
+        [
+          ...(s.authority ? [centred(s.authority.toUpperCase(), { size: pt(BODY), bold: true }, { spacing: { before: 120 } })] : []),
+          centred(s.title.toUpperCase(), { size: pt(BODY), bold: true }, s.authority ? {} : { spacing: { before: 120 } }),
+          centred('(Ký, ghi rõ họ tên)', { size: pt(BODY), italics: true }),
+          // room for the signature and the seal
+          ...[0, 1, 2, 3].map(() => para('')),
+          centred(s.name ?? '', { size: pt(BODY), bold: true }),
+        ],
+      ],
     ],
-  });
+    true,
+  );
 }
 
 function appendices(doc: ReportDoc, l: ReturnType<typeof letterOf>): FileChild[] {
