@@ -40,6 +40,7 @@ import { MaintenanceBook } from './incidents/maintenance.ts';
 import { SnapshotBuilder } from './incidents/snapshot.ts';
 import { createNotifications, type Dispatcher } from './notifiers/index.ts';
 import { attributionThresholds } from './state/attribution.ts';
+import { AttributionThread } from './state/attribution-thread.ts';
 import { provinceWideRule } from './state/province-wide.ts';
 import { createReports, type Reports } from './reports/index.ts';
 import { roundClassifier, startRollupJob } from './reports/data/rollups.ts';
@@ -133,8 +134,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const snapshots = new SnapshotBuilder(dir, live, {
     agentTimeoutMs: cfg.server.agentTimeoutSec * 1000, startedAt: Date.now(), baselineTargets: cfg.attribution.baselineTargets,
   });
+  // a large fleet's attribution pass runs in a worker thread, so acks and live frames never wait behind it
+  const attributionThread = new AttributionThread(undefined, (err) => log.warn({ err: String(err) }, 'attribution worker unavailable; attribution runs on the main thread'));
   const incidents = new IncidentEngine({
     store, source: (now) => snapshots.build(now), thresholds: attributionThresholds(cfg.attribution),
+    offThread: (input, th) => attributionThread.run(input, th),
     maintenance: () => maintenance.all(), onError: (err, what) => log.warn({ err: String(err) }, `incidents: ${what}`),
   });
   await incidents.start();
@@ -218,6 +222,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => server.close(() => r()));
       await incidents.close();
+      await attributionThread.close();
       await reports.close();
       await notify.close();
       await writer.close();

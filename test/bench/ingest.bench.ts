@@ -12,7 +12,7 @@
 //   SIZES=100,1000 SECONDS=10 REAL_SECONDS=40 STORES=duckdb,influx npm run bench:ingest
 //   MODES=realistic REAL_SIZE=10000 STORES=duckdb npm run bench:ingest
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,8 +60,12 @@ interface LoadResult {
 
 const agentId = (i: number) => `b${String(i).padStart(5, '0')}`;
 
-async function openAgent(url: string, id: string): Promise<WebSocket> {
-  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws/agent', { headers: { authorization: `Bearer ${TOKEN}`, 'x-agent-id': id }, perMessageDeflate: false });
+/** agents per source address: a province's sites come from many addresses, and the server bounds connections per address */
+const AGENTS_PER_ADDRESS = 200;
+
+async function openAgent(url: string, id: string, i: number): Promise<WebSocket> {
+  const localAddress = `127.1.${Math.floor(i / AGENTS_PER_ADDRESS / 250)}.${1 + (Math.floor(i / AGENTS_PER_ADDRESS) % 250)}`;
+  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws/agent', { headers: { authorization: `Bearer ${TOKEN}`, 'x-agent-id': id }, perMessageDeflate: false, localAddress });
   await new Promise<void>((res, rej) => {
     ws.once('open', () => res());
     ws.once('unexpected-response', (_q, r) => rej(new Error(`agent ${id}: upgrade refused, HTTP ${r.statusCode}`)));
@@ -111,7 +115,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   const t0 = performance.now();
   const sockets: WebSocket[] = [];
   // connect in waves: a stampede of thousands of upgrades at once measures the accept queue, not ingest
-  for (let i = 0; i < job.agents; i += 200) sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, job.agents - i) }, (_, k) => openAgent(job.url, agentId(i + k))))));
+  for (let i = 0; i < job.agents; i += 200) sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, job.agents - i) }, (_, k) => openAgent(job.url, agentId(i + k), i + k)))));
   const connectS = (performance.now() - t0) / 1000;
   process.send?.({ connected: true }); // the server's CPU is measured from here
   const sends = sockets.map((ws, i) => link(ws, agentId(i)));
@@ -255,7 +259,9 @@ async function startServerProcess(agents: number, store: object, tokenHash: stri
   writeFileSync(file, JSON.stringify(config)); // JSON is YAML
   // BENCH_PROF=<dir>: the server writes a CPU profile there when it stops (node --cpu-prof)
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'server/main.ts'), '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IOC_SIMULATOR: '0' } });
+  // BENCH_LOG=<file>: the server's log goes there (appended), else nowhere
+  const out = process.env.BENCH_LOG ? openSync(process.env.BENCH_LOG, 'a') : 'ignore';
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'server/main.ts'), '--config', file], { cwd: ROOT, stdio: ['ignore', out, 'pipe'], env: { ...process.env, IOC_SIMULATOR: '0' } });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr = (stderr + String(d)).slice(-2000)));
   const url = `http://127.0.0.1:${port}`;
@@ -315,6 +321,9 @@ interface Row {
   rate: number;
   cpuPct: number;
   rssMB: number;
+  /** the server's JavaScript heap in use and its memory outside the heap (buffers, sockets), from its /metrics */
+  heapMB: number;
+  externalMB: number;
   connectS: number;
   lat?: { p50: number; p99: number; max: number; seen: number; of: number };
 }
@@ -335,7 +344,8 @@ async function phase(store: string, storeCfg: object, agents: number, mode: Load
     const u1 = usage(s.proc.pid!);
     const wall = (performance.now() - t0) / 1000;
     const rate = r.acked / r.elapsedS;
-    const row: Row = { store, agents, mode, rate, cpuPct: (100 * (u1.cpuS - u0.cpuS)) / wall, rssMB: u1.rssMB, connectS: r.connectS };
+    const heap = await heapOf(s.url);
+    const row: Row = { store, agents, mode, rate, cpuPct: (100 * (u1.cpuS - u0.cpuS)) / wall, rssMB: u1.rssMB, ...heap, connectS: r.connectS };
     if (r.acked === 0 || !(rate > 0)) throw new Error(`${store} ${agents} agents ${mode}: nothing acked (rate ${rate})`);
     if (mode === 'realistic') {
       const lat = r.latencies!;
@@ -348,6 +358,13 @@ async function phase(store: string, storeCfg: object, agents: number, mode: Load
   } finally {
     await s.stop();
   }
+}
+
+/** the server's heap and external memory (MB) from its own /metrics (scraped from loopback, allowed by default) */
+async function heapOf(url: string): Promise<{ heapMB: number; externalMB: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return { heapMB: gauge('ioc_nodejs_heap_size_used_bytes'), externalMB: gauge('ioc_nodejs_external_memory_bytes') };
 }
 
 /** The same points as raw line protocol straight into influxd: 4 connections, 5,000-point batches. */
@@ -396,7 +413,7 @@ async function main() {
       } catch (e) {
         const failed = e instanceof Error ? e.message : String(e);
         console.log(`  ${name} ${n} agents ${mode}: FAILED ${failed}`);
-        rows.push({ failed, store: name, agents: n, mode, rate: 0, cpuPct: 0, rssMB: 0, connectS: 0 });
+        rows.push({ failed, store: name, agents: n, mode, rate: 0, cpuPct: 0, rssMB: 0, heapMB: 0, externalMB: 0, connectS: 0 });
       }
     };
     for (const [name, cfg] of stores) {
@@ -410,7 +427,7 @@ async function main() {
 
   console.log(`\ningest bench: server and load in separate processes, ${PER_BATCH} targets per agent, default server settings`);
   console.log(`saturation: ${IN_FLIGHT} rounds in flight per agent, ${SECONDS} s; realistic: 1 round / ${ROUND_MS / 1000} s per agent, ${REAL_SECONDS} s\n`);
-  console.log('store   agents  mode        acked res/s  server CPU  server RSS  send→UI p50 / p99 / max (ms)  seen');
+  console.log('store   agents  mode        acked res/s  server CPU  server RSS  heap / ext MB  send→UI p50 / p99 / max (ms)  seen');
   for (const r of rows) {
     if (r.failed) {
       console.log(`${r.store.padEnd(7)} ${String(r.agents).padStart(6)}  ${r.mode.padEnd(10)} FAILED: ${r.failed.slice(0, 150)}`);
@@ -418,7 +435,7 @@ async function main() {
     }
     const lat = r.lat ? `${r.lat.p50.toFixed(0).padStart(6)} / ${r.lat.p99.toFixed(0).padStart(5)} / ${r.lat.max.toFixed(0).padStart(5)}` : ''.padStart(22);
     console.log(
-      `${r.store.padEnd(7)} ${String(r.agents).padStart(6)}  ${r.mode.padEnd(10)} ${Math.round(r.rate).toString().padStart(12)}  ${r.cpuPct.toFixed(0).padStart(8)} %  ${r.rssMB.toFixed(0).padStart(7)} MB  ${lat.padEnd(29)} ${r.lat ? `${r.lat.seen}/${r.lat.of}` : ''}`,
+      `${r.store.padEnd(7)} ${String(r.agents).padStart(6)}  ${r.mode.padEnd(10)} ${Math.round(r.rate).toString().padStart(12)}  ${r.cpuPct.toFixed(0).padStart(8)} %  ${r.rssMB.toFixed(0).padStart(7)} MB  ${`${r.heapMB.toFixed(0)} / ${r.externalMB.toFixed(0)}`.padStart(13)}  ${lat.padEnd(29)} ${r.lat ? `${r.lat.seen}/${r.lat.of}` : ''}`,
     );
   }
   for (const store of new Set(rows.map((r) => r.store))) {

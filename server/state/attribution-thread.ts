@@ -1,0 +1,105 @@
+// Attribution off the ingest thread. At thousands of agents one attribution pass over every slot takes hundreds of
+// milliseconds; run on the server's only JavaScript thread it would hold every batch ack and live frame behind it
+// for that long, every evaluation. The pass is pure (input -> findings, plain data), so it runs unchanged in a
+// worker thread: the incident engine builds the input, this file carries it over and the findings back.
+// Small inputs stay on the calling thread (a worker round trip is not worth it, and tests stay synchronous).
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { attribute, type AttributionInput, type AttributionThresholds, type CauseFinding } from './attribution.ts';
+
+/** inputs at least this large (slots) go to the worker: ~500 agents of 10 targets, a pass of tens of ms */
+export const OFF_THREAD_MIN_SLOTS = 5000;
+
+interface Job {
+  id: number;
+  input: AttributionInput;
+  th: AttributionThresholds;
+}
+type Reply = { id: number; findings: CauseFinding[] } | { id: number; error: string };
+
+export class AttributionThread {
+  private worker: Worker | null = null;
+  /** the worker could not start or died: attribution runs on the calling thread from then on */
+  private broken = false;
+  private seq = 0;
+  private waiting = new Map<number, { resolve: (f: CauseFinding[]) => void; reject: (e: Error) => void }>();
+
+  constructor(
+    private readonly minSlots = OFF_THREAD_MIN_SLOTS,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  /** The findings for `input` from the worker, or null: run it here (small input, or no worker). */
+  run(input: AttributionInput, th: AttributionThresholds): Promise<CauseFinding[]> | null {
+    if (this.broken || input.slots.length < this.minSlots) return null;
+    const w = this.worker ?? this.start();
+    if (!w) return null;
+    const id = ++this.seq;
+    // attribution's own fields only: callers may carry more (functions, for the incident engine) that a worker cannot take
+    const { now, agents, slots, baselineTargets } = input;
+    try {
+      w.postMessage({ id, input: { now, agents, slots, baselineTargets }, th } satisfies Job);
+    } catch (err) {
+      this.fail(err);
+      return null;
+    }
+    return new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+  }
+
+  private start(): Worker | null {
+    try {
+      const url = new URL(import.meta.url);
+      // this file is TypeScript when the server runs from source: the worker loads it through tsx, as the server was
+      const w = new Worker(url.pathname.endsWith('.ts') ? throughTsx(url) : url);
+      w.unref();
+      w.on('message', (m: Reply) => {
+        const p = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        if ('error' in m) p?.reject(new Error(m.error));
+        else p?.resolve(m.findings);
+      });
+      w.on('error', (err) => this.fail(err));
+      w.on('exit', (code) => code !== 0 && this.fail(new Error(`attribution worker exited (${code})`)));
+      this.worker = w;
+      return w;
+    } catch (err) {
+      this.fail(err);
+      return null;
+    }
+  }
+
+  private fail(err: unknown) {
+    if (!this.broken) this.onError(err);
+    this.broken = true;
+    this.worker = null;
+    for (const p of this.waiting.values()) p.reject(err instanceof Error ? err : new Error(String(err)));
+    this.waiting.clear();
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    this.broken = true;
+    await w?.terminate();
+  }
+}
+
+/** a worker entry that registers tsx's loader, then imports `file` */
+function throughTsx(file: URL): URL {
+  const api = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(file.href)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  port.on('message', (job: Job) => {
+    try {
+      port.postMessage({ id: job.id, findings: attribute(job.input, job.th) } satisfies Reply);
+    } catch (e) {
+      port.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) } satisfies Reply);
+    }
+  });
+}
