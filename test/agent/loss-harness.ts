@@ -75,6 +75,8 @@ export class AgentProc {
       '--replay-rate', String(this.o.replayRate ?? 500),
       '--interval-scale', String(this.o.intervalScale ?? 0.1),
       '--log-level', 'info',
+      // inside a namespace the server is a veth address, not this machine's loopback: plain ws:// needs consent
+      ...(this.o.netns ? ['--insecure'] : []),
     ];
     const opts = { cwd: ROOT, env: { ...process.env, IOC_AGENT_TOKEN: this.o.token, IOC_TEST_RESULT_LOG: this.o.traceFile }, stdio: ['ignore', 'pipe', 'pipe'] as ('ignore' | 'pipe')[] };
     const p = this.o.netns ? spawnIn(this.o.netns, process.execPath, args, opts) : spawn(process.execPath, args, opts);
