@@ -1,0 +1,91 @@
+// The throughput probe with the scheduler and a real server over loopback: a target that is not due reports nothing,
+// a due one measures once through the server's own speed test routes with the agent's token, and the token never
+// goes to a test server named in a target.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resultSchema, type PlanTarget, type ProbeResult } from '../../config/wire.ts';
+import { BOOK_FILE, createThroughputProbe, throughput } from '../../agent/probes/throughput.ts';
+import { Scheduler } from '../../agent/scheduler.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+type Target = Extract<PlanTarget, { kind: 'throughput' }>;
+const target = (o: Partial<Target> = {}): Target => ({
+  id: 'speed', kind: 'throughput', intervalSec: 1, timeoutMs: 20_000,
+  directionMs: 500, maxBytes: 4e6, dailyBytes: 40e6, testsPerDay: 4,
+  windows: [[0, 0]], blocked: [], tzOffsetMin: 420, busyMbps: 2, ...o,
+});
+
+let s: TestServer;
+let dir: string;
+beforeAll(async () => {
+  s = await startTestServer({ agents: [{ id: 'ag-speed', commune: '21025' }] });
+  dir = mkdtempSync(join(tmpdir(), 'ioc-speed-'));
+});
+afterAll(async () => {
+  await s?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function schedule(probe: ReturnType<typeof createThroughputProbe>, t: Target, ms: number): Promise<ProbeResult[]> {
+  const results: ProbeResult[] = [];
+  const sch = new Scheduler({ onResult: (r) => results.push(r), probes: { throughput: probe }, random: () => 0 });
+  sch.setPlan({ uplinks: [], targets: [t] });
+  await new Promise((ok) => setTimeout(ok, ms));
+  await sch.stop();
+  return results;
+}
+
+describe('throughput probe in the scheduler', () => {
+  it('not due: no round, no result (not a failure); the first look only draws the first test time', async () => {
+    const sub = mkdtempSync(join(dir, 'first-'));
+    const probe = createThroughputProbe({ server: { url: s.url, agentId: 'ag-speed', token: s.tokens['ag-speed']! }, stateDir: sub });
+    expect(await schedule(probe, target(), 2500)).toEqual([]);
+  });
+
+  it('due: one test through the server with the agent token, then the next is hours away', async () => {
+    const sub = mkdtempSync(join(dir, 'due-'));
+    writeFileSync(join(sub, BOOK_FILE), JSON.stringify({ v: 1, spent: [], next: { 'speed\u0000': Date.now() - 1000 } }));
+    const probe = createThroughputProbe({ server: { url: s.url, agentId: 'ag-speed', token: s.tokens['ag-speed']! }, stateDir: sub });
+    // loopback moves megabytes in milliseconds: a cap large enough that the 500 ms limit ends each direction
+    const results = await schedule(probe, target({ maxBytes: 200e6, dailyBytes: 400e6 }), 5000);
+    expect(results).toHaveLength(1);
+    const r = resultSchema.parse(results[0]);
+    if (r.kind !== 'throughput') throw new Error('not a throughput result');
+    expect(r.error).toBeUndefined();
+    expect(r.ok).toBe(true);
+    expect(r.down_mbps!).toBeGreaterThan(0);
+    expect(r.up_mbps!).toBeGreaterThan(0);
+    expect(r.bytes).toBeGreaterThan(0);
+    expect(r.bytes).toBeLessThanOrEqual(200e6);
+  });
+
+  it('the registry probe is never due until the agent names its server', () => {
+    expect(throughput.due!(target(), undefined, Date.now())).toBe(false);
+  });
+
+  it("a test server named in the target never receives the agent's token", async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const other = createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((ok) => other.listen(0, '127.0.0.1', ok));
+    try {
+      const port = (other.address() as { port: number }).port;
+      const probe = createThroughputProbe({ server: { url: s.url, agentId: 'ag-speed', token: s.tokens['ag-speed']! } });
+      const r = await probe.run(target({ url: `http://127.0.0.1:${port}/speed` }), { signal: AbortSignal.timeout(10_000) });
+      expect(r).toMatchObject({ ok: false, error: 'http: status 404' });
+      expect(seen.length).toBeGreaterThan(0);
+      for (const h of seen) {
+        expect(h.authorization).toBeUndefined();
+        expect(h['x-agent-id']).toBeUndefined();
+      }
+    } finally {
+      other.close();
+    }
+  });
+});
