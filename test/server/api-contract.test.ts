@@ -94,7 +94,7 @@ describe('config/api.ts', () => {
       ['GET /api/reports', '/api/reports?limit=0', admin, {}, 400, /^limit: /],
       ['POST /api/auth/login', '/api/auth/login', '', { body: JSON.stringify({ username: 'x' }) }, 400, /^password: /],
       ['POST /api/reports', '/api/reports', admin, { body: JSON.stringify({ kind: 'weekly', period: { type: 'month' } }) }, 400, /^kind: /],
-      ['GET /api/reports/:id/:format', '/api/reports/x/docx', admin, {}, 400, /^format: /],
+      ['GET /api/reports/:id/:format', '/api/reports/x/odt', admin, {}, 400, /^format: /],
       ['GET /api/incidents/:id', '/api/incidents/khong-co', admin, {}, 404, /no incident "khong-co"/],
       ['POST /api/incidents/:id/notes', '/api/incidents/khong-co/notes', admin, { body: JSON.stringify({ text: 'x' }) }, 404, /no incident/],
       ['POST /api/incidents/:id/notes', '/api/incidents/khong-co/notes', carrier, { body: JSON.stringify({ text: 'x' }) }, 403, /role/],
