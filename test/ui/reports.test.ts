@@ -211,7 +211,7 @@ describe('against a real server: answers parse, refusals read as words', () => {
     const entries = list.map((x) => entrySchema.parse(x));
     const e = entries.find((x) => x.id === id)!;
     expect(e.status).toBe('done');
-    expect(Object.keys(e.files).sort()).toEqual(['csv', 'pdf', 'xlsx']);
+    expect(Object.keys(e.files).sort()).toEqual(['csv', 'docx', 'pdf', 'xlsx']);
     expect(reportName(e, names, tVi)).toBe('Báo cáo vùng lõm sóng — Viettel');
     expect(periodText(e.period, 'vi')).toBe(previousCalendarPeriod('week', e.createdAt).label);
     // what a carrier account gets (recipients hidden) parses too, and holds no other carrier's report
