@@ -1,14 +1,10 @@
 // Network-scoped targets in the plan (server/directory.ts): a target that names a network runs on that network's lines
 // only, pinned to each; an agent without such a line does not run it; with every line matching, nothing changes.
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { configSchema, type ProvinceFile } from '../../config/schema.ts';
+import { configSchema } from '../../config/schema.ts';
 import { buildDirectory } from '../../server/directory.ts';
+import { province } from '../reports/fixtures.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const province = JSON.parse(readFileSync(join(ROOT, 'config/provinces/51.json'), 'utf8')) as ProvinceFile;
 const HASH = 'scrypt$1024$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNo';
 const base = {
   province: { code: '51' },

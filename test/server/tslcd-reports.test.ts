@@ -2,12 +2,10 @@
 // communes each with a TSLCD line (VNPT) and an Internet line (VNPT in the first, Viettel in the others).
 // Known faults: the first commune's TSLCD line answers nothing 08:00-14:00 (its Internet works); the TSLCD network
 // fails in two communes 09:00-11:00 (one network-wide incident). Expected figures are counted by hand from these.
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configSchema, type ProvinceFile } from '../../config/schema.ts';
+import { configSchema } from '../../config/schema.ts';
 import { buildDirectory } from '../../server/directory.ts';
+import { province } from '../reports/fixtures.ts';
 import { buildCarrierReport } from '../../server/reports/data/carrier.ts';
 import { buildDostReport } from '../../server/reports/data/dost.ts';
 import type { CarrierCommuneRow, Period } from '../../server/reports/model.ts';
@@ -15,7 +13,6 @@ import { layout } from '../../server/reports/render/document.ts';
 import type { Point, Store, Tags } from '../../server/stores/types.ts';
 import { incident, storeHarness } from '../helpers/stores.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const H = 3_600_000;
 const vn = (y: number, mo: number, d: number, h = 0) => Date.UTC(y, mo - 1, d, h) - 7 * H;
 const DAY: Period = { from: vn(2026, 10, 1), to: vn(2026, 10, 2), label: 'Ngày 01/10/2026' };
@@ -24,7 +21,6 @@ const NOW = vn(2026, 10, 3);
 const [C1, C2, C3] = ['21034', '21040', '21061'] as const;
 const INTERNET: Record<string, string> = { [C1]: 'vnpt', [C2]: 'viettel', [C3]: 'viettel' };
 
-const province = JSON.parse(readFileSync(join(ROOT, 'config/provinces/51.json'), 'utf8')) as ProvinceFile;
 const HASH = 'scrypt$1024$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNo';
 const config = configSchema.parse({
   province: { code: '51' },
