@@ -7,7 +7,7 @@
 import type { CommuneLive, ProbeResult, Status, TargetLive } from '../../config/wire.ts';
 import { STATUS_RANK } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
-import { describesLink } from '../kinds/index.ts';
+import { describesLink, isLiveKind } from '../kinds/index.ts';
 import { applyResult, INITIAL, markUnknown, type TargetState } from './status.ts';
 import { foldStatus, summarize, type StatusSummary } from './commune-status.ts';
 import { DEFAULT_PROVINCE_WIDE, isProvinceWide, type ProvinceWideRule } from './province-wide.ts';
@@ -117,6 +117,8 @@ export class LiveState {
     if (!agent) return;
     this.touchAgent(agentId);
     for (const r of results) {
+      // stored and reported only (a few speed tests a day): no slot to turn red or unknown between them
+      if (!isLiveKind(r.kind)) continue;
       const uplink = r.uplink ?? '';
       const key = `${agentId}\u0000${r.target}\u0000${uplink}`;
       let slot = this.slots.get(key);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultSchema, type PlanTarget, type ProbeResult } from '../../config/wire.ts';
 import { BOOK_FILE, createThroughputProbe, throughput } from '../../agent/probes/throughput.ts';
 import { Scheduler } from '../../agent/scheduler.ts';
+import { connectAgent, icmpOk } from '../helpers/agent-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 type Target = Extract<PlanTarget, { kind: 'throughput' }>;
@@ -86,6 +87,47 @@ describe('throughput probe in the scheduler', () => {
       }
     } finally {
       other.close();
+    }
+  });
+});
+
+describe('throughput on the server', () => {
+  it('planned from the config target; a result is stored like any measurement but holds no live slot', async () => {
+    const srv = await startTestServer({
+      agents: [{ id: 'ag-q', commune: '21025', uplinks: [{ name: 'ftth', carrier: 'vnpt', gateway: '127.0.0.1' }] }],
+      targets: [
+        { id: 'gw', name: 'Gateway', kind: 'icmp', host: 'gateway' },
+        { id: 'speed', name: 'Tốc độ đường truyền', kind: 'throughput', hours: ['22:00-06:00', '12:00-13:30'], blockedHours: ['23:00-23:30'], maxMbPerTest: 50 },
+      ],
+    });
+    try {
+      const agent = await connectAgent(srv.url, 'ag-q', srv.tokens['ag-q']!);
+      const plan = await agent.hello();
+      const t = plan.targets.find((x) => x.id === 'speed');
+      expect(t).toMatchObject({
+        kind: 'throughput', intervalSec: 300, directionMs: 10_000, maxBytes: 50e6, dailyBytes: 400e6, testsPerDay: 4,
+        windows: [[1320, 360], [720, 810]], blocked: [[1380, 1410]], tzOffsetMin: 420, busyMbps: 2,
+      });
+      // every stage of a test fits in one round's deadline
+      expect(t!.timeoutMs).toBeGreaterThanOrEqual(2 * 10_000 + 10_000);
+
+      const ts = Date.now();
+      const ack = await agent.batch([
+        icmpOk('gw', ts, 3, 'ftth'),
+        { kind: 'throughput', target: 'speed', ts, uplink: 'ftth', ok: true, down_mbps: 92.4, up_mbps: 41.2, loaded_rtt_ms: 38.5, idle_rtt_ms: 4.1, duration_ms: 21_400, bytes: 50_000_000 },
+      ]);
+      expect(ack).toMatchObject({ type: 'ack', accepted: 2 });
+      const rows = await srv.store.queryRaw({ measurement: 'throughput', from: ts - 1000, to: ts + 1000 });
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.tags).toMatchObject({ agent: 'ag-q', commune: '21025', carrier: 'vnpt', target: 'speed', uplink: 'ftth' });
+      expect(rows[0]!.fields).toMatchObject({ ok: true, down_mbps: 92.4, up_mbps: 41.2, loaded_rtt_ms: 38.5, idle_rtt_ms: 4.1, bytes: 50_000_000 });
+      // the commune's live view knows the gateway only: a test a few times a day is no status
+      const live = srv.live.commune('21025');
+      expect(live?.targets.map((x) => x.id)).toEqual(['gw']);
+      expect(live?.status).toBe('up');
+      agent.close();
+    } finally {
+      await srv.stop();
     }
   });
 });
