@@ -17,6 +17,7 @@ import {
   type ScheduleBook,
   type ThroughputRules,
 } from '../../agent/throughput-schedule.ts';
+import { mulberry32 } from '../../agent/simulator/model.ts';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -33,17 +34,8 @@ const NIGHT: ThroughputRules = {
   dailyBytes: 400e6,
 };
 
-/** a seeded uniform generator (mulberry32): the same draws every run */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** the same draws every run */
+const seeded = mulberry32;
 
 describe('allowed hours (local time, Vietnam UTC+7)', () => {
   it.each([
