@@ -4,7 +4,7 @@
 // Cost follows what changed, not the fleet: the province-wide rule is fed from per-(target, commune) status
 // counts updated slot by slot; a site's view (its slots, status summary, headline candidates) is rebuilt only when
 // its own slots change, and a commune's figures fold its sites' summaries; both cached per scope.
-import type { CommuneLive, ProbeResult, Status, TargetLive } from '../../config/wire.ts';
+import type { CommuneLive, ProbeResult, SiteLive, Status, TargetLive } from '../../config/wire.ts';
 import { STATUS_RANK } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
 import { describesLink, isLiveKind } from '../kinds/index.ts';
@@ -41,6 +41,8 @@ interface TargetTally {
 /** one site's slots as shown, and its part of the commune's figures */
 interface SiteView extends StatusSummary {
   targets: TargetLive[];
+  /** its entry in the commune's site list (null: not listed in this scope) */
+  entry: SiteLive | null;
   /** headline candidates: first link-describing slot with data beyond the LAN gateway, and first at all */
   beyond: TargetLive | undefined;
   any: TargetLive | undefined;
@@ -73,6 +75,8 @@ export class LiveState {
   /** per commune, its agents holding slots there and how many */
   private byCommune = new Map<string, Map<string, number>>();
   private agentSeen = new Map<string, number>();
+  /** per commune, when one of its agents last spoke (the newest of its agents' times) */
+  private communeSeen = new Map<string, number>();
   private serviceWide = new Set<string>();
   private listeners = new Set<ChangeListener>();
   private served = new Map<string, Set<string>>();
@@ -104,7 +108,10 @@ export class LiveState {
 
   /** The agent said something (hello, heartbeat, batch). */
   touchAgent(agentId: string) {
-    this.agentSeen.set(agentId, this.now());
+    const t = this.now();
+    this.agentSeen.set(agentId, t);
+    const c = this.dir.agents.get(agentId)?.commune;
+    if (c !== undefined && t > (this.communeSeen.get(c) ?? 0)) this.communeSeen.set(c, t);
   }
 
   lastSeen(agentId: string): number | null {
@@ -249,6 +256,12 @@ export class LiveState {
       this.mark(s.commune, null);
     }
     for (const id of this.agentSeen.keys()) if (!this.dir.agents.has(id)) this.agentSeen.delete(id);
+    // agents may have moved: each commune's time again from its agents'
+    this.communeSeen.clear();
+    for (const [id, t] of this.agentSeen) {
+      const c = this.dir.agents.get(id)!.commune;
+      if (t > (this.communeSeen.get(c) ?? 0)) this.communeSeen.set(c, t);
+    }
     for (const [id, keys] of this.byAgent) if (keys.size === 0) this.byAgent.delete(id);
     const lists = new Map([...this.dir.communes.keys()].map((c) => [c, this.dir.agentsOfCommune(c).join('\u0000')]));
     for (const [c, l] of lists) if ((this.agentLists?.get(c) ?? '') !== l) this.mark(c, null);
@@ -310,9 +323,7 @@ export class LiveState {
   }
 
   private lastSeenOf(code: string): number | null {
-    let seen = 0;
-    for (const a of this.dir.agentsOfCommune(code)) seen = Math.max(seen, this.agentSeen.get(a) ?? 0);
-    return seen || null;
+    return this.communeSeen.get(code) ?? null;
   }
 
   /** the agents with slots in a commune: its agents in directory order, then any the directory no longer places there */
@@ -350,7 +361,10 @@ export class LiveState {
     const beyond = withData.find((t) => (this.dir.targets.get(t.id) as { host?: string }).host !== 'gateway');
     // a TSLCD line failing while the site's Internet works colours it degraded, not down (attribution/network.ts)
     const colour = networkCapped(targets, (agent, uplink) => this.dir.networkOf(agent, uplink));
-    this.sites.set(key, (v = { targets, ...summarize(colour, this.serviceWide), beyond, any: withData[0] }));
+    this.sites.set(key, (v = { targets, ...summarize(colour, this.serviceWide), beyond, any: withData[0], entry: null }));
+    const site = this.dir.siteOf(agent);
+    // a site is judged like a commune, on its own targets
+    if (site && (!carrier || targets.length)) v.entry = { agent, ...site, status: foldStatus([v]) };
     let keys = this.siteKeys.get(agent);
     if (!keys) this.siteKeys.set(agent, (keys = new Set()));
     keys.add(key);
@@ -365,12 +379,7 @@ export class LiveState {
     this.scopes.add(carrier ?? '');
     const ordered = this.sitesIn(code).map((a) => [a, this.site(a, carrier)] as const);
     const status = foldStatus(ordered.map(([, v]) => v));
-    const sites = this.dir.agentsOfCommune(code).flatMap((agent) => {
-      const site = this.dir.siteOf(agent);
-      // a site is judged like a commune, on its own targets
-      const own = this.site(agent, carrier);
-      return site && (!carrier || own.targets.length) ? [{ agent, ...site, status: foldStatus([own]) }] : [];
-    });
+    const sites = this.dir.agentsOfCommune(code).flatMap((agent) => this.site(agent, carrier).entry ?? []);
     // Headline latency/loss: the first ICMP target beyond the LAN gateway that has data (the uplink's own figures),
     // else the gateway; first in target order, then uplink, then site order.
     const icmp = firstOf(ordered.map(([, v]) => v.beyond), this.rank) ?? firstOf(ordered.map(([, v]) => v.any), this.rank);

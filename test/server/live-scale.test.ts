@@ -204,8 +204,9 @@ describe('LiveState at scale', () => {
       if (ref.wide().size) seen.add('wide');
       for (const c of codes) {
         for (const carrier of [undefined, 'viettel', 'vnpt']) {
-          const { lastSeen: _, ...got } = live.commune(c, carrier);
+          const { lastSeen, ...got } = live.commune(c, carrier);
           expect(got, `${c} ${carrier ?? 'all'} step ${step}`).toEqual(ref.commune(c, carrier));
+          expect(lastSeen).toBe(Math.max(0, ...dir.agentsOfCommune(c).map((a) => ref.seen.get(a) ?? 0)) || null);
         }
         const want = ref.commune(c);
         const { targets, sites, lastSeen: _, only: __, ...figures } = screen.get(c)!;
