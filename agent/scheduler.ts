@@ -7,8 +7,11 @@
 // Pulses (./pulse.ts): between regular rounds, one cheap check (an echo, a HEAD) every few seconds; when its answer
 // differs from the last round's outcome, the burst starts at once with a full round, so a fault is not first waited
 // for until the next regular round (up to 30 s). A pulse is never reported; only the burst's real rounds are.
-// Bounded (a few rounds), stopped as soon as the outcome flips back (a lucky or unlucky single round), and at most
-// one failure burst per target per minute, so a dead portal is not hammered and a flapping one is not probed in a loop.
+// Bounded (a few rounds), stopped as soon as the outcome flips back (a lucky or unlucky single round); a failure burst
+// whose first round answered (noise: one lost pulse or round) allows no other for a minute, so a lossy or flapping
+// target is not probed in a loop. A confirmed fault is not rate-limited: its next burst comes only after a recovery,
+// and a commune whose link was cut and repaired a minute ago must see the next fault as fast as any other.
+// A dead portal is not hammered: once confirmed, it gets its regular rounds and a HEAD every 10 s.
 import type { Plan, PlanTarget, PlanUplink, ProbeResult } from '../config/wire.ts';
 import { probes as defaultProbes, type ProbeRegistry } from './probes/index.ts';
 import type { Probe } from './probes/types.ts';
@@ -44,7 +47,7 @@ export interface ConfirmOptions {
   rounds: number;
   /** between the starts of two rounds of a burst (a round that takes longer is followed at once) */
   intervalMs: number;
-  /** at most one failure burst per target in this window */
+  /** after a failure burst that turned out noise (its first round answered), no other one for this long */
   minGapMs: number;
 }
 /** 2 extra rounds 2 s apart: with downAfter 3 a cut is confirmed ~6 s after the first failed round starts */
@@ -79,9 +82,9 @@ interface Job {
   /** outcome of the last round (undefined before the first) */
   lastFailed?: boolean;
   /** the burst under way: the outcome it confirms and the rounds still to run */
-  burst: { failed: boolean; left: number } | null;
-  /** when the last failure burst started (epoch ms) */
-  burstAt: number;
+  burst: { failed: boolean; left: number; confirmed: number } | null;
+  /** when the last failure burst that turned out noise ended (epoch ms) */
+  noiseAt: number;
   confirmTimer?: NodeJS.Timeout;
   pulse?: Pulse<PlanTarget>;
   pulseTimer?: NodeJS.Timeout;
@@ -187,7 +190,7 @@ export class Scheduler {
         queued: false,
         removed: false,
         burst: null,
-        burstAt: -Infinity,
+        noiseAt: -Infinity,
       };
       this.jobs.set(key, job);
       this.arm(job);
@@ -312,10 +315,9 @@ export class Scheduler {
   /** Start a burst confirming `failed` with `rounds` rounds; false when rate-limited. */
   private startBurst(job: Job, c: ConfirmOptions, failed: boolean, rounds: number, why: 'round' | 'pulse'): boolean {
     const now = Date.now();
-    // the gap limits failure bursts only: confirming a recovery probes something that answers again
-    if (failed && now - job.burstAt < c.minGapMs) return false;
-    if (failed) job.burstAt = now;
-    job.burst = { failed, left: rounds };
+    // only failure bursts are limited: confirming a recovery probes something that answers again
+    if (failed && now - job.noiseAt < c.minGapMs) return false;
+    job.burst = { failed, left: rounds, confirmed: 0 };
     this.log.info({ target: job.target.id, uplink: job.label, failed, why }, 'outcome changed: confirming with quick rounds');
     return true;
   }
@@ -327,8 +329,13 @@ export class Scheduler {
     const flipped = failed !== (job.lastFailed ?? false);
     job.lastFailed = failed;
     if (job.burst) {
-      // the outcome flipped back (a lucky or unlucky single round): the burst has nothing left to confirm
-      if (failed !== job.burst.failed || --job.burst.left <= 0) job.burst = null;
+      if (failed !== job.burst.failed) {
+        // the outcome flipped back (a lucky or unlucky single round): nothing left to confirm; a failure nothing
+        // confirmed was noise
+        if (job.burst.failed && job.burst.confirmed === 0) job.noiseAt = Date.now();
+        job.burst = null;
+      } else if (--job.burst.left <= 0) job.burst = null;
+      else job.burst.confirmed++;
     } else if (flipped) this.startBurst(job, c, failed, c.rounds, 'round');
     if (!job.burst) return;
     clearTimeout(job.confirmTimer);

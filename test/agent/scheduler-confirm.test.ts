@@ -122,10 +122,22 @@ describe('Scheduler fast confirmation', () => {
       expect(w.pulses).toBeGreaterThanOrEqual(5); // pulses went on after the extra round
     }, 10_000);
 
-    it('a failure burst a minute at most: a second failed pulse soon after waits for the regular round', async () => {
+    it('a confirmed fault, repaired, then a new fault within the minute: confirmed at once again (only noise is rate-limited)', async () => {
+      const { w } = pulsed();
+      await sleep(600);
+      w.up = false;
+      await sleep(900);
+      w.up = true;
+      await sleep(900);
+      w.up = false;
+      await sleep(900);
+      expect(w.rounds.map((r) => r.failed)).toEqual([false, true, true, true, false, false, false, true, true, true]);
+    }, 10_000);
+
+    it('after a lost pulse (noise), a second failed pulse within the minute waits for the regular round', async () => {
       const { w } = pulsed({ pulseLies: [1, 4] });
       await sleep(2000);
-      // the first lie costs one round (a failure burst, ended by the answer); the second is rate-limited
+      // the first lie costs one round (a failure burst ended by the answer: noise); the second is rate-limited
       expect(w.rounds.map((r) => r.failed)).toEqual([false, false]);
     }, 10_000);
   });
