@@ -455,7 +455,7 @@ export const speedtestDownQuerySchema = z.object({
   /** or after this long, whichever comes first */
   ms: z.coerce.number().int().min(100).max(SPEEDTEST_MAX_MS).default(10_000),
 });
-/** how the server saw an upload: bytes and, every ~100 ms from the first byte, [ms, bytes so far] (goodput is the receiver's) */
+/** how the server saw an upload: bytes and, every ~25 ms from the first byte, [ms, bytes so far] (goodput is the receiver's) */
 export const speedtestUpAnswerSchema = z.object({
   bytes: z.number().int().nonnegative(),
   ms: z.number().nonnegative(),

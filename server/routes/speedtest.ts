@@ -12,8 +12,10 @@ import { valid } from '../http/validate.ts';
 /** the upload route: app.ts exempts it from the API's body limit, since it applies its own */
 export const SPEEDTEST_UP_PATH = '/api/agent/speedtest/up';
 const CHUNK = 64 * 1024;
-/** an upload's samples, one per this much time (bounded by SPEEDTEST_MAX_MS / SAMPLE_MS + 2 <= the schema's 1000) */
-const SAMPLE_MS = 100;
+/** an upload's samples, one per this much time: a short upload on a busy machine still gets enough to fit a slope */
+const SAMPLE_MS = 25;
+/** the answer's schema takes 1000; the last one is always the final count */
+const MAX_SAMPLES = 999;
 /** a transfer whose peer went quiet still frees its slot after its time plus this */
 const STALL_MS = 30_000;
 
@@ -136,7 +138,7 @@ export function speedtestRoutes(d: SpeedtestDeps) {
             return c.json({ error: `body larger than ${SPEEDTEST_MAX_BYTES} bytes` }, 413);
           }
           const at = now - first;
-          if (samples.length === 0 || at - samples[samples.length - 1]![0] >= SAMPLE_MS) samples.push([Math.round(at * 10) / 10, bytes]);
+          if (samples.length === 0 || (at - samples[samples.length - 1]![0] >= SAMPLE_MS && samples.length < MAX_SAMPLES)) samples.push([Math.round(at * 10) / 10, bytes]);
         }
       } catch {
         // the agent gave up (its time or its round's deadline): what arrived is still counted below

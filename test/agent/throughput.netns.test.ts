@@ -133,7 +133,7 @@ describe.skipIf(skip)('throughput probe over a tbf-limited link', () => {
       expect(results.length).toBe(3);
       expect(total.down + total.up).toBeLessThanOrEqual(t.dailyBytes);
       expect(results.map((r) => r.bytes)).toEqual([3e6, 3e6, 1e6]);
-      for (const r of results) expect(r.ok).toBe(true);
+      for (const r of results) expect(r.ok, r.error).toBe(true);
       // a restart reads the same book: still nothing due that day
       const again = createThroughputProbe({ server: { url: `http://${host.nsIp}:${PORT}`, agentId: 'ag-speed', token: TOKEN }, stateDir: dir, now: () => now });
       let due = 0;
