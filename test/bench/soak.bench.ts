@@ -15,17 +15,18 @@
 //   run; its store creates the raw tables with the PRIMARY KEY).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import provinceJson from '../../config/provinces/51.json' with { type: 'json' };
-import { PROTOCOL_VERSION, type ProbeResult } from '../../config/wire.ts';
+import type { ProbeResult } from '../../config/wire.ts';
 import { hashSecret } from '../../server/auth/password.ts';
 import { FIGURE_COLS, HIST_BINS, HIST_COLS } from '../../server/stores/rollup.ts';
 import { icmpOk } from '../helpers/agent-client.ts';
+import { agentLink, openAgent } from '../helpers/bench-agents.ts';
+import { freePort } from '../helpers/influxd.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(SELF, '../../..');
@@ -61,53 +62,6 @@ interface LoadJob {
   seconds: number;
 }
 
-async function openAgent(url: string, id: string): Promise<WebSocket> {
-  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws/agent', { headers: { authorization: `Bearer ${TOKEN}`, 'x-agent-id': id }, perMessageDeflate: false });
-  await new Promise<void>((res, rej) => {
-    ws.once('open', () => res());
-    ws.once('unexpected-response', (_q, r) => rej(new Error(`agent ${id}: upgrade refused, HTTP ${r.statusCode}`)));
-    ws.once('error', rej);
-  });
-  const plan = new Promise<void>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`agent ${id}: no plan within 120 s`)), 120_000);
-    ws.once('message', (d) => {
-      clearTimeout(t);
-      const m = JSON.parse(String(d)) as { type: string };
-      if (m.type === 'plan') res();
-      else rej(new Error(`agent ${id}: expected plan, got ${String(d).slice(0, 200)}`));
-    });
-  });
-  ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, agentId: id, version: 'soak', clock: Date.now() }));
-  await plan;
-  return ws;
-}
-
-/** Sends a batch and resolves on its full ack; anything else rejects. */
-function link(ws: WebSocket, id: string) {
-  let seq = 0;
-  const waiting = new Map<number, { n: number; resolve: () => void; reject: (e: Error) => void }>();
-  ws.on('message', (d) => {
-    const m = JSON.parse(String(d)) as { type: string; seq?: number; accepted?: number; message?: string };
-    if (m.type !== 'ack' && m.type !== 'error') return;
-    const w = waiting.get(m.seq!);
-    if (!w) return;
-    waiting.delete(m.seq!);
-    if (m.type === 'ack' && m.accepted === w.n) w.resolve();
-    else w.reject(new Error(`agent ${id} batch ${m.seq}: ${m.type === 'ack' ? `accepted ${m.accepted} of ${w.n}` : `error ${m.message}`}`));
-  });
-  ws.on('close', (code) => {
-    for (const w of waiting.values()) w.reject(new Error(`agent ${id}: link closed (${code}) with batches unacked`));
-    waiting.clear();
-  });
-  return (results: ProbeResult[]) =>
-    new Promise<void>((resolve, reject) => {
-      const s = ++seq;
-      const t = setTimeout(() => reject(new Error(`agent ${id} batch ${s}: no ack within 60 s`)), 60_000);
-      waiting.set(s, { n: results.length, resolve: () => (clearTimeout(t), resolve()), reject: (e) => (clearTimeout(t), reject(e)) });
-      ws.send(JSON.stringify({ type: 'batch', v: PROTOCOL_VERSION, seq: s, results }));
-    });
-}
-
 function round(ts: number, n: number): ProbeResult[] {
   return [
     ...ICMP_TARGETS.map((t, k) => icmpOk(t, ts, 8 + ((n + k) % 30))),
@@ -117,8 +71,8 @@ function round(ts: number, n: number): ProbeResult[] {
 
 async function runLoad(job: LoadJob): Promise<void> {
   const sockets: WebSocket[] = [];
-  for (let i = 0; i < job.agents; i += 200) sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, job.agents - i) }, (_, k) => openAgent(job.url, agentId(i + k))))));
-  const sends = sockets.map((ws, i) => link(ws, agentId(i)));
+  for (let i = 0; i < job.agents; i += 200) sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, job.agents - i) }, (_, k) => openAgent(job.url, agentId(i + k), TOKEN, 120_000)))));
+  const sends = sockets.map((ws, i) => agentLink(ws, agentId(i)));
   let acked = 0;
   const report = setInterval(() => process.send!({ acked }), 2000);
   process.send!({ connected: true });
@@ -215,17 +169,6 @@ async function generate(file: string, from: number, to: number, rollTo: number):
 
 // ---- orchestrator ----------------------------------------------------------------------------------------------
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
-
 function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? 0) / 1024;
@@ -234,10 +177,12 @@ const fileMB = (f: string) => ['', '.wal'].reduce((n, ext) => n + (existsSync(f 
 
 async function startServer(dir: string, file: string): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
+  const hasLimits = readFileSync(join(SERVER_ROOT, 'config/schema.ts'), 'utf8').includes('agentConnectionsPerAddress');
   const [tokenHash, passwordHash] = [await hashSecret(TOKEN, { N: 1024 }), await hashSecret(PASSWORD, { N: 1024 })];
   const config = {
     province: { code: '51' },
-    server: { host: '127.0.0.1', port, dataDir: join(dir, 'data') },
+    // every agent connects from 127.0.0.1 here (an older checkout may have no such limit)
+    server: { host: '127.0.0.1', port, dataDir: join(dir, 'data'), ...(hasLimits ? { limits: { agentConnectionsPerAddress: SITES + 100 } } : {}) },
     store: { kind: 'duckdb', file, rawRetentionDays: DAYS },
     carriers: CARRIERS.map((id) => ({ id, name: id.toUpperCase() })),
     targets: [
@@ -331,6 +276,7 @@ async function main() {
     const samples: { min: number; rss: number; mb: number; acked: number }[] = [];
     let acked = 0;
     let loadStart = 0;
+    let loadS = 0;
     const reports: Record<string, number | string> = {};
     try {
       const load = fork(SELF, ['--load'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
@@ -361,15 +307,17 @@ async function main() {
         const login = await fetch(`${srv.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: srv.url }, body: JSON.stringify({ username: 'soak', password: PASSWORD }) });
         if (login.status !== 200) throw new Error(`login: HTTP ${login.status}`);
         const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
-        const lastMonth = new Date(now - 20 * DAY).toISOString().slice(0, 10);
+        // the month before when a whole one was generated, else the generated days (Asia/Ho_Chi_Minh days)
+        const period = DAYS >= 31 ? { type: 'month', from: new Date(now - 20 * DAY).toISOString().slice(0, 10) } : { type: 'custom', from, to };
+        const label = period.type === 'month' ? `month ${String(period.from).slice(0, 7)}` : `the ${DAYS * 24} generated hours`;
         for (const [name, body] of [
-          ['DOST month', { kind: 'dost', period: { type: 'month', from: lastMonth } }],
-          ['carrier month (vnpt)', { kind: 'carrier', carrier: 'vnpt', period: { type: 'month', from: lastMonth } }],
+          [`DOST ${label}`, { kind: 'dost', period }],
+          [`carrier vnpt ${label}`, { kind: 'carrier', carrier: 'vnpt', period }],
         ] as const) {
           try {
             const before = rssMB(pid);
             reports[name] = (await timeReport(srv.url, cookie, body)).toFixed(1) + ' s';
-            console.log(`  report ${name} (${lastMonth.slice(0, 7)}): ${reports[name]} (RSS ${before.toFixed(0)} -> ${rssMB(pid).toFixed(0)} MB)`);
+            console.log(`  report ${name}: ${reports[name]} (RSS ${before.toFixed(0)} -> ${rssMB(pid).toFixed(0)} MB)`);
           } catch (e) {
             reports[name] = `FAILED ${e instanceof Error ? `${e.message}${e.cause ? ` (${String(e.cause)})` : ''}` : String(e)}`;
             console.log(`  report ${name}: ${reports[name]}`);
@@ -377,6 +325,7 @@ async function main() {
         }
       })();
       await done;
+      loadS = (performance.now() - loadStart) / 1000;
       await reportsDone;
       clearInterval(sampler);
     } finally {
@@ -393,7 +342,7 @@ async function main() {
     const last = samples.at(-1)!;
     console.log(`\nsoak bench: ${SERVER_ROOT === ROOT ? 'this checkout' : SERVER_ROOT}; ${DAYS} days x ${SITES} sites x 10 targets / ${INTERVAL_S} s generated (${g.rows} raw rows), then ${MINUTES} min live at 1 round / 30 s per site`);
     console.log(`file: ${genMB.toFixed(0)} MB generated -> ${last.mb.toFixed(0)} MB at the end`);
-    console.log(`acked: ${acked} results in ${last.min.toFixed(1)} min = ${Math.round(acked / (last.min * 60))} results/s (offered ${Math.round((SITES * 10) / 30)}/s)`);
+    console.log(`acked: ${acked} results in ${(loadS / 60).toFixed(1)} min = ${Math.round(acked / loadS)} results/s (offered ${Math.round((SITES * 10) / 30)}/s)`);
     console.log(`server RSS (MB) after warm-up: min ${Math.min(...rss).toFixed(0)}, max ${Math.max(...rss).toFixed(0)}, median first half ${first.toFixed(0)}, second half ${second.toFixed(0)}, last ${last.rss.toFixed(0)}`);
     console.log(`RSS over time (min: MB): ${samples.filter((_, i) => i % 6 === 5).map((x) => `${x.min.toFixed(0)}:${x.rss.toFixed(0)}`).join(' ')}`);
     for (const [k, v] of Object.entries(reports)) console.log(`report ${k}: ${v}`);
