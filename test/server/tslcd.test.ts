@@ -97,4 +97,25 @@ describe('TSLCD line beside the Internet, through a real server', () => {
     expect(c.targets.filter((t) => t.uplink === 'ftth').every((t) => t.status === 'up')).toBe(true);
     for (const other of COMMUNES.slice(1)) expect(((await get(`/api/communes/${other}`)) as { status: string }).status).toBe('up');
   }, 60_000);
+
+  it('TSLCD then cut in all three communes, their Internet fine: one incident for the TSLCD network, run by VNPT', async () => {
+    const t0 = Date.now() - 12_000;
+    for (let k = 0; k < 4; k++) {
+      const ts = t0 + k * 3000;
+      for (const a of agents) expect((await a.batch(round(ts, false))).type).toBe('ack');
+    }
+    type Inc = { cause: string; subject: string; carrier: string | null; communes: string[]; evidence: { items: { code: string }[] } };
+    const net = await until('the TSLCD network incident', async () => ((await get('/api/incidents?open=true')) as Inc[]).find((i) => i.subject === 'tslcd'));
+    expect([net.cause, net.carrier, [...net.communes].sort()]).toEqual(['carrier', 'vnpt', [...COMMUNES].sort()]);
+    expect(net.evidence.items).toEqual([{ code: 'network_share', network: 'tslcd', carrier: 'vnpt', failing: 3, of: 3, internetPct: 0 }]);
+    // the network's incident covers the first commune's local link (taken over, not a second incident for it)
+    await until('one open incident', async () => ((await get('/api/incidents?open=true')) as Inc[]).length === 1);
+    // the map: the TSLCD targets fail in every commune, so the province-wide rule leaves them to the network's incident
+    // (as a portal down everywhere): no commune is painted for it, and each TSLCD slot says it fails province-wide
+    for (const c of COMMUNES) {
+      const v = (await get(`/api/communes/${c}`)) as { status: string; targets: { uplink?: string; status: string; reason: { provinceWide?: boolean } | null }[] };
+      expect(v.status).toBe('up');
+      expect(v.targets.filter((t) => t.uplink === 'tslcd').every((t) => t.status === 'down' && t.reason?.provinceWide === true)).toBe(true);
+    }
+  }, 60_000);
 });
