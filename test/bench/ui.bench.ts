@@ -182,8 +182,9 @@ async function main() {
       return null;
     };
     for (let k = 0; k < CHANGES; k++) {
-      // a site that is not its commune's centre, in a different commune each time
-      const i = communes.length * (1 + (k % Math.max(1, Math.floor(SITES / communes.length) - 1))) + (k % communes.length);
+      // a site that is not its commune's centre (unless it has no other), in a different commune each time
+      const perCommune = Math.floor(SITES / communes.length);
+      const i = communes.length * (perCommune > 1 ? 1 + (k % (perCommune - 1)) : 0) + (k % communes.length);
       const code = communes[i % communes.length]!.code;
       busy.add(i);
       const sentFail = Date.now();
