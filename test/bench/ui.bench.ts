@@ -26,6 +26,8 @@ const CHANGES = Number(process.env.CHANGES ?? 50);
 const RENDERS = Number(process.env.RENDERS ?? 3);
 /** where to write the figures as JSON too (optional) */
 const OUT = process.env.OUT;
+/** PROFILE=1: a CPU profile of one more first render, its top functions by self time printed */
+const PROFILE = process.env.PROFILE === '1';
 const ROUND_MS = 30_000;
 const USER = { username: 'bench', password: 'bench-password-0123456789', role: 'operator' as const };
 const TARGETS = [
@@ -99,6 +101,31 @@ async function firstRender(page: Page, url: string): Promise<number> {
   return (await h.jsonValue()) as number;
 }
 
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+/** One more first render under the CPU profiler: the top functions by self time. */
+async function profileRender(page: Page, cdp: CDPSession, url: string): Promise<void> {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  const ms = await firstRender(page, url);
+  const { profile } = (await cdp.send('Profiler.stop')) as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[] } };
+  const total = profile.samples.length;
+  const self = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const f = n.callFrame;
+    const k = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+    self.set(k, (self.get(k) ?? 0) + (n.hitCount ?? 0));
+  }
+  const span = (profile.endTime - profile.startTime) / 1000;
+  console.log(`\nprofiled first render: ${ms.toFixed(0)} ms; top self time of ${span.toFixed(0)} ms profiled`);
+  for (const [k, n] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${((n / total) * span).toFixed(0).padStart(6)} ms  ${k}`);
+}
+
 async function main() {
   requireBuiltUi();
   if (SITES < communes.length) throw new Error(`SITES=${SITES}: at least one site per commune (${communes.length})`);
@@ -159,6 +186,7 @@ async function main() {
     const renders: number[] = [];
     for (let k = 0; k < RENDERS; k++) renders.push(await firstRender(page, server.url));
     const heapAfterRender = await heapMB(cdp);
+    if (PROFILE) await profileRender(page, cdp, server.url);
     step(`first render: ${renders.map((x) => x.toFixed(0)).join(', ')} ms`);
 
     // 2. deltas: one site of commune c fails (its commune turns from up to another colour), then recovers
