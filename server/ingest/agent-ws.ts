@@ -107,7 +107,8 @@ export function agentAuth(deps: IngestDeps): MiddlewareHandler<{ Variables: { ag
     }
     verified.set(id, { token, hash });
     const book = bookOf(deps.registry);
-    if (addressFull(deps, book, from, id)) {
+    // only the link itself is bounded: an artefact download or a speed test with the same token is not a connection kept
+    if (c.req.header('upgrade')?.toLowerCase() === 'websocket' && addressFull(deps, book, from, id)) {
       book.refused.connectionsPerAddress++;
       deps.log.warn({ agent: id, remote: from }, 'agent refused: too many agent connections from this address');
       c.header('Retry-After', '60');
