@@ -413,10 +413,16 @@ export function createThroughputProbe(opts: ThroughputProbeOptions = {}): Probe<
     async run(t, ctx) {
       const ts = now();
       const started = performance.now();
-      const key = keyOf(t, ctx.uplink?.name);
-      // run without a booking (a test, or a scheduler without due()): booked now, within the same budget
+      let key = keyOf(t, ctx.uplink?.name);
       let ticket = tickets.get(key);
-      tickets.delete(key);
+      // the scheduler books under the uplink's label, which a lone uplink without binding does not pass as ctx.uplink
+      const booked = ticket ? key : [...tickets.keys()].find((k) => k.startsWith(`${t.id}\u0000`));
+      if (booked !== undefined) {
+        key = booked;
+        ticket = tickets.get(booked);
+        tickets.delete(booked);
+      }
+      // run without a booking (a test, or a scheduler without due()): booked now, within the same budget
       if (!ticket) {
         const b = load();
         const cap = Math.min(t.maxBytes, t.dailyBytes - spentBytes(b, ts));

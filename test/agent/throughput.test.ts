@@ -1,7 +1,7 @@
 // The throughput probe with the scheduler and a real server over loopback: a target that is not due reports nothing,
 // a due one measures once through the server's own speed test routes with the agent's token, and the token never
 // goes to a test server named in a target.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultSchema, type PlanTarget, type ProbeResult } from '../../config/wire.ts';
 import { BOOK_FILE, createThroughputProbe, throughput } from '../../agent/probes/throughput.ts';
 import { Scheduler } from '../../agent/scheduler.ts';
+import { parseBook } from '../../agent/throughput-schedule.ts';
 import { connectAgent, icmpOk } from '../helpers/agent-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -34,7 +35,8 @@ afterAll(async () => {
 async function schedule(probe: ReturnType<typeof createThroughputProbe>, t: Target, ms: number, want = 0): Promise<ProbeResult[]> {
   const results: ProbeResult[] = [];
   const sch = new Scheduler({ onResult: (r) => results.push(r), probes: { throughput: probe }, random: () => 0 });
-  sch.setPlan({ uplinks: [], targets: [t] });
+  // one uplink without binding: the round is labelled with it, the probe is not bound to it
+  sch.setPlan({ uplinks: [{ name: 'wan1', carrier: 'vnpt' }], targets: [t] });
   for (let i = 0; i < 300 && results.length < want; i++) await new Promise((ok) => setTimeout(ok, 100));
   await new Promise((ok) => setTimeout(ok, ms));
   await sch.stop();
@@ -50,7 +52,7 @@ describe('throughput probe in the scheduler', () => {
 
   it('due: one test through the server with the agent token, then the next is hours away', async () => {
     const sub = mkdtempSync(join(dir, 'due-'));
-    writeFileSync(join(sub, BOOK_FILE), JSON.stringify({ v: 1, spent: [], next: { 'speed\u0000': Date.now() - 1000 } }));
+    writeFileSync(join(sub, BOOK_FILE), JSON.stringify({ v: 1, spent: [], next: { 'speed\u0000wan1': Date.now() - 1000 } }));
     const probe = createThroughputProbe({ server: { url: s.url, agentId: 'ag-speed', token: s.tokens['ag-speed']! }, stateDir: sub });
     // loopback moves megabytes in milliseconds: a cap large enough that the 500 ms limit ends each direction
     const results = await schedule(probe, target({ maxBytes: 200e6, dailyBytes: 400e6 }), 2500, 1);
@@ -63,6 +65,12 @@ describe('throughput probe in the scheduler', () => {
     expect(r.up_mbps!).toBeGreaterThan(0);
     expect(r.bytes).toBeGreaterThan(0);
     expect(r.bytes).toBeLessThanOrEqual(200e6);
+    expect(r.uplink).toBe('wan1');
+    // booked once by due() and settled by run() with what moved: the budget counts this test exactly once
+    const book = parseBook(readFileSync(join(sub, BOOK_FILE), 'utf8'));
+    expect(book.spent).toHaveLength(1);
+    expect(book.spent[0]!.bytes).toBeGreaterThanOrEqual(r.bytes);
+    expect(book.next['speed\u0000wan1']).toBeGreaterThan(Date.now() + 60_000);
   });
 
   it('the registry probe is never due until the agent names its server', () => {
