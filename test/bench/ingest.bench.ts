@@ -18,10 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, type ProbeResult } from '../../config/wire.ts';
+import { PROTOCOL_VERSION } from '../../config/wire.ts';
 import provinceJson from '../../config/provinces/51.json' with { type: 'json' };
 import { hashSecret } from '../../server/auth/password.ts';
 import { icmpOk } from '../helpers/agent-client.ts';
+import { agentLink } from '../helpers/bench-agents.ts';
 import { influxdAvailable, startInfluxd } from '../helpers/influxd.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -85,32 +86,6 @@ async function openAgent(url: string, id: string, i: number): Promise<WebSocket>
   return ws;
 }
 
-/** One agent's link: batches by seq, resolved by their ack; anything else fails the run. */
-function link(ws: WebSocket, id: string) {
-  let seq = 0;
-  const waiting = new Map<number, { n: number; resolve: () => void; reject: (e: Error) => void }>();
-  ws.on('message', (d) => {
-    const m = JSON.parse(String(d)) as { type: string; seq?: number; accepted?: number; message?: string };
-    if (m.type !== 'ack' && m.type !== 'error') return;
-    const w = waiting.get(m.seq!);
-    if (!w) return;
-    waiting.delete(m.seq!);
-    if (m.type === 'ack' && m.accepted === w.n) w.resolve();
-    else w.reject(new Error(`agent ${id} batch ${m.seq}: ${m.type === 'ack' ? `accepted ${m.accepted} of ${w.n}` : `error ${m.message}`}`));
-  });
-  ws.on('close', (code) => {
-    for (const w of waiting.values()) w.reject(new Error(`agent ${id}: link closed (${code}) with batches unacked`));
-    waiting.clear();
-  });
-  return (results: ProbeResult[]) =>
-    new Promise<void>((resolve, reject) => {
-      const s = ++seq;
-      const t = setTimeout(() => reject(new Error(`agent ${id} batch ${s}: no ack within 60 s`)), 60_000);
-      waiting.set(s, { n: results.length, resolve: () => (clearTimeout(t), resolve()), reject: (e) => (clearTimeout(t), reject(e)) });
-      ws.send(JSON.stringify({ type: 'batch', v: PROTOCOL_VERSION, seq: s, results }));
-    });
-}
-
 async function runLoad(job: LoadJob): Promise<LoadResult> {
   const t0 = performance.now();
   const sockets: WebSocket[] = [];
@@ -118,7 +93,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   for (let i = 0; i < job.agents; i += 200) sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, job.agents - i) }, (_, k) => openAgent(job.url, agentId(i + k), i + k)))));
   const connectS = (performance.now() - t0) / 1000;
   process.send?.({ connected: true }); // the server's CPU is measured from here
-  const sends = sockets.map((ws, i) => link(ws, agentId(i)));
+  const sends = sockets.map((ws, i) => agentLink(ws, agentId(i)));
   const lastTs = new Array<number>(job.agents).fill(0);
   // strictly increasing present-time timestamps per agent: a repeated (agent, target, ts) would be a replay
   const nextTs = (i: number) => (lastTs[i] = Math.max(Date.now(), lastTs[i]! + 1));
