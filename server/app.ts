@@ -22,7 +22,7 @@ import type { Directory } from './directory.ts';
 import { apiErrorHandler } from './http/errors.ts';
 import { buildOpenApi, renderOpenApiHtml } from './openapi.ts';
 import type { AgentRegistry } from './ingest/agents.ts';
-import { agentAuth, agentEvents } from './ingest/agent-ws.ts';
+import { agentAuth, agentEvents, type IngestLimits } from './ingest/agent-ws.ts';
 import type { BatchWriter } from './ingest/writer.ts';
 import type { LiveHub } from './live.ts';
 import type { AuditLog } from './fleet/audit.ts';
@@ -90,6 +90,8 @@ export interface AppDeps {
   maxBodyBytes?: number;
   /** report requests per account per 10 minutes (config security.maxReportRequests) */
   maxReportRequests?: number;
+  /** agent-link bounds (config server.limits); absent: the defaults */
+  limits?: Partial<IngestLimits>;
 }
 
 export function createApp(d: AppDeps) {
@@ -145,7 +147,7 @@ export function createApp(d: AppDeps) {
   const ingest = {
     dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec, clockToleranceMs: d.clockToleranceMs,
     release: () => d.control.releaseOffer(),
-    throttle: d.authThrottle, address: net.address,
+    throttle: d.authThrottle, address: net.address, limits: d.limits,
   };
   // the artefacts are fetched with an agent's token, not a session: mounted before the session-only /api
   const agentToken = agentAuth(ingest);

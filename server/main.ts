@@ -118,7 +118,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   await audit.importJsonl(join(cfg.server.dataDir, 'audit.jsonl')).catch((err: unknown) => log.warn({ err: String(err) }, 'audit.jsonl not imported yet; kept'));
   const metrics = new ServerMetrics();
   // the writer's store writes are timed and its waiting points counted for /metrics, from outside
-  const writer = metrics.counted(new BatchWriter(metrics.timed(store)));
+  const writer = metrics.counted(new BatchWriter(metrics.timed(store), { maxRows: 5000, maxDelayMs: 100, maxWaiting: cfg.server.limits.writerQueueResults }));
   // One province-wide rule for the map and for attribution (config attribution.serviceShare/serviceMinCommunes).
   const live = new LiveState(dir, cfg.server.agentTimeoutSec * 1000, Date.now, provinceWideRule(cfg.attribution));
   const hub = new LiveHub(live, cfg.server.liveCoalesceMs);
@@ -177,6 +177,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     allowedOrigins: cfg.security.allowedOrigins,
     maxBodyBytes: cfg.security.maxBodyBytes,
     maxReportRequests: cfg.security.maxReportRequests,
+    limits: cfg.server.limits,
     heartbeatSec: cfg.server.heartbeatSec,
     clockToleranceMs: cfg.server.clockToleranceMs,
     sessionHours: cfg.server.sessionHours,

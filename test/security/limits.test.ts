@@ -62,6 +62,27 @@ describe('agent connections per source address', () => {
   }, 120_000);
 });
 
+describe('server.limits from the config reach the running server', () => {
+  let s: TestServer;
+  const agents = Array.from({ length: 4 }, (_, i) => ({ id: `qn-cfg-${i}`, commune: '21025' }));
+  const open: TestAgentClient[] = [];
+  beforeAll(async () => {
+    s = await startTestServer({ agents, server: { limits: { agentConnectionsPerAddress: 3, writerQueueResults: 5000 } } });
+  });
+  afterAll(async () => {
+    for (const c of open) c.close();
+    await s?.stop();
+  });
+
+  it('agentConnectionsPerAddress: 3 refuses the 4th connection from one address; writerQueueResults bounds the writer', async () => {
+    for (const a of agents.slice(0, 3)) open.push(await connectAgent(s.url, a.id, s.tokens[a.id]!));
+    const last = agents[3]!;
+    await expect(connectAgent(s.url, last.id, s.tokens[last.id]!)).rejects.toThrow(/HTTP 429/);
+    expect(await metric(s, 'ioc_ingest_refused_total', 'reason="connections_per_address"')).toBe(1);
+    expect((s.writer as unknown as { maxWaiting: number }).maxWaiting).toBe(5000);
+  }, 30_000);
+});
+
 describe('batches in flight per agent', () => {
   let s: TestServer;
   beforeAll(async () => {
