@@ -105,7 +105,7 @@ async function call(key: ApiRoute, cookie?: string | undefined) {
   // logging out would end the session the other routes are walked with
   if (key === 'POST /api/auth/logout') cookie = undefined;
   // each agent-route call names another unknown agent: one id's few allowed failures would throttle it to 429
-  const agent = DECISIONS[key] === 'agent' ? { 'x-agent-id': `unknown-${unknownAgents++}` } : {};
+  const agent: Record<string, string> = DECISIONS[key] === 'agent' ? { 'x-agent-id': `unknown-${unknownAgents++}` } : {};
   const r = await fetch(`${s.url}${pathOf(key)}`, {
     method,
     headers: { ...(cookie ? { cookie } : {}), ...agent, ...(method === 'GET' ? {} : { 'content-type': 'application/json' }) },
