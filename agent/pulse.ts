@@ -44,11 +44,12 @@ export const icmpPulse: Pulse<TargetOf<'icmp'>> = {
 };
 
 /**
- * One HEAD every 10 s on a kept-alive connection: the answer's headers only, a few hundred bytes (~5 MB a day per
- * portal and agent). Alive = any answer below 500 (a portal may refuse HEAD with 405); a 5xx, a refused or silent
- * connection is a changed outcome worth a real round. Certificates and keywords are the real round's business.
+ * One HEAD every 10 s on a connection of its own: the answer's headers only. Alive = any answer below 500 (a portal
+ * may refuse HEAD with 405); a 5xx, a refused or silent connection is a changed outcome worth a real round.
+ * Certificates and keywords are the real round's business. Not kept alive: a pooled connection the portal closed
+ * meanwhile fails the next request now and then, and a pulse that cries wolf costs a round and holds back the next
+ * failure burst for a minute.
  */
-const keepAlive = { http: new http.Agent({ keepAlive: true, maxSockets: 1 }), https: new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false }) };
 export const httpPulse: Pulse<TargetOf<'http'>> = {
   everyMs: 10_000,
   answered(t, ctx) {
@@ -60,10 +61,9 @@ export const httpPulse: Pulse<TargetOf<'http'>> = {
       const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.min(t.timeoutMs, 5000))]);
       const req = (secure ? https : http).request(url, {
         method: 'HEAD',
-        // a bound uplink gets its own connection (a pooled one may leave by the other uplink)
-        agent: local ? false : secure ? keepAlive.https : keepAlive.http,
+        agent: false,
         signal,
-        headers: { 'user-agent': 'ioc-uptime-agent (pulse)' },
+        headers: { 'user-agent': 'ioc-uptime-agent (pulse)', connection: 'close' },
         ...(local ? { localAddress: local, family: isIP(local) } : {}),
         rejectUnauthorized: false,
       });
@@ -72,6 +72,9 @@ export const httpPulse: Pulse<TargetOf<'http'>> = {
         resolve((res.statusCode ?? 0) < 500);
       });
       req.on('error', () => resolve(false));
+      // settles whatever happens (resolve is idempotent): aborted, or closed without an answer
+      req.on('close', () => resolve(false));
+      signal.addEventListener('abort', () => resolve(false), { once: true });
       req.end();
     });
   },

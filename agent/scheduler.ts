@@ -365,10 +365,11 @@ export class Scheduler {
     if (!c || job.running || job.queued || job.burst || job.pulseAbort || job.lastFailed === undefined) return;
     const ac = new AbortController();
     job.pulseAbort = ac;
-    const ctx = { signal: ac.signal, ...(job.bind ? { uplink: job.bind } : {}) };
-    const p = pulse
-      .answered(job.target, ctx)
-      .catch(() => false)
+    // a pulse slower than its period has failed; and one that never settles must not stop the pulses for good
+    const signal = AbortSignal.any([ac.signal, AbortSignal.timeout(pulse.everyMs)]);
+    const ctx = { signal, ...(job.bind ? { uplink: job.bind } : {}) };
+    const gaveUp = new Promise<boolean>((resolve) => signal.addEventListener('abort', () => resolve(false), { once: true }));
+    const p = Promise.race([pulse.answered(job.target, ctx).catch(() => false), gaveUp])
       .then((answered) => {
         job.pulseAbort = undefined;
         const failed = !answered;
