@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { API, type ApiResponseIn } from '../config/api.ts';
-import type { ApiTokenConfig, UserConfig } from '../config/schema.ts';
 import { authenticator, requireSession, type AuthEnv } from './auth/middleware.ts';
+import type { Accounts } from './auth/users.ts';
 import { getCookie } from 'hono/cookie';
 import { auditActions } from './audit/actions.ts';
 import { auditScope } from './audit/log.ts';
@@ -55,8 +55,8 @@ export interface AppDeps {
   writer: BatchWriter;
   registry: AgentRegistry;
   sessions: Sessions;
-  users: UserConfig[];
-  apiTokens: ApiTokenConfig[];
+  /** users and API tokens in force (a reload replaces them) */
+  accounts: Accounts;
   incidents: IncidentEngine;
   maintenance: MaintenanceBook;
   notify: Dispatcher;
@@ -106,7 +106,7 @@ export function createApp(d: AppDeps) {
   // a speed test's upload is large by design and bounded by its own route
   app.use('/api/*', (c, next) => (c.req.path === SPEEDTEST_UP_PATH ? next() : bodyLimit(c, next)));
   app.use('/api/*', auditScope(net.address));
-  const who = authenticator(d.sessions, d.apiTokens, { throttle: d.authThrottle, address: net.address });
+  const who = authenticator(d.sessions, d.accounts, { throttle: d.authThrottle, address: net.address });
 
   // Unauthenticated: load balancers and the agents' installers probe it.
   app.get('/api/health', async (c) => {
@@ -138,12 +138,12 @@ export function createApp(d: AppDeps) {
   // the one-time code is the credential: no session
   app.route('/api/enroll', enrolRoute({ control: d.control, throttle: d.enrolThrottle, registry: d.registry }));
   app.route('/api/auth', authRoutes({
-    users: d.users, sessions: d.sessions, sessionHours: d.sessionHours, https: net.https, address: net.address, throttle: d.authThrottle, audit: d.audit,
+    accounts: d.accounts, sessions: d.sessions, sessionHours: d.sessionHours, https: net.https, address: net.address, throttle: d.authThrottle, audit: d.audit,
   }));
 
   // the public status page: no login, cached, published services only
   app.route('/api/public', publicRoutes({ dir: d.dir, live: d.live, store: d.store, incidents: d.incidents, maintenance: d.maintenance }));
-  const auth = requireSession(d.sessions, d.apiTokens, { throttle: d.authThrottle, address: net.address });
+  const auth = requireSession(d.sessions, d.accounts, { throttle: d.authThrottle, address: net.address });
   const ingest = {
     dir: d.dir, live: d.live, writer: d.writer, registry: d.registry, log: d.log, heartbeatSec: d.heartbeatSec, clockToleranceMs: d.clockToleranceMs,
     release: () => d.control.releaseOffer(),

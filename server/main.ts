@@ -17,7 +17,7 @@ import { mulberry32, profileFor } from '../agent/simulator/model.ts';
 import { createApp } from './app.ts';
 import { hashSecret } from './auth/password.ts';
 import { Sessions } from './auth/sessions.ts';
-import { resolveUsers } from './auth/users.ts';
+import { Accounts, resolveUsers } from './auth/users.ts';
 import { buildDirectory, type LiveDirectory } from './directory.ts';
 import { AuditLog } from './audit/log.ts';
 import { checkSecrets } from './auth/secrets.ts';
@@ -109,7 +109,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const store = createStore(cfg.store, { dataDir: cfg.server.dataDir });
   const audit = new AuditLog(store, log);
   const dir = buildDirectory({ ...cfg, agents: [...cfg.agents, ...simulated, ...enrolled.activeAgents().map(agentConfigOf)] }, province);
-  const control = new FleetControl({ dir, province, config: cfg, simulated, book: enrolled, audit, configPath, log });
+  const sessions = new Sessions(cfg.server.sessionHours * 3_600_000);
+  const { users, generated } = await resolveUsers(cfg.users, cfg.server.dataDir, opts.adminPassword ?? process.env.IOC_ADMIN_PASSWORD);
+  // users and API tokens in force; a reload replaces them and ends the sessions of accounts it changed
+  const accounts = new Accounts(users, cfg.apiTokens, sessions, audit);
+  const control = new FleetControl({
+    dir, province, config: cfg, simulated, book: enrolled, audit, configPath, log, accounts, defaultUsers: cfg.users.length ? [] : users,
+  });
   const enrolThrottle = new FailureThrottle({
     perAddress: cfg.enrolment.maxFailuresPerAddress, total: cfg.enrolment.maxFailuresTotal, windowMs: cfg.enrolment.failureWindowSec * 1000,
   });
@@ -165,11 +171,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const firstRollup = setTimeout(() => void rollups.runOnce().catch(() => {}), 60_000);
   firstRollup.unref();
   metrics.collectFrom({ registry, writer, hub, live, store, incidents, notify, reports, version: VERSION });
-  const sessions = new Sessions(cfg.server.sessionHours * 3_600_000);
-  const { users, generated } = await resolveUsers(cfg.users, cfg.server.dataDir, opts.adminPassword ?? process.env.IOC_ADMIN_PASSWORD);
 
   const app = createApp({
-    dir, live, hub, store, writer, registry, users, log, apiTokens: cfg.apiTokens, incidents, maintenance, notify, reports,
+    dir, live, hub, store, writer, registry, accounts, log, incidents, maintenance, notify, reports,
     control, audit, enrolThrottle, publicUrl: cfg.server.publicUrl,
     sessions,
     authThrottle: new AuthThrottle(cfg.security, log),

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { EnrollAnswer, EnrollBody, EnrollmentBody, EnrollmentCreated, EnrollmentRow, ReloadResult, Site, UplinkIn } from '../../config/api.ts';
 import { ConfigError } from '../../config/errors.ts';
 import { loadConfig, loadProvince } from '../../config/load.ts';
-import type { AgentConfig, Config, EnrolmentConfig, ProvinceFile } from '../../config/schema.ts';
+import type { AgentConfig, ApiTokenConfig, Config, EnrolmentConfig, ProvinceFile, UserConfig } from '../../config/schema.ts';
 import { hashSecret } from '../auth/password.ts';
 import { buildDirectory, type DirectoryConfig, type LiveDirectory } from '../directory.ts';
 import { ConflictError, InvalidError, NotFoundError } from '../errors.ts';
@@ -41,6 +41,10 @@ export interface FleetControlDeps {
   /** the YAML file a reload reads; null when the server was given a config object */
   configPath: string | null;
   log: Pick<Logger, 'info' | 'warn'>;
+  /** the users and API tokens in force (server/auth/users.ts Accounts): a reload replaces them; absent: restart needed */
+  accounts?: { replace(users: UserConfig[], tokens: ApiTokenConfig[], by: string): unknown };
+  /** who logs in when the config names no users (the first admin of data/admin.json) */
+  defaultUsers?: UserConfig[];
   env?: NodeJS.ProcessEnv;
   now?: () => number;
 }
@@ -242,7 +246,7 @@ export class FleetControl {
 
   /**
    * Read the config file again and apply what can change while running (targets, thresholds, carriers, commune
-   * overrides, YAML agents). Everything is checked first: a broken file throws ConfigError naming the problems and
+   * overrides, YAML agents, users and API tokens). Everything is checked first: a broken file throws ConfigError naming the problems and
    * nothing changes.
    */
   reload(by: string): ReloadResult {
@@ -261,13 +265,23 @@ export class FleetControl {
       throw e;
     }
     const differs = (k: keyof Config) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]);
-    const changed = LIVE_SECTIONS.filter(differs);
-    const restartNeeded = (Object.keys(next) as (keyof Config)[]).filter((k) => !(LIVE_SECTIONS as readonly string[]).includes(k) && k !== 'server' && differs(k));
+    const changed: string[] = LIVE_SECTIONS.filter(differs);
+    // users and API tokens are replaced in place (their changed sessions end), unless no user would be left to log in
+    const fallback = this.d.defaultUsers ?? [];
+    const accountsLive = !!this.d.accounts && (next.users.length > 0 || fallback.length > 0);
+    const accountSections = (['users', 'apiTokens'] as const).filter(differs);
+    const applied = new Set<string>([...LIVE_SECTIONS, 'server', ...(accountsLive ? accountSections : [])]);
+    const restartNeeded = (Object.keys(next) as (keyof Config)[]).filter((k) => !applied.has(k) && differs(k));
     // dataDir is the running one (the command line or IOC_DATA_DIR may have set it); other server fields need a restart
     if (JSON.stringify({ ...next.server, dataDir: '' }) !== JSON.stringify({ ...this.config.server, dataDir: '' })) restartNeeded.push('server');
     const live = Object.fromEntries(LIVE_SECTIONS.map((k) => [k, next[k]]));
     this.config = { ...this.config, ...live };
     this.apply();
+    if (accountsLive && accountSections.length) {
+      this.config = { ...this.config, users: next.users, apiTokens: next.apiTokens };
+      this.d.accounts!.replace(next.users.length ? next.users : fallback, next.apiTokens, by);
+      changed.push(...accountSections);
+    }
     this.d.audit.record(by, 'config.reload', file, { changed, restartNeeded });
     this.d.log.info({ file, changed, restartNeeded }, 'config reloaded');
     return { file, changed, restartNeeded, agents: this.d.dir.agents.size, targets: this.d.dir.targets.size };

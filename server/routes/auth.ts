@@ -12,7 +12,8 @@ import { LOGIN_BODY_BYTES, limitBody } from '../http/security.ts';
 import { valid } from '../http/validate.ts';
 
 export interface AuthRouteDeps {
-  users: UserConfig[];
+  /** the users in force (server/auth/users.ts Accounts: a reload replaces them) */
+  accounts: { user(username: string): UserConfig | undefined };
   sessions: Sessions;
   sessionHours: number;
   /** whether the browser's connection is HTTPS (the cookie is then `Secure`); default never */
@@ -24,7 +25,6 @@ export interface AuthRouteDeps {
 }
 
 export function authRoutes(deps: AuthRouteDeps) {
-  const byName = new Map(deps.users.map((u) => [u.username, u]));
   const address = deps.address ?? peerOf;
   return new Hono<AuthEnv>()
     .post('/login', limitBody(LOGIN_BODY_BYTES), valid('json', API['POST /api/auth/login'].body), async (c) => {
@@ -35,10 +35,11 @@ export function authRoutes(deps: AuthRouteDeps) {
         deps.audit?.record(body.username, 'auth.login.throttled', body.username, { retryAfterSec: wait });
         return throttled(c, wait);
       }
-      const u = byName.get(body.username);
+      const u = deps.accounts.user(body.username);
       // Verify against a dummy hash for unknown users too, so timing does not reveal which names exist.
       const ok = await verifySecret(body.password, u?.passwordHash ?? DUMMY_HASH);
-      if (!u || !ok) {
+      // looked up again after the await: a reload may have changed or removed the user meanwhile
+      if (!u || !ok || deps.accounts.user(body.username) !== u) {
         deps.throttle?.fail('password', from, body.username);
         deps.audit?.record(body.username, 'auth.login.failed', body.username, { known: !!u });
         return c.json({ error: 'wrong username or password' }, 401);

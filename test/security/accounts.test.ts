@@ -1,19 +1,24 @@
 // A password, role or carrier change (or a removal) of a user in the config file ends that user's sessions at the
 // reload, and whatever hangs on them (live sockets, through Sessions.onEnd) at once; other users keep theirs. An API
 // token changed or removed stops working even though its secret was verified and cached. Each is in the audit trail.
-import { mkdtempSync, rmSync } from 'node:fs';
+// The last part does it through a real server started from a config file and POST /api/admin/reload.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { stringify } from 'yaml';
 import type { ApiTokenConfig, UserConfig } from '../../config/schema.ts';
 import { AuditLog } from '../../server/audit/log.ts';
 import { requireSession, type AuthEnv } from '../../server/auth/middleware.ts';
 import { hashSecret } from '../../server/auth/password.ts';
-import { SESSION_COOKIE, Sessions } from '../../server/auth/sessions.ts';
+import { SESSION_COOKIE, SESSION_ENDED, Sessions } from '../../server/auth/sessions.ts';
 import { Accounts } from '../../server/auth/users.ts';
+import { startServer, type RunningServer } from '../../server/main.ts';
 import { DuckDbStore } from '../../server/stores/duckdb.ts';
+import { login } from '../helpers/server.ts';
 
 let dir = '';
 let store: DuckDbStore;
@@ -111,4 +116,71 @@ describe('a reload that changes API tokens', () => {
       expect.arrayContaining([['grafana', { reason: 'changed' }], ['noc', { reason: 'removed' }]]),
     );
   });
+});
+
+describe('a reload of the config file on a running server', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ioc-accounts-e2e-'));
+  const file = join(tmp, 'ioc.yaml');
+  const PW = 'mat-khau-van-hanh-7';
+  let hash = '';
+  let s: RunningServer;
+  const sockets: WebSocket[] = [];
+  const yaml = (operatorRole: string) => stringify({
+    province: { code: '51' },
+    server: { host: '127.0.0.1', heartbeatSec: 5, agentTimeoutSec: 20, liveCoalesceMs: 50 },
+    store: { kind: 'duckdb' },
+    carriers: [{ id: 'vnpt', name: 'VNPT' }],
+    targets: [{ id: 'dc', name: 'Trung tâm dữ liệu tỉnh', kind: 'icmp', host: '127.0.0.1' }],
+    users: [
+      { username: 'quantri', role: 'admin', passwordHash: hash },
+      { username: 'vanhanh', role: operatorRole, passwordHash: hash },
+      { username: 'truc-ca', role: 'operator', passwordHash: hash },
+    ],
+    simulator: { enabled: false },
+  });
+  const live = (cookie: string) =>
+    new Promise<{ ws: WebSocket; closed: Promise<number> }>((resolve, reject) => {
+      const ws = new WebSocket(s.url.replace('http', 'ws') + '/ws/live', { headers: { cookie } });
+      sockets.push(ws);
+      const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+      ws.once('open', () => resolve({ ws, closed }));
+      ws.once('error', reject);
+    });
+  const me = async (cookie: string) => (await fetch(`${s.url}/api/auth/me`, { headers: { cookie } })).status;
+
+  beforeAll(async () => {
+    hash = await h(PW);
+    writeFileSync(file, yaml('operator'));
+    s = await startServer({ configPath: file, dataDir: join(tmp, 'data'), port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }), uiDir: null });
+  });
+  afterAll(async () => {
+    for (const ws of sockets) ws.terminate();
+    await s?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a role changed in the file and reloaded ends that operator’s session and live socket (4401); another user’s live on; audited', async () => {
+    const [admin, changed, other] = await Promise.all([login(s.url, 'quantri', PW), login(s.url, 'vanhanh', PW), login(s.url, 'truc-ca', PW)]);
+    const a = await live(changed);
+    const b = await live(other);
+    expect(await me(changed)).toBe(200);
+
+    writeFileSync(file, yaml('dost'));
+    const r = await fetch(`${s.url}/api/admin/reload`, { method: 'POST', headers: { cookie: admin } });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ changed: ['users'], restartNeeded: [] });
+
+    expect(await a.closed).toBe(SESSION_ENDED);
+    expect(await me(changed)).toBe(401);
+    expect(await me(other)).toBe(200);
+    expect(await me(admin)).toBe(200);
+    expect(b.ws.readyState).toBe(WebSocket.OPEN);
+    // the new role logs in at once
+    const again = await login(s.url, 'vanhanh', PW);
+    expect(await (await fetch(`${s.url}/api/auth/me`, { headers: { cookie: again } })).json()).toMatchObject({ username: 'vanhanh', role: 'dost' });
+
+    await s.audit.flush();
+    const [entry] = await s.audit.list({ action: 'auth.sessions.ended', subject: 'vanhanh', limit: 10 });
+    expect(entry).toMatchObject({ who: 'quantri', details: { reason: 'role', before: { role: 'operator' }, after: { role: 'dost' } } });
+  }, 30_000);
 });
