@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultSchema, type PlanTarget, type ProbeResult } from '../../config/wire.ts';
-import { BOOK_FILE, createThroughputProbe, throughput } from '../../agent/probes/throughput.ts';
+import { BOOK_FILE, createThroughputProbe, goodputMbps, throughput } from '../../agent/probes/throughput.ts';
 import { Scheduler } from '../../agent/scheduler.ts';
 import { parseBook } from '../../agent/throughput-schedule.ts';
 import { connectAgent, icmpOk } from '../helpers/agent-client.ts';
@@ -139,5 +139,36 @@ describe('throughput on the server', () => {
     } finally {
       await srv.stop();
     }
+  });
+});
+
+describe('goodput', () => {
+  /** cumulative samples every 10 ms at `mbps`, from t = 0 */
+  const line = (mbps: number, ms: number, start = 0): [number, number][] =>
+    Array.from({ length: ms / 10 + 1 }, (_, i) => [i * 10, Math.round(start + (mbps * 1e6 * (i * 10)) / 8000)]);
+
+  it('a steady transfer reads its rate; the warm-up leaves out the slow start', () => {
+    expect(goodputMbps(line(10, 6000), 1000)).toBeCloseTo(10, 6);
+    // the first 800 ms at a quarter of the rate, as while the congestion window grows
+    const ramp = line(10, 6000).map(([t, b]) => [t, t < 800 ? b / 4 : b - 750_000] as [number, number]);
+    expect(goodputMbps(ramp, 1000)).toBeCloseTo(10, 6);
+    expect(Math.abs(goodputMbps(ramp, 0)! - 10)).toBeGreaterThan(0.1);
+  });
+
+  it('a reader stalled 300 ms at the end moves the slope by far less than it moves the end points', () => {
+    const stalled = line(10, 6000).filter(([t]) => t <= 5700 || t === 6000);
+    const ends = (s: [number, number][]) => ((s.at(-1)![1] - s.find(([t]) => t >= 1000)![1]) * 8) / (s.at(-1)![0] - 1000) / 1000;
+    // the same bytes, the last chunk read late
+    const late = stalled.map(([t, b]) => [t === 6000 ? 6300 : t, b] as [number, number]);
+    expect(Math.abs(goodputMbps(late, 1000)! - 10)).toBeLessThan(0.3);
+    expect(Math.abs(ends(late) - 10)).toBeGreaterThan(0.5);
+  });
+
+  it('too little timed: null', () => {
+    expect(goodputMbps([], 1000)).toBeNull();
+    expect(goodputMbps([[0, 1000]], 1000)).toBeNull();
+    expect(goodputMbps([[0, 1000], [10, 2000]], 1000)).toBeNull();
+    // a short transfer is measured after its first half
+    expect(goodputMbps(line(50, 400), 1000)).toBeCloseTo(50, 6);
   });
 });
