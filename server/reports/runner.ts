@@ -90,6 +90,8 @@ export class ReportRunner {
   private timers = new Set<NodeJS.Timeout>();
   private progress = new Map<string, JobProgress>();
   private listeners = new Map<string, (p: JobProgress) => void>();
+  /** jobs queued or being generated, by what they generate: an identical request joins one instead of adding another */
+  private pending = new Map<string, string>();
   private docs = new Map<string, ReportDoc>();
   private idleWaiters: (() => void)[] = [];
   private closed = false;
@@ -99,9 +101,23 @@ export class ReportRunner {
     this.now = o.now ?? Date.now;
   }
 
-  /** Queue a report; the archive entry's id is the job id. */
+  /**
+   * Queue a report; the archive entry's id is the job id. A request identical to a job still queued or being
+   * generated (kind, carrier or scope, period, formats) gets that job: a year of rollups is read once. Whoever may
+   * make a request may see every report of that request's kind and carrier, so the joined job is theirs to see.
+   */
   submit(req: ReportRequest, meta: SubmitMeta, onProgress?: (p: JobProgress) => void): ArchiveEntry {
     if (this.closed) throw new Error('report runner is closed');
+    const key = this.keyOf(req);
+    const joined = this.pending.get(key);
+    const running = joined ? this.o.archive.get(joined) : null;
+    if (running && (running.status === 'queued' || running.status === 'running')) {
+      if (onProgress) {
+        const before = this.listeners.get(running.id);
+        this.listeners.set(running.id, before ? (p) => (before(p), onProgress(p)) : onProgress);
+      }
+      return running;
+    }
     const entry = this.o.archive.create({
       kind: req.kind,
       carrier: req.kind === 'carrier' ? req.carrier : null,
@@ -113,6 +129,7 @@ export class ReportRunner {
       requestedBy: meta.requestedBy ?? null,
     });
     if (onProgress) this.listeners.set(entry.id, onProgress);
+    this.pending.set(key, entry.id);
     this.report(entry.id, 'queued', 0);
     this.enqueue({ type: 'generate', id: entry.id, req, attempt: 1 });
     return entry;
@@ -140,6 +157,12 @@ export class ReportRunner {
     await this.o.mailer?.close();
   }
 
+  private keyOf(req: ReportRequest): string {
+    const { type, from, to } = req.period;
+    const who = req.kind === 'carrier' ? { carrier: req.carrier } : { commune: req.scope.commune ?? null, target: req.scope.target ?? null };
+    return JSON.stringify({ kind: req.kind, ...who, period: { type, from, to }, formats: this.o.formats });
+  }
+
   private isIdle() {
     return !this.working && !this.queue.length && !this.timers.size;
   }
@@ -164,6 +187,7 @@ export class ReportRunner {
     this.working = (handlers[t.type] as (t: Task) => Promise<void>)(t)
       .catch((e: unknown) => this.o.log?.error({ err: describe(e), id: t.id }, 'reports: unexpected error'))
       .finally(() => {
+        if (t.type === 'generate' && this.pending.get(this.keyOf(t.req)) === t.id) this.pending.delete(this.keyOf(t.req));
         this.working = null;
         this.pump();
       });
