@@ -1,3 +1,5 @@
+// first: zod must be told before any schema is built (see jitless.ts)
+import './jitless.ts';
 import { mount } from 'svelte';
 import './app.css';
 import App from './App.svelte';

@@ -1,4 +1,6 @@
 // Entry of the public status page (/status): no login and none of the operators' app, so its own small page.
+// first: zod must be told before any schema is built (see jitless.ts)
+import './jitless.ts';
 import { mount } from 'svelte';
 import './app.css';
 import StatusPage from './pages/StatusPage.svelte';
