@@ -2,7 +2,7 @@
 // the timeline layout, time-range presets, the query string and the CSV export. No DOM, no Svelte: unit-tested.
 import type { IncidentWire } from '../../../config/wire.ts';
 import { CAUSES, type Cause } from '../../../config/vocabulary.ts';
-import { causeText, evidenceSummary, placeTexts, type NameLookup } from '../../../config/words.ts';
+import { causeText, evidenceSummary, networkText, placeTexts, type NameLookup } from '../../../config/words.ts';
 import { formatDuration, formatHmDate, type Lang } from './format.ts';
 import { translate, type MessageKey } from './i18n.ts';
 
@@ -11,12 +11,13 @@ export { CAUSES, causeText, type Cause, type NameLookup };
 
 export type Incident = IncidentWire;
 
-/** What failed, by name: the commune (local link, agent), the carrier, or the service. */
-export function subjectName(inc: Pick<Incident, 'cause' | 'subject'>, names: NameLookup): string {
+/** What failed, by name: the commune (local link, agent), the carrier or network, or the service. */
+export function subjectName(inc: Pick<Incident, 'cause' | 'subject'>, names: NameLookup, lang: Lang = 'vi'): string {
   const by = {
     local_link: names.commune,
     agent: names.commune,
-    carrier: names.carrier,
+    // a network-wide outage (`tslcd`) is carrier-like and named by its network; networkText gives an unknown id back
+    carrier: (id) => (networkText(id, lang) !== id ? networkText(id, lang) : names.carrier(id)),
     service: names.target,
   } as const satisfies Record<Cause, (id: string) => string>;
   return by[inc.cause](inc.subject);
@@ -254,7 +255,7 @@ export function incidentsCsv(incidents: readonly Incident[], names: NameLookup, 
       formatDuration(dur, lang),
       Math.floor(dur / 60_000),
       causeText(i, names, lang),
-      subjectName(i, names),
+      subjectName(i, names, lang),
       translate(lang, i.severity === 'down' ? 'severity.down' : 'severity.degraded'),
       placeTexts(i.communes, i.sites, names).join('; '),
       i.communes.join(' '),
