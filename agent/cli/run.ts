@@ -6,6 +6,7 @@ import pino from 'pino';
 import pkg from '../../package.json' with { type: 'json' };
 import { agentUrl, Link } from '../link.ts';
 import { MemoryOutbox, Spool, type Outbox } from '../spool/index.ts';
+import { configureThroughput } from '../probes/throughput.ts';
 import { Scheduler, type Log } from '../scheduler.ts';
 import { defaultConfigPath, loadSettings, SettingsError, type Settings } from '../settings.ts';
 import { statusFilePath, StatusWriter } from '../status-file.ts';
@@ -176,6 +177,9 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }
+  // Speed tests talk to the server's test endpoints with this agent's token; their byte budget is kept in the state
+  // dir so a restart does not reset it (without one, in memory only).
+  configureThroughput({ server: { url: server, agentId: id, token }, stateDir, log: logger.child({ mod: 'throughput' }) });
   const updater = new SelfUpdater({
     install,
     server,
