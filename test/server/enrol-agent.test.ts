@@ -29,6 +29,8 @@ let kid: ChildProcess | null = null;
 let yamlFile = '';
 let stderr = '';
 
+// one hash for every write: a changed hash is a changed password, and a reload would end the session
+let pwHash: Promise<string> | null = null;
 async function writeYaml(targets: unknown[]) {
   const doc = {
     province: { code: '51' },
@@ -36,7 +38,7 @@ async function writeYaml(targets: unknown[]) {
     store: { kind: 'duckdb' },
     carriers: [{ id: 'vnpt', name: 'VNPT' }],
     targets,
-    users: [{ username: 'vanhanh', role: 'admin', passwordHash: await hashSecret(PW, { N: 1024 }) }],
+    users: [{ username: 'vanhanh', role: 'admin', passwordHash: await (pwHash ??= hashSecret(PW, { N: 1024 })) }],
     simulator: { enabled: false },
   };
   writeFileSync(yamlFile, stringify(doc));
