@@ -69,9 +69,12 @@ function round(ts: number, n: number): ProbeResult[] {
   ];
 }
 
+/** 200 agents per loopback source address: the server bounds agent connections per address (server.limits). */
+const sourceAddress = (i: number) => `127.0.${1 + Math.floor(i / 200 / 250)}.${1 + (Math.floor(i / 200) % 250)}`;
+
 async function runLoad(job: LoadJob): Promise<void> {
   const sockets: WebSocket[] = [];
-  for (let i = 0; i < job.agents; i += 200) sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, job.agents - i) }, (_, k) => openAgent(job.url, agentId(i + k), TOKEN, 120_000)))));
+  for (let i = 0; i < job.agents; i += 200) sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, job.agents - i) }, (_, k) => openAgent(job.url, agentId(i + k), TOKEN, 120_000, sourceAddress(i + k))))));
   const sends = sockets.map((ws, i) => agentLink(ws, agentId(i)));
   let acked = 0;
   const report = setInterval(() => process.send!({ acked }), 2000);
@@ -183,7 +186,7 @@ async function startServer(dir: string, file: string): Promise<{ url: string; pr
     province: { code: '51' },
     // every agent connects from 127.0.0.1 here (an older checkout may have no such limit)
     server: { host: '127.0.0.1', port, dataDir: join(dir, 'data'), ...(hasLimits ? { limits: { agentConnectionsPerAddress: SITES + 100 } } : {}) },
-    store: { kind: 'duckdb', file, rawRetentionDays: DAYS },
+    store: { kind: 'duckdb', file, rawRetentionDays: Math.max(1, Math.ceil(DAYS)) },
     carriers: CARRIERS.map((id) => ({ id, name: id.toUpperCase() })),
     targets: [
       ...ICMP_TARGETS.map((id) => ({ id, name: `Ping ${id}`, kind: 'icmp', host: '127.0.0.1' })),

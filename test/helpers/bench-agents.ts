@@ -3,9 +3,13 @@
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type ProbeResult } from '../../config/wire.ts';
 
-/** Connects an agent and waits for its plan. */
-export async function openAgent(url: string, id: string, token: string, planTimeoutMs = 60_000): Promise<WebSocket> {
-  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws/agent', { headers: { authorization: `Bearer ${token}`, 'x-agent-id': id }, perMessageDeflate: false });
+/** Connects an agent and waits for its plan; `localAddress` spreads a big fleet over loopback source addresses. */
+export async function openAgent(url: string, id: string, token: string, planTimeoutMs = 60_000, localAddress?: string): Promise<WebSocket> {
+  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws/agent', {
+    headers: { authorization: `Bearer ${token}`, 'x-agent-id': id },
+    perMessageDeflate: false,
+    ...(localAddress ? { localAddress } : {}),
+  });
   await new Promise<void>((res, rej) => {
     ws.once('open', () => res());
     ws.once('unexpected-response', (_q, r) => rej(new Error(`agent ${id}: upgrade refused, HTTP ${r.statusCode}`)));
