@@ -80,6 +80,10 @@ describe('cause in words', () => {
     expect(subjectName(inc({ id: 'b', cause: 'carrier', subject: 'vnpt' }), names)).toBe('VNPT');
     expect(subjectName(inc({ id: 'c', cause: 'service', subject: 'dvc' }), names)).toBe('Cổng Dịch vụ công quốc gia');
     expect(subjectName(inc({ id: 'd', cause: 'agent', subject: '21211' }), names)).toBe('Xã Tịnh Khê');
+    // a network-wide outage is named by its network, in the reader's language
+    expect(subjectName(inc({ id: 'e', cause: 'carrier', subject: 'tslcd' }), names)).toMatch(/^mạng truyền số liệu chuyên dùng/i);
+    expect(subjectName(inc({ id: 'e', cause: 'carrier', subject: 'tslcd' }), names, 'en')).toMatch(/TSLCD/);
+    expect(subjectName(inc({ id: 'e', cause: 'carrier', subject: 'tslcd' }), names, 'en')).not.toMatch(/truyền/);
   });
 
   it('lists the first few communes by name, then counts the rest', () => {
