@@ -18,6 +18,8 @@ export interface Directory {
   carriers: Map<string, { id: string; name: string; color?: string }>;
   thresholdsFor(targetId: string, commune: string): Thresholds;
   planFor(agentId: string, now: number, heartbeatSec: number): Plan | undefined;
+  /** the target ids of the agent's plan, without building (and hashing) the plan; cached until the directory changes */
+  plannedTargets(agentId: string): ReadonlySet<string> | undefined;
   /** carrier of an agent's uplink ('' when unknown) */
   carrierOf(agentId: string, uplink: string | undefined): string;
   /** the commune's carrier for display: override, else its first agent's first uplink */
@@ -53,6 +55,7 @@ export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile)
   const targetOrder: string[] = [];
   const byCommune = new Map<string, string[]>();
   const listeners = new Set<() => void>();
+  const planned = new Map<string, ReadonlySet<string>>();
 
   const fill = () => {
     refill(agents, cfg.agents.map((a) => [a.id, a]));
@@ -60,6 +63,7 @@ export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile)
     refill(carriers, cfg.carriers.map((c) => [c.id, c]));
     targetOrder.splice(0, targetOrder.length, ...cfg.targets.map((t) => t.id));
     byCommune.clear();
+    planned.clear();
     for (const a of cfg.agents) byCommune.set(a.commune, [...(byCommune.get(a.commune) ?? []), a.id]);
   };
   fill();
@@ -115,6 +119,13 @@ export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile)
       const ts = planTargets(a);
       const rev = createHash('sha256').update(JSON.stringify({ uplinks, ts, heartbeatSec })).digest('hex').slice(0, 16);
       return { type: 'plan', v: PROTOCOL_VERSION, rev, serverTime: now, heartbeatSec, uplinks, targets: ts };
+    },
+    plannedTargets(agentId) {
+      const a = agents.get(agentId);
+      if (!a) return undefined;
+      let ids = planned.get(agentId);
+      if (!ids) planned.set(agentId, (ids = new Set(planTargets(a).map((t) => t.id))));
+      return ids;
     },
     carrierOf(agentId, uplink) {
       const a = agents.get(agentId);

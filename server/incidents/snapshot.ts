@@ -1,6 +1,7 @@
 // Builds attribution's input from the live state. Keeps the two things LiveState does not: since when each slot has
 // had its status, and what a slot showed before it went `unknown` (what the agent saw just before falling silent).
-import type { Status } from '../../config/wire.ts';
+import type { AgentConfig } from '../../config/schema.ts';
+import type { Status, TargetLive } from '../../config/wire.ts';
 import type { Reason } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
 import { isGatewayTarget, KINDS } from '../kinds/index.ts';
@@ -12,6 +13,9 @@ interface Memory {
   status: Status;
   since: number;
   lastKnown: { status: Status; lossPct: number | null; reason: Reason | null; latencyOver: boolean } | null;
+  /** the last build that saw the slot; a slot missing from a build is forgotten (dead) */
+  pass: number;
+  dead: boolean;
 }
 
 /** Default baseline: every target measuring each uplink's own gateway. */
@@ -19,12 +23,23 @@ export function defaultBaselineTargets(dir: Directory): string[] {
   return [...dir.targets.values()].filter(isGatewayTarget).map((t) => t.id);
 }
 
+/**
+ * Cost follows what changed, not the fleet: LiveState hands out the same TargetLive object for a slot until that
+ * site's slots change (or the directory does), so a slot whose object was seen last build keeps last build's
+ * snapshot (its status, hence its `since`, cannot have moved). Snapshots are frozen: they are shared between builds. An agent keeps its snapshot while its config object,
+ * last-seen time and silence are the same. Unchanged snapshots being the same objects also lets the attribution
+ * worker be sent only what changed (attribution-thread.ts).
+ */
 export class SnapshotBuilder {
   private memory = new Map<string, Memory>();
+  private slotOf = new WeakMap<TargetLive, { snap: SlotSnapshot; m: Memory }>();
+  private agentOf = new WeakMap<AgentConfig, AgentSnapshot>();
+  private uplinksOf = new WeakMap<AgentConfig, AgentSnapshot['uplinks']>();
+  private pass = 0;
 
   constructor(
     private readonly dir: Directory,
-    private readonly live: LiveState,
+    private readonly live: Pick<LiveState, 'all' | 'lastSeen'>,
     private readonly opts: {
       agentTimeoutMs: number;
       /** when the server started: an agent never heard since counts as silent from then */
@@ -34,37 +49,49 @@ export class SnapshotBuilder {
   ) {}
 
   build(now: number): IncidentSource {
-    const agents: AgentSnapshot[] = [...this.dir.agents.values()].map((a) => {
+    const pass = ++this.pass;
+    const agents: AgentSnapshot[] = [];
+    for (const a of this.dir.agents.values()) {
       const seen = this.live.lastSeen(a.id) ?? this.opts.startedAt;
-      return {
-        id: a.id,
-        commune: a.commune,
-        uplinks: a.uplinks.map((u) => ({ name: u.name, carrier: u.carrier, ...(u.network ? { network: u.network } : {}) })),
-        silent: now - seen > this.opts.agentTimeoutMs,
-        lastSeen: seen,
-      };
-    });
+      const silent = now - seen > this.opts.agentTimeoutMs;
+      let snap = this.agentOf.get(a);
+      if (!snap || snap.lastSeen !== seen || snap.silent !== silent) {
+        let uplinks = this.uplinksOf.get(a);
+        if (!uplinks) this.uplinksOf.set(a, (uplinks = a.uplinks.map((u) => Object.freeze({ name: u.name, carrier: u.carrier, ...(u.network ? { network: u.network } : {}) }))));
+        this.agentOf.set(a, (snap = Object.freeze({ id: a.id, commune: a.commune, uplinks, silent, lastSeen: seen })));
+      }
+      agents.push(snap);
+    }
     const slots: SlotSnapshot[] = [];
-    const present = new Set<string>();
+    // per (target, commune) within one build: thresholdsFor merges four objects per call
+    const limits = new Map<string, number>();
     for (const c of this.live.all()) {
       for (const t of c.targets) {
+        const kept = this.slotOf.get(t);
+        if (kept && !kept.m.dead) {
+          kept.m.pass = pass;
+          slots.push(kept.snap);
+          continue;
+        }
         const agent = t.agent ?? '';
         const uplink = t.uplink ?? '';
         const key = `${agent}\u0000${t.id}\u0000${uplink}`;
-        present.add(key);
         let m = this.memory.get(key);
-        if (!m) this.memory.set(key, (m = { status: t.status, since: now, lastKnown: null }));
+        if (!m) this.memory.set(key, (m = { status: t.status, since: now, lastKnown: null, pass, dead: false }));
+        m.pass = pass;
         if (m.status !== t.status) {
           m.status = t.status;
           m.since = now;
         }
         // live slots exist only for configured targets: the fallback only satisfies the type
         const kind = this.dir.targets.get(t.id)?.kind ?? 'icmp';
-        const th = this.dir.thresholdsFor(t.id, c.code);
+        const lk = `${t.id}\u0000${c.code}`;
+        let limit = limits.get(lk);
+        if (limit === undefined) limits.set(lk, (limit = KINDS[kind].latencyLimitMs(this.dir.thresholdsFor(t.id, c.code))));
         // the same comparison the kind's classify makes (ICMP median RTT vs rttMs, the others vs responseMs)
-        const latencyOver = t.latencyMs !== null && t.latencyMs > KINDS[kind].latencyLimitMs(th);
-        if (t.status !== 'unknown') m.lastKnown = { status: t.status, lossPct: t.lossPct, reason: t.reason, latencyOver };
-        slots.push({
+        const latencyOver = t.latencyMs !== null && t.latencyMs > limit;
+        if (t.status !== 'unknown') m.lastKnown = Object.freeze({ status: t.status, lossPct: t.lossPct, reason: t.reason, latencyOver });
+        const snap: SlotSnapshot = Object.freeze({
           commune: c.code,
           agent,
           target: t.id,
@@ -79,9 +106,15 @@ export class SnapshotBuilder {
           since: m.since,
           lastKnown: m.lastKnown,
         });
+        this.slotOf.set(t, { snap, m });
+        slots.push(snap);
       }
     }
-    for (const k of this.memory.keys()) if (!present.has(k)) this.memory.delete(k);
+    for (const [k, m] of this.memory) {
+      if (m.pass === pass) continue;
+      m.dead = true;
+      this.memory.delete(k);
+    }
     // read per build: a gateway target added by a config reload is a baseline from the next round
     return { now, agents, slots, baselineTargets: this.opts.baselineTargets ?? defaultBaselineTargets(this.dir), siteOf: (id) => this.dir.siteOf(id) };
   }

@@ -242,15 +242,10 @@ export class LiveState {
    * the communes whose agents changed.
    */
   reconcile(): void {
-    const planned = new Map<string, Set<string> | null>();
-    const plannedOf = (agent: string) => {
-      if (!planned.has(agent)) planned.set(agent, this.dir.agents.has(agent) ? new Set(this.dir.planFor(agent, 0, 1)?.targets.map((t) => t.id)) : null);
-      return planned.get(agent)!;
-    };
     for (const [key, s] of this.slots) {
       const agent = this.dir.agents.get(s.agent);
       const keep =
-        agent && agent.commune === s.commune && plannedOf(s.agent)?.has(s.target) && (s.uplink === '' || agent.uplinks.some((u) => u.name === s.uplink)) && this.dir.carrierOf(s.agent, s.uplink || undefined) === s.carrier;
+        agent && agent.commune === s.commune && this.dir.plannedTargets(s.agent)?.has(s.target) && (s.uplink === '' || agent.uplinks.some((u) => u.name === s.uplink)) && this.dir.carrierOf(s.agent, s.uplink || undefined) === s.carrier;
       if (keep) continue;
       this.dropSlot(key, s);
       this.mark(s.commune, null);
