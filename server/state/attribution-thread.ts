@@ -14,13 +14,16 @@ import type { AgentSnapshot, SlotSnapshot } from './attribution/types.ts';
 export const OFF_THREAD_MIN_SIZE = 5000;
 
 /**
- * A list as changed since the last job: its new length and the entries that differ (by position). The snapshot
- * builder keeps an unchanged agent's or slot's snapshot as the same frozen object, so at 10,000 agents a pass sends the few percent of
- * slots that changed instead of ~28 MB of JSON; the worker keeps its copy of the whole input.
+ * A list as changed since the last job, in order: `[from, count]` copies that many entries of the worker's previous
+ * list, an object is a new entry. The snapshot builder keeps an unchanged agent's or slot's snapshot as the same
+ * frozen object, so at 10,000 agents a pass sends the few percent of slots that changed instead of ~28 MB of JSON,
+ * and slots that appear or go (agents reporting for the first time, enrolments) only split the copies.
  */
-interface ListDiff<T> {
-  n: number;
-  set: [number, T][];
+export type ListDiff<T> = ([from: number, count: number] | T)[];
+/** the last list sent, and where each of its reusable entries stands in it */
+export interface Sent<T> {
+  list: readonly T[];
+  at: Map<T, number>;
 }
 interface Job {
   id: number;
@@ -31,21 +34,42 @@ interface Job {
   th: AttributionThresholds;
 }
 
+export const nothingSent = <T>(): Sent<T> => ({ list: [], at: new Map() });
+
 /**
- * What changed from `prev` to `next`: an entry is left out only when it is the same frozen object as before (frozen,
- * so the same object cannot have been changed in place; callers that update their objects send them whole each time).
+ * `next` as a diff from `prev`: an entry is copied only when it is the same frozen object as one sent before (frozen,
+ * so it cannot have changed in place; callers that update their objects have them sent whole each time).
  */
-export function diffList<T extends object>(prev: readonly T[], next: readonly T[]): ListDiff<T> {
-  const set: [number, T][] = [];
-  for (let i = 0; i < next.length; i++) if (prev[i] !== next[i] || !Object.isFrozen(next[i])) set.push([i, next[i]!]);
-  return { n: next.length, set };
+export function diffList<T extends object>(prev: Sent<T>, next: readonly T[]): { diff: ListDiff<T>; sent: Sent<T> } {
+  const diff: ListDiff<T> = [];
+  const at = new Map<T, number>();
+  let run: [number, number] | null = null;
+  for (let i = 0; i < next.length; i++) {
+    const o = next[i]!;
+    if (!Object.isFrozen(o)) {
+      diff.push(o);
+      run = null;
+      continue;
+    }
+    at.set(o, i);
+    const j = prev.list[i] === o ? i : prev.at.get(o);
+    if (j === undefined) {
+      diff.push(o);
+      run = null;
+    } else if (run && run[0] + run[1] === j) run[1]++;
+    else diff.push((run = [j, 1]));
+  }
+  return { diff, sent: { list: next, at } };
 }
 
-/** apply a diff to the worker's copy in place */
-export function patchList<T>(list: T[], d: ListDiff<T>): T[] {
-  list.length = d.n;
-  for (const [i, v] of d.set) list[i] = v;
-  return list;
+/** the list a diff describes, from the previous one */
+export function patchList<T>(prev: readonly T[], diff: ListDiff<T>): T[] {
+  const out: T[] = [];
+  for (const p of diff) {
+    if (!Array.isArray(p)) out.push(p);
+    else for (let k = 0; k < p[1]; k++) out.push(prev[p[0] + k]!);
+  }
+  return out;
 }
 type Reply = { id: number; findings: CauseFinding[] } | { id: number; error: string };
 
@@ -56,7 +80,7 @@ export class AttributionThread {
   private seq = 0;
   private waiting = new Map<number, { resolve: (f: CauseFinding[]) => void; reject: (e: Error) => void }>();
   /** what the worker holds: the lists of the last job posted */
-  private sent: { agents: readonly AgentSnapshot[]; slots: readonly SlotSnapshot[] } = { agents: [], slots: [] };
+  private sent = { agents: nothingSent<AgentSnapshot>(), slots: nothingSent<SlotSnapshot>() };
 
   constructor(
     private readonly minSize = OFF_THREAD_MIN_SIZE,
@@ -74,10 +98,11 @@ export class AttributionThread {
     // take. As JSON text: for 100,000 plain slot objects several times cheaper for this thread than a structured clone.
     const { now, agents, slots, baselineTargets } = input;
     try {
-      const job: Job = { id, now, agents: diffList(this.sent.agents, agents), slots: diffList(this.sent.slots, slots), baselineTargets, th };
-      w.postMessage(JSON.stringify(job));
       // copies: the caller's arrays are its own to change
-      this.sent = { agents: [...agents], slots: [...slots] };
+      const a = diffList(this.sent.agents, [...agents]);
+      const s = diffList(this.sent.slots, [...slots]);
+      w.postMessage(JSON.stringify({ id, now, agents: a.diff, slots: s.diff, baselineTargets, th } satisfies Job));
+      this.sent = { agents: a.sent, slots: s.sent };
     } catch (err) {
       this.fail(err);
       return null;
@@ -132,12 +157,13 @@ function throughTsx(file: URL): URL {
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  const agents: AgentSnapshot[] = [];
-  const slots: SlotSnapshot[] = [];
+  // the worker's copy of the input, patched by each job
+  let agents: AgentSnapshot[] = [];
+  let slots: SlotSnapshot[] = [];
   port.on('message', (text: string) => {
     const job = JSON.parse(text) as Job;
-    patchList(agents, job.agents);
-    patchList(slots, job.slots);
+    agents = patchList(agents, job.agents);
+    slots = patchList(slots, job.slots);
     try {
       port.postMessage({ id: job.id, findings: attribute({ now: job.now, agents, slots, baselineTargets: job.baselineTargets }, job.th) } satisfies Reply);
     } catch (e) {

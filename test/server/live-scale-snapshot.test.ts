@@ -7,7 +7,7 @@ import type { CommuneLive } from '../../config/wire.ts';
 import { buildDirectory } from '../../server/directory.ts';
 import { SnapshotBuilder } from '../../server/incidents/snapshot.ts';
 import { attribute, DEFAULT_ATTRIBUTION } from '../../server/state/attribution.ts';
-import { AttributionThread, diffList, patchList } from '../../server/state/attribution-thread.ts';
+import { AttributionThread, diffList, nothingSent, patchList } from '../../server/state/attribution-thread.ts';
 import { LiveState } from '../../server/state/live-state.ts';
 import { icmpLost, icmpOk } from '../helpers/agent-client.ts';
 
@@ -92,16 +92,23 @@ describe('attribution input kept across builds', () => {
     expect(reused).toBeGreaterThan(40 * 6 * 10 * 4 * 0.3);
   });
 
-  it('a diff carries only what is not the same frozen object, and patching it rebuilds the list', () => {
-    const a = Object.freeze({ v: 1 });
-    const b = Object.freeze({ v: 2 });
-    const mutable = { v: 3 };
-    const prev = [a, b, mutable];
-    const next = [a, Object.freeze({ v: 4 }), mutable, b];
-    const d = diffList(prev, next);
-    // the unfrozen object goes again even though it is the same object: it may have changed in place
-    expect(d).toEqual({ n: 4, set: [[1, { v: 4 }], [2, mutable], [3, b]] });
-    expect(patchList([...prev], d)).toEqual(next);
-    expect(patchList([...next], diffList(next, [b]))).toEqual([b]);
+  it('a diff copies runs of the same frozen objects, sends the rest, and patching it rebuilds the list', () => {
+    const [a, b, c, d] = [Object.freeze({ v: 1 }), Object.freeze({ v: 2 }), Object.freeze({ v: 3 }), Object.freeze({ v: 4 })];
+    const mutable = { v: 5 };
+    const first = diffList(nothingSent<object>(), [a, b, mutable]);
+    expect(first.diff).toEqual([a, b, mutable]);
+    // c inserted, a dropped, the rest shifted: copies from the old positions; the unfrozen object goes again
+    // even though it is the same object (it may have changed in place)
+    const next = [b, c, mutable, d, b];
+    const second = diffList(first.sent, next);
+    expect(second.diff).toEqual([[1, 1], c, mutable, d, [1, 1]]);
+    expect(patchList([a, b, mutable], second.diff)).toEqual(next);
+    const third = diffList(second.sent, [b, c, a]);
+    // the same object at the same position is found without a look-up: b and c stand where they stood
+    expect(third.diff).toEqual([[0, 2], a]);
+    expect(patchList(next, third.diff)).toEqual([b, c, a]);
+    expect(patchList(next, diffList(second.sent, next).diff)).toEqual(next);
+    expect(diffList(second.sent, [c, b]).diff).toEqual([[1, 1], [4, 1]]);
+    expect(diffList(second.sent, [b, c, mutable, d]).diff).toEqual([[0, 2], mutable, [3, 1]]);
   });
 });
