@@ -84,7 +84,11 @@ describe.skipIf(skip)('incident scenarios at the default plan intervals (duckdb 
     await sleep(8000);
     const opened = w.openedSince(t0);
     expect(opened.map((i) => [i.cause, i.subject])).toEqual([['service', 'dvc']]);
-    expect([...opened[0]!.communes].sort()).toEqual(COMMUNES.map((c) => c.code).sort());
+    // the incident names every commune (a commune whose failure was seen after the opening is added by an update)
+    const now = w.s.incidents.openIncidents().find((i) => i.id === opened[0]!.id)!;
+    console.log(`[production] portal 503: communes named at opening ${opened[0]!.communes.length}/6, 8 s later ${now.communes.length}/6`);
+    expect([...now.communes].sort()).toEqual(COMMUNES.map((c) => c.code).sort());
+    expect(opened[0]!.communes.length).toBeGreaterThanOrEqual(4); // the province-wide rule's share of 6
     // the portal's fault does not paint the communes red
     expect(COMMUNES.filter((c) => w.s.live.commune(c.code).status === 'down')).toEqual([]);
     const t1 = Date.now();
