@@ -17,6 +17,7 @@ import {
   type AgentUpdate,
   type Plan,
   type ProbeResult,
+  type ProbeRequest,
   type ServerMessage,
   type WireError,
 } from '../config/wire.ts';
@@ -32,6 +33,7 @@ export interface LinkEvents {
   batch: [OutboxBatch];
   heartbeat: [AgentHeartbeat];
   serverError: [WireError];
+  probe: [ProbeRequest];
   close: [code: number, reason: string];
 }
 
@@ -46,6 +48,8 @@ export interface LinkOptions {
   platform?: string;
   outbox: Outbox;
   onPlan?: (plan: Plan) => void;
+  /** the server asks for a confirmation burst of these target ids now (another site saw them fail) */
+  onProbe?: (targets: string[]) => void;
   log?: Log;
   /** results per batch frame */
   batchMax?: number;
@@ -366,6 +370,15 @@ export class Link extends EventEmitter<LinkEvents> {
       const best = this.clockSamples.reduce((a, b) => (b.rttMs < a.rttMs ? b : a));
       this.clockOffsetMs = Math.round(best.offsetMs);
       this.rttMs = best.rttMs;
+    },
+    probe: (m) => {
+      this.log.debug({ targets: m.targets }, 'server asked for a confirmation of targets another site saw fail');
+      try {
+        this.opts.onProbe?.(m.targets);
+      } catch (e) {
+        this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'onProbe threw');
+      }
+      this.emit('probe', m);
     },
     error: (err) => {
       this.emit('serverError', err);

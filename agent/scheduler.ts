@@ -4,14 +4,16 @@
 // Fast confirmation: when a round's outcome flips (it failed after a good one, or answered after a failed one),
 // the target is re-probed a few times on a short interval, so the server's status machine gets its confirmation
 // rounds within seconds instead of after two more full rounds.
-// Pulses (./pulse.ts): between regular rounds, one cheap check (an echo, a HEAD) every few seconds; when its answer
-// differs from the last round's outcome, the burst starts at once with a full round, so a fault is not first waited
-// for until the next regular round (up to 30 s). A pulse is never reported; only the burst's real rounds are.
+// Pulses (./pulse.ts): between regular rounds, one cheap check of a link target (an echo) every few seconds; when its
+// answer differs from the last round's outcome, the burst starts at once with a full round, so a fault is not first
+// waited for until the next regular round (up to 30 s). A pulse is never reported; only the burst's real rounds are.
+// Services (a third party's portal) are not pulsed by every site: when one site's round of a service fails after a
+// good one, the server asks the other sites to confirm it now (probeNow), at most once a minute per target.
 // Bounded (a few rounds), stopped as soon as the outcome flips back (a lucky or unlucky single round); a failure burst
 // whose first round answered (noise: one lost pulse or round) allows no other for a minute, so a lossy or flapping
 // target is not probed in a loop. A confirmed fault is not rate-limited: its next burst comes only after a recovery,
 // and a commune whose link was cut and repaired a minute ago must see the next fault as fast as any other.
-// A dead portal is not hammered: once confirmed, it gets its regular rounds and a HEAD every 10 s.
+// A dead portal is not hammered: once confirmed, it gets its regular rounds only.
 import type { Plan, PlanTarget, PlanUplink, ProbeResult } from '../config/wire.ts';
 import { probes as defaultProbes, type ProbeRegistry } from './probes/index.ts';
 import type { Probe } from './probes/types.ts';
@@ -305,6 +307,26 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The server asks: another site saw these targets fail after a good round; confirm them here now, on every uplink,
+   * with a burst like a changed pulse starts (a full round, then the confirmation rounds). Same bounds: none while a
+   * round or burst of the job is under way, none within the noise gap, none where this site already sees a failure.
+   */
+  probeNow(targetIds: readonly string[]): number {
+    const wanted = new Set(targetIds);
+    let started = 0;
+    for (const job of this.jobs.values()) {
+      if (!wanted.has(job.target.id)) continue;
+      const c = this.fast(job);
+      if (!c || job.running || job.queued || job.burst || job.lastFailed === true) continue;
+      if (this.startBurst(job, c, true, c.rounds + 1, 'probe')) {
+        this.enqueue(job);
+        started++;
+      }
+    }
+    return started;
+  }
+
   /** May this target have bursts (and pulses)? One probed about as often as a burst would probe it needs none. */
   private fast(job: Job): ConfirmOptions | null {
     const c = this.confirm;
@@ -313,7 +335,7 @@ export class Scheduler {
   }
 
   /** Start a burst confirming `failed` with `rounds` rounds; false when rate-limited. */
-  private startBurst(job: Job, c: ConfirmOptions, failed: boolean, rounds: number, why: 'round' | 'pulse'): boolean {
+  private startBurst(job: Job, c: ConfirmOptions, failed: boolean, rounds: number, why: 'round' | 'pulse' | 'probe'): boolean {
     const now = Date.now();
     // only failure bursts are limited: confirming a recovery probes something that answers again
     if (failed && now - job.noiseAt < c.minGapMs) return false;

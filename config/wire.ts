@@ -359,11 +359,18 @@ export const errorSchema = z.object({
   message: z.string(),
   seq: z.number().int().optional(),
 });
-export const serverMessageSchema = z.discriminatedUnion('type', [planSchema, ackSchema, pongSchema, errorSchema]);
+/**
+ * Another site saw these targets (services) fail after a good round: run a confirmation burst for them now, on every
+ * uplink, instead of waiting for the next regular round. Only the server asks, at most once a minute per target, so a
+ * third party's portal is not pulsed by every site. An agent older than this message logs the frame and ignores it.
+ */
+export const probeSchema = z.object({ type: z.literal('probe'), v, targets: z.array(z.string()).min(1).max(256) });
+export const serverMessageSchema = z.discriminatedUnion('type', [planSchema, ackSchema, pongSchema, errorSchema, probeSchema]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type Plan = z.infer<typeof planSchema>;
 export type Ack = z.infer<typeof ackSchema>;
 export type WireError = z.infer<typeof errorSchema>;
+export type ProbeRequest = z.infer<typeof probeSchema>;
 
 // ---- live UI feed -------------------------------------------------------------------------
 

@@ -173,6 +173,7 @@ export async function run(argv: string[]): Promise<void> {
         scheduler.setPlan(intervalScale === 1 ? plan : { ...plan, targets: plan.targets.map((t) => ({ ...t, intervalSec: t.intervalSec * intervalScale })) });
         updater.consider(plan.release);
       },
+      onProbe: (targets) => scheduler.probeNow(targets),
     });
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));

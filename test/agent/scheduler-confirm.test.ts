@@ -2,7 +2,7 @@
 // of times, stopped by a flip back, and failure bursts are rate-limited; a pulse between rounds whose answer differs
 // from the last round starts the burst at once and is never reported itself. Scripted probe and pulse, real timers;
 // intervals are shortened so the test runs in seconds (the defaults are 2 rounds, 2 s apart, one burst a minute,
-// a pulse every 5 s for ICMP and 10 s for HTTP).
+// a pulse every 5 s for ICMP). A server's probe request (another site saw a service fail) starts the same burst.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PlanTarget, ProbeResult } from '../../config/wire.ts';
 import { Scheduler, roundFailed } from '../../agent/scheduler.ts';
@@ -71,6 +71,73 @@ describe('Scheduler fast confirmation', () => {
     await sleep(1500);
     expect(results).toHaveLength(1); // defaults: 2 s bursts are not faster than 5 s rounds by enough
   }, 10_000);
+
+  describe('probe requests from the server', () => {
+    /** a portal and another service whose health the test sets, on two bound uplinks */
+    function twoUplinks() {
+      const w = { up: true, rounds: [] as { target: string; uplink?: string; at: number; failed: boolean }[] };
+      const probe: Probe<Http> = {
+        kind: 'http',
+        failure: (t, ts) => ({ target: t.id, ts, kind: 'http', ok: false, status: null, total_ms: null, error: 'other' }),
+        run: async (t) =>
+          t.id === 'portal' && !w.up
+            ? { target: t.id, ts: Date.now(), kind: 'http', ok: false, status: null, total_ms: null, error: 'timeout' }
+            : { target: t.id, ts: Date.now(), kind: 'http', ok: true, status: 200, total_ms: 1 },
+      };
+      const t0 = Date.now();
+      sched = new Scheduler({
+        probes: { http: probe },
+        onResult: (r) => w.rounds.push({ target: r.target, ...(r.uplink ? { uplink: r.uplink } : {}), at: Date.now() - t0, failed: roundFailed(r) }),
+        random: () => 0,
+        confirm: { rounds: 2, intervalMs: 100, minGapMs: 60_000 },
+      });
+      sched.setPlan({
+        uplinks: [
+          { name: 'vnpt', carrier: 'vnpt', interface: 'lo' },
+          { name: 'viettel', carrier: 'viettel', interface: 'lo' },
+        ],
+        targets: [target, { ...target, id: 'other' } as PlanTarget],
+      });
+      return { w, t0 };
+    }
+    const of = (w: ReturnType<typeof twoUplinks>['w'], id: string, uplink: string) => w.rounds.filter((r) => r.target === id && r.uplink === uplink);
+
+    it('starts a burst of real rounds on every uplink of that target at once, bounded: none while one runs, none once the failure is seen here', async () => {
+      const { w, t0 } = twoUplinks();
+      await sleep(300);
+      expect(w.rounds).toHaveLength(4); // the first regular round of each target on each uplink
+      w.up = false;
+      const asked = Date.now() - t0;
+      expect(sched!.probeNow(['portal', 'not-planned'])).toBe(2);
+      expect(sched!.probeNow(['portal'])).toBe(0); // the bursts are under way
+      await sleep(800);
+      for (const u of ['vnpt', 'viettel']) {
+        const rounds = of(w, 'portal', u);
+        // the regular round, then the burst: a full round at once and its 2 confirmations, long before the 5 s round
+        expect(rounds.map((r) => r.failed)).toEqual([false, true, true, true]);
+        expect(rounds[1]!.at - asked).toBeLessThan(150);
+        expect(rounds[3]!.at - asked).toBeLessThan(600);
+        expect(of(w, 'other', u)).toHaveLength(1); // a target not asked for keeps its timetable
+      }
+      // confirmed failed here: nothing left to confirm, so a further request runs nothing
+      expect(sched!.probeNow(['portal'])).toBe(0);
+      await sleep(300);
+      expect(w.rounds).toHaveLength(10);
+    }, 10_000);
+
+    it('a request whose round answers here is noise: a second one within the gap runs nothing', async () => {
+      const { w } = twoUplinks();
+      await sleep(300);
+      expect(sched!.probeNow(['portal'])).toBe(2);
+      await sleep(400);
+      // one full round per uplink that answered ends each burst
+      expect(of(w, 'portal', 'vnpt').map((r) => r.failed)).toEqual([false, false]);
+      expect(of(w, 'portal', 'viettel').map((r) => r.failed)).toEqual([false, false]);
+      expect(sched!.probeNow(['portal'])).toBe(0);
+      await sleep(300);
+      expect(w.rounds).toHaveLength(6);
+    }, 10_000);
+  });
 
   describe('pulses', () => {
     /** a portal whose health the test sets; rounds and pulses both ask it, a scripted pulse can lie once */
