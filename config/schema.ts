@@ -800,6 +800,9 @@ export const configSchema = z
             /** results waiting for the store (about 330 bytes of heap each: the default holds ~65 MB); beyond it batches are refused, unacked, and
              *  stay in the agents' spools */
             writerQueueResults: z.number().int().min(1000).default(200_000),
+            /** a service failing after a good round at one site asks every other site measuring it to confirm at once;
+             *  at most once per target this often (s), so a dead or flapping portal costs the fleet one burst a minute */
+            probeNowMinGapSec: z.number().int().min(1).max(3600).default(60),
           })
           .strict()
           .prefault({}),

@@ -15,7 +15,7 @@ import type { WebSocketServer } from 'ws';
 import { CAUSES, STATUSES } from '../config/vocabulary.ts';
 import type { MetricsConfig } from '../config/schema.ts';
 import type { AgentRegistry } from './ingest/agents.ts';
-import { ingestRefusals } from './ingest/agent-ws.ts';
+import { ingestRefusals, probeNowStats } from './ingest/agent-ws.ts';
 import type { BatchWriter } from './ingest/writer.ts';
 import type { IncidentEngine } from './incidents/engine.ts';
 import type { LiveHub } from './live.ts';
@@ -245,6 +245,10 @@ export class ServerMetrics {
         batches_in_flight: limited.batchesInFlight,
         writer_busy: limited.writerBusy,
       };
+    });
+    totals('ioc_probe_now_total', 'A service failing after a good round at one site: other sites asked to confirm now (requested), not asked because the target was asked about within server.limits.probeNowMinGapSec (within_gap), probe frames sent (frames)', 'outcome', () => {
+      const p = probeNowStats(s.registry);
+      return { requested: p.requested, within_gap: p.withinGap, frames: p.frames };
     });
     total('ioc_agent_connections_replaced_total', 'Agent connections closed because a newer one of the same agent id opened', () => ingestRefusals(s.registry).replaced);
     totals('ioc_enrolments_total', 'Enrolment code exchanges by outcome (failed: unknown, used or expired code; throttled: refused with 429)', 'outcome', () => {

@@ -4,16 +4,18 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Logger } from 'pino';
-import { agentMessageSchema, CLOSE, formatIssues, PROTOCOL_VERSION, type Batch, type ServerMessage } from '../../config/wire.ts';
+import { agentMessageSchema, CLOSE, formatIssues, PROTOCOL_VERSION, type Batch, type ProbeResult, type ServerMessage } from '../../config/wire.ts';
 import type { PlanRelease } from '../../config/wire.ts';
 import { DUMMY_HASH, sameSecret, verifySecret } from '../auth/password.ts';
 import { throttled, type AuthThrottle } from '../auth/throttle.ts';
 import { peerOf } from '../http/net.ts';
 import type { Directory } from '../directory.ts';
 import type { LiveState } from '../state/live-state.ts';
+import { classifyResult, describesLink, isLiveKind } from '../kinds/index.ts';
 import { StoreUnavailableError } from '../stores/types.ts';
 import type { AgentLink, AgentRegistry } from './agents.ts';
 import { agentPoint, toPoint } from './enrich.ts';
+import { ProbeNow, type ProbeNowCounts } from './probe-now.ts';
 import { triage } from './timeliness.ts';
 import { WriterBusyError, type BatchWriter } from './writer.ts';
 
@@ -40,8 +42,10 @@ export interface IngestDeps {
 export interface IngestLimits {
   agentConnectionsPerAddress: number;
   agentBatchesInFlight: number;
+  /** a service's failure asks the other sites to confirm it at most this often per target (probe-now.ts) */
+  probeNowMinGapSec: number;
 }
-export const INGEST_LIMITS: IngestLimits = { agentConnectionsPerAddress: 256, agentBatchesInFlight: 16 };
+export const INGEST_LIMITS: IngestLimits = { agentConnectionsPerAddress: 256, agentBatchesInFlight: 16, probeNowMinGapSec: 60 };
 
 /** What the limits refused (and the connections a newer one of the same agent replaced), for /metrics. */
 export interface IngestRefusals {
@@ -56,13 +60,35 @@ interface LinkBook {
   /** the address each agent's current connection came from */
   from: Map<string, string>;
   refused: IngestRefusals;
+  /** the connected agents that can be asked to confirm a service now */
+  probeable: Map<string, { planned(target: string): boolean; probe(targets: string[]): void }>;
+  probeNow: ProbeNow;
+  probeGapMs: number;
+  /** probe frames sent */
+  probeFrames: number;
 }
 // Keyed by the registry: one per server, shared by the upgrade check, the connections and the metrics.
 const books = new WeakMap<AgentRegistry, LinkBook>();
 function bookOf(registry: AgentRegistry): LinkBook {
   let b = books.get(registry);
-  if (!b) books.set(registry, (b = { open: new Map(), from: new Map(), refused: { connectionsPerAddress: 0, batchesInFlight: 0, writerBusy: 0, replaced: 0 } }));
+  if (!b) {
+    const book: LinkBook = {
+      open: new Map(),
+      from: new Map(),
+      refused: { connectionsPerAddress: 0, batchesInFlight: 0, writerBusy: 0, replaced: 0 },
+      probeable: new Map(),
+      probeNow: new ProbeNow(() => book.probeGapMs),
+      probeGapMs: INGEST_LIMITS.probeNowMinGapSec * 1000,
+      probeFrames: 0,
+    };
+    books.set(registry, (b = book));
+  }
   return b;
+}
+/** Services other sites were asked to confirm now, and the frames that asked, for /metrics. */
+export function probeNowStats(registry: AgentRegistry): Readonly<ProbeNowCounts & { frames: number }> {
+  const b = bookOf(registry);
+  return { ...b.probeNow.counts, frames: b.probeFrames };
 }
 export function ingestRefusals(registry: AgentRegistry): Readonly<IngestRefusals> {
   return bookOf(registry).refused;
@@ -130,6 +156,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
   let counted = false;
   let inFlight = 0;
   const maxInFlight = deps.limits?.agentBatchesInFlight ?? INGEST_LIMITS.agentBatchesInFlight;
+  book.probeGapMs = (deps.limits?.probeNowMinGapSec ?? INGEST_LIMITS.probeNowMinGapSec) * 1000;
   let greeted = false;
   let errors: number[] = [];
   let lastAgentPoint = 0;
@@ -165,6 +192,26 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
   const send = (ws: WSContext, m: ServerMessage) => {
     if (ws.readyState === 1) ws.send(JSON.stringify(m));
   };
+  /** this agent's fresh rounds of services that failed after a good one: the other sites measuring them confirm now */
+  const askOthers = (fresh: ProbeResult[]) => {
+    const commune = deps.dir.agents.get(agentId)?.commune ?? '';
+    const ask = book.probeNow.decide(
+      fresh.map((r) => {
+        const t = deps.dir.targets.get(r.target);
+        // the kind says what a target is: a link's own targets have their pulses, a speed test its timetable
+        const service = t !== undefined && !describesLink(t) && isLiveKind(r.kind);
+        return { agent: agentId, target: r.target, uplink: r.uplink ?? '', service, failed: service && classifyResult(r, deps.dir.thresholdsFor(r.target, commune)).verdict === 'fail' };
+      }),
+      now(),
+    );
+    if (ask.length === 0) return;
+    for (const [other, link] of book.probeable) {
+      if (other === agentId) continue;
+      const targets = ask.filter((t) => link.planned(t));
+      if (targets.length > 0) link.probe(targets);
+    }
+    log.info({ targets: ask }, 'service failed after a good round: other sites asked to confirm now');
+  };
   const fail = (ws: WSContext, code: 'bad_json' | 'bad_frame' | 'not_hello', message: string) => {
     deps.registry.counters.badFrames++;
     info.badFrames++;
@@ -175,6 +222,16 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
     errors = errors.filter((x) => t - x < 60_000);
     errors.push(t);
     if (errors.length > MAX_ERRORS_PER_MIN) ws.close(CLOSE.tooManyErrors, 'too many bad frames');
+  };
+
+  // what the other connections of this server ask of this one: targets of the plan it was sent last
+  const probeable = {
+    planned: (target: string) => greeted && (plans.get(agentId)?.at(-1)?.targets.has(target) ?? false),
+    probe: (targets: string[]) => {
+      if (!socket || socket.readyState !== 1) return;
+      book.probeFrames++;
+      send(socket, { type: 'probe', v: PROTOCOL_VERSION, targets });
+    },
   };
 
   const onBatch = async (ws: WSContext, b: Batch) => {
@@ -204,6 +261,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
     // Live view first, fresh results only: the operator must not go blind while the store is down, and a
     // replayed backlog is history, not news.
     deps.live.apply(agentId, fresh);
+    askOthers(fresh);
     try {
       await deps.writer.write([...fresh.map((r) => toPoint(deps.dir, agentId, r, false)), ...late.map((r) => toPoint(deps.dir, agentId, r, true))]);
       info.batches++;
@@ -258,6 +316,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
         },
       };
       deps.registry.sockets.set(agentId, self);
+      book.probeable.set(agentId, probeable);
       info.connected = true;
       info.connectedAt = now();
       info.remote = remoteOf(c);
@@ -338,6 +397,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
       if (deps.registry.sockets.get(agentId) !== self) return; // an older, replaced connection
       if (book.from.get(agentId) === address) book.from.delete(agentId);
       deps.registry.sockets.delete(agentId);
+      if (book.probeable.get(agentId) === probeable) book.probeable.delete(agentId);
       info.connected = false;
       log.info({ code: evt.code }, 'agent disconnected');
     },
