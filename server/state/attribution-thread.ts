@@ -20,10 +20,10 @@ export const OFF_THREAD_MIN_SIZE = 5000;
  * and slots that appear or go (agents reporting for the first time, enrolments) only split the copies.
  */
 export type ListDiff<T> = ([from: number, count: number] | T)[];
-/** the last list sent, and where each of its reusable entries stands in it */
+/** the last list sent, and where each of its reusable entries stands in it (built only when entries moved) */
 export interface Sent<T> {
   list: readonly T[];
-  at: Map<T, number>;
+  at: Map<T, number> | null;
 }
 interface Job {
   id: number;
@@ -34,32 +34,67 @@ interface Job {
   th: AttributionThresholds;
 }
 
-export const nothingSent = <T>(): Sent<T> => ({ list: [], at: new Map() });
+export const nothingSent = <T>(): Sent<T> => ({ list: [], at: null });
+
+/** how far past a changed entry the lists are looked at for standing aligned again (a site's slots change together) */
+const REALIGN = 64;
 
 /**
  * `next` as a diff from `prev`: an entry is copied only when it is the same frozen object as one sent before (frozen,
- * so it cannot have changed in place; callers that update their objects have them sent whole each time).
+ * so it cannot have changed in place; callers that update their objects have them sent whole each time). Entries
+ * replaced where they stand are found by position alone; only when entries were inserted or removed does `prev` get
+ * an index, so a pass with nothing moved costs a walk of the list and not a map of it.
  */
 export function diffList<T extends object>(prev: Sent<T>, next: readonly T[]): { diff: ListDiff<T>; sent: Sent<T> } {
+  const old = prev.list;
   const diff: ListDiff<T> = [];
-  const at = new Map<T, number>();
   let run: [number, number] | null = null;
-  for (let i = 0; i < next.length; i++) {
+  const literal = (o: T) => {
+    diff.push(o);
+    run = null;
+  };
+  /** from position `j` of the old list: the same objects stand in both lists again within a few entries */
+  const realigns = (i: number, j: number) => {
+    for (let d = 1; d <= REALIGN; d++) {
+      if (i + d >= next.length || j + d >= old.length) return i + d >= next.length && j + d >= old.length;
+      if (old[j + d] === next[i + d] && Object.isFrozen(old[j + d])) return true;
+    }
+    return false;
+  };
+  // j: where next[i] stands in the old list if nothing moved
+  for (let i = 0, j = 0; i < next.length; i++) {
     const o = next[i]!;
     if (!Object.isFrozen(o)) {
-      diff.push(o);
-      run = null;
+      literal(o);
+      j++;
       continue;
     }
-    at.set(o, i);
-    const j = prev.list[i] === o ? i : prev.at.get(o);
-    if (j === undefined) {
-      diff.push(o);
-      run = null;
-    } else if (run && run[0] + run[1] === j) run[1]++;
-    else diff.push((run = [j, 1]));
+    let k: number | undefined = old[j] === o ? j : undefined;
+    if (k === undefined && j < old.length && realigns(i, j)) {
+      // replaced where it stood
+      literal(o);
+      j++;
+      continue;
+    }
+    if (k === undefined) {
+      prev.at ??= indexOf(old);
+      k = prev.at.get(o);
+    }
+    // new: inserted before the rest
+    if (k === undefined) literal(o);
+    else {
+      if (run && run[0] + run[1] === k) run[1]++;
+      else diff.push((run = [k, 1]));
+      j = k + 1;
+    }
   }
-  return { diff, sent: { list: next, at } };
+  return { diff, sent: { list: next, at: null } };
+}
+
+function indexOf<T extends object>(list: readonly T[]): Map<T, number> {
+  const at = new Map<T, number>();
+  for (let i = 0; i < list.length; i++) if (Object.isFrozen(list[i])) at.set(list[i]!, i);
+  return at;
 }
 
 /** the list a diff describes, from the previous one */

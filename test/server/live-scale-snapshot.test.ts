@@ -109,6 +109,38 @@ describe('attribution input kept across builds', () => {
     expect(patchList(next, third.diff)).toEqual([b, c, a]);
     expect(patchList(next, diffList(second.sent, next).diff)).toEqual(next);
     expect(diffList(second.sent, [c, b]).diff).toEqual([[1, 1], [4, 1]]);
+    // replaced where they stood: found by position, the rest copied
+    const e = Object.freeze({ v: 6 });
+    expect(diffList(second.sent, [b, e, mutable, d, b]).diff).toEqual([[0, 1], e, mutable, [3, 2]]);
+    expect(diffList(second.sent, [e, e, mutable, e, b]).diff).toEqual([e, e, mutable, e, [4, 1]]);
     expect(diffList(second.sent, [b, c, mutable, d]).diff).toEqual([[0, 2], mutable, [3, 1]]);
+  });
+
+  it('any insertions, removals, replacements and moves patch back to the same list', () => {
+    const rand = rng(11);
+    let list: object[] = Array.from({ length: 300 }, (_, v) => Object.freeze({ v }));
+    let sent = diffList(nothingSent<object>(), list).sent;
+    let worker = [...list];
+    let v = 1000;
+    for (let round = 0; round < 200; round++) {
+      const next = [...list];
+      for (let n = Math.floor(rand() * 6); n > 0; n--) {
+        const at = Math.floor(rand() * next.length);
+        const len = 1 + Math.floor(rand() * 12);
+        const op = rand();
+        const fresh = () => (rand() < 0.9 ? Object.freeze({ v: v++ }) : { v: v++ });
+        if (op < 0.3) next.splice(at, len, ...Array.from({ length: len }, fresh));
+        else if (op < 0.5) next.splice(at, 0, ...Array.from({ length: len }, fresh));
+        else if (op < 0.7) next.splice(at, len);
+        else next.splice(Math.floor(rand() * next.length), 0, ...next.splice(at, len));
+      }
+      const d = diffList(sent, next);
+      worker = patchList(worker, d.diff);
+      expect(worker).toEqual(next);
+      // copies are the very objects, not look-alikes
+      expect(worker.every((o, i) => o === next[i] || !Object.isFrozen(next[i]))).toBe(true);
+      sent = d.sent;
+      list = next;
+    }
   });
 });
