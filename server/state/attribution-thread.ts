@@ -42,8 +42,8 @@ const REALIGN = 64;
 /**
  * `next` as a diff from `prev`: an entry is copied only when it is the same frozen object as one sent before (frozen,
  * so it cannot have changed in place; callers that update their objects have them sent whole each time). Entries
- * replaced where they stand are found by position alone; only when entries were inserted or removed does `prev` get
- * an index, so a pass with nothing moved costs a walk of the list and not a map of it.
+ * replaced where they stand, or a few inserted or removed, are found by position alone; only when entries moved far
+ * does `prev` get an index, so a pass costs a walk of the list and not a map of it.
  */
 export function diffList<T extends object>(prev: Sent<T>, next: readonly T[]): { diff: ListDiff<T>; sent: Sent<T> } {
   const old = prev.list;
@@ -61,6 +61,11 @@ export function diffList<T extends object>(prev: Sent<T>, next: readonly T[]): {
     }
     return false;
   };
+  /** next[i] is new, before old[j]: old[j] follows within a few entries */
+  const inserted = (i: number, j: number) => {
+    for (let d = 1; d <= REALIGN && i + d < next.length; d++) if (next[i + d] === old[j] && Object.isFrozen(old[j])) return true;
+    return false;
+  };
   // j: where next[i] stands in the old list if nothing moved
   for (let i = 0, j = 0; i < next.length; i++) {
     const o = next[i]!;
@@ -70,10 +75,16 @@ export function diffList<T extends object>(prev: Sent<T>, next: readonly T[]): {
       continue;
     }
     let k: number | undefined = old[j] === o ? j : undefined;
+    // a few entries removed before it
+    for (let d = 1; k === undefined && d <= REALIGN && j + d < old.length; d++) if (old[j + d] === o) k = j + d;
     if (k === undefined && j < old.length && realigns(i, j)) {
       // replaced where it stood
       literal(o);
       j++;
+      continue;
+    }
+    if (k === undefined && j < old.length && inserted(i, j)) {
+      literal(o);
       continue;
     }
     if (k === undefined) {
