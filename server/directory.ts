@@ -55,7 +55,13 @@ export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile)
   const targetOrder: string[] = [];
   const byCommune = new Map<string, string[]>();
   const listeners = new Set<() => void>();
+  /** plannedTargets per agent for this directory version */
   const planned = new Map<string, ReadonlySet<string>>();
+  // Across versions too: an enrolment replaces the directory, and planning 10,000 agents again blocks for about a
+  // second. An agent's planned ids depend only on its own config and the targets and defaults, which an enrolment
+  // hands over as the same objects: kept while those are the same and the agent's config reads the same.
+  const plannedBefore = new Map<string, { sig: string; ids: ReadonlySet<string> }>();
+  let plannedFrom: { targets: Target[] | null; defaults: DirectoryConfig['defaults'] | null } = { targets: null, defaults: null };
 
   const fill = () => {
     refill(agents, cfg.agents.map((a) => [a.id, a]));
@@ -64,6 +70,11 @@ export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile)
     targetOrder.splice(0, targetOrder.length, ...cfg.targets.map((t) => t.id));
     byCommune.clear();
     planned.clear();
+    if (cfg.targets !== plannedFrom.targets || cfg.defaults !== plannedFrom.defaults) {
+      plannedBefore.clear();
+      plannedFrom = { targets: cfg.targets, defaults: cfg.defaults };
+    }
+    for (const id of plannedBefore.keys()) if (!agents.has(id)) plannedBefore.delete(id);
     for (const a of cfg.agents) byCommune.set(a.commune, [...(byCommune.get(a.commune) ?? []), a.id]);
   };
   fill();
@@ -124,7 +135,12 @@ export function buildDirectory(initial: DirectoryConfig, province: ProvinceFile)
       const a = agents.get(agentId);
       if (!a) return undefined;
       let ids = planned.get(agentId);
-      if (!ids) planned.set(agentId, (ids = new Set(planTargets(a).map((t) => t.id))));
+      if (ids) return ids;
+      const sig = JSON.stringify(a);
+      const before = plannedBefore.get(agentId);
+      ids = before?.sig === sig ? before.ids : new Set(planTargets(a).map((t) => t.id));
+      plannedBefore.set(agentId, { sig, ids });
+      planned.set(agentId, ids);
       return ids;
     },
     carrierOf(agentId, uplink) {

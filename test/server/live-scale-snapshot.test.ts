@@ -92,6 +92,23 @@ describe('attribution input kept across builds', () => {
     expect(reused).toBeGreaterThan(40 * 6 * 10 * 4 * 0.3);
   });
 
+  it("an agent's planned target ids follow its config and the targets across directory changes, as its plan does", () => {
+    const w = world(2, 3);
+    const planned = (id: string) => [...(w.dir.plannedTargets(id) ?? [])].sort();
+    const fromPlan = (id: string) => [...new Set(w.dir.planFor(id, 0, 1)?.targets.map((t) => t.id))].sort();
+    const [a, b] = w.cfg.agents;
+    expect(planned(a!.id)).toEqual(fromPlan(a!.id));
+    // an enrolment-like change: same targets and defaults objects, one agent's own target list narrowed
+    w.dir.replace({ ...w.cfg, agents: w.cfg.agents.map((x) => (x === a ? { ...x, targets: ['t1', 't2'] } : x)) });
+    expect(planned(a!.id)).toEqual(['t1', 't2']);
+    expect(planned(b!.id)).toEqual(fromPlan(b!.id));
+    // the targets themselves change: every agent planned again
+    w.dir.replace({ ...w.cfg, targets: w.cfg.targets.filter((t) => t.id !== 't3') });
+    expect(planned(b!.id)).toEqual(['t0', 't1', 't2']);
+    expect(planned(b!.id)).toEqual(fromPlan(b!.id));
+    expect(w.dir.plannedTargets('nobody')).toBeUndefined();
+  });
+
   it('a diff copies runs of the same frozen objects, sends the rest, and patching it rebuilds the list', () => {
     const [a, b, c, d] = [Object.freeze({ v: 1 }), Object.freeze({ v: 2 }), Object.freeze({ v: 3 }), Object.freeze({ v: 4 })];
     const mutable = { v: 5 };
