@@ -246,9 +246,9 @@ export class ServerMetrics {
         writer_busy: limited.writerBusy,
       };
     });
-    totals('ioc_probe_now_total', 'A service failing after a good round at one site: other sites asked to confirm now (requested), not asked because the target was asked about within server.limits.probeNowMinGapSec (within_gap), probe frames sent (frames)', 'outcome', () => {
+    totals('ioc_probe_now_total', 'A service failing after a good round at one site: other sites asked to confirm now (requested), not asked because the target was asked about within server.limits.probeNowMinGapSec (within_gap) or the reporting site own link was failing (link_down), probe frames sent (frames)', 'outcome', () => {
       const p = probeNowStats(s.registry);
-      return { requested: p.requested, within_gap: p.withinGap, frames: p.frames };
+      return { requested: p.requested, within_gap: p.withinGap, link_down: p.linkDown, frames: p.frames };
     });
     total('ioc_agent_connections_replaced_total', 'Agent connections closed because a newer one of the same agent id opened', () => ingestRefusals(s.registry).replaced);
     totals('ioc_enrolments_total', 'Enrolment code exchanges by outcome (failed: unknown, used or expired code; throttled: refused with 429)', 'outcome', () => {

@@ -199,8 +199,9 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
       fresh.map((r) => {
         const t = deps.dir.targets.get(r.target);
         // the kind says what a target is: a link's own targets have their pulses, a speed test its timetable
-        const service = t !== undefined && !describesLink(t) && isLiveKind(r.kind);
-        return { agent: agentId, target: r.target, uplink: r.uplink ?? '', service, failed: service && classifyResult(r, deps.dir.thresholdsFor(r.target, commune)).verdict === 'fail' };
+        const live = t !== undefined && isLiveKind(r.kind);
+        const failed = live && classifyResult(r, deps.dir.thresholdsFor(r.target, commune)).verdict === 'fail';
+        return { agent: agentId, target: r.target, uplink: r.uplink ?? '', service: live && !describesLink(t), link: live && describesLink(t), failed };
       }),
       now(),
     );

@@ -13,6 +13,8 @@ export interface ProbeNowRound {
   failed: boolean;
   /** only services are confirmed this way; link targets have their own pulses */
   service: boolean;
+  /** a round of the site's own link (a gateway, the data centre): while one fails, its service failures prove nothing */
+  link?: boolean;
 }
 
 export interface ProbeNowCounts {
@@ -20,6 +22,8 @@ export interface ProbeNowCounts {
   requested: number;
   /** failures after a good round not asked about, because the target's last request was within the gap */
   withinGap: number;
+  /** ... or because the reporting site's own link was failing (a cut site fails every service) */
+  linkDown: number;
 }
 
 export class ProbeNow {
@@ -27,13 +31,24 @@ export class ProbeNow {
   private readonly failedBefore = new Map<string, boolean>();
   /** when each target was last asked about */
   private readonly askedAt = new Map<string, number>();
-  readonly counts: ProbeNowCounts = { requested: 0, withinGap: 0 };
+  /** per site, its link slots whose last round failed */
+  private readonly linkFailing = new Map<string, Set<string>>();
+  readonly counts: ProbeNowCounts = { requested: 0, withinGap: 0, linkDown: 0 };
 
   constructor(private readonly minGapMs: () => number) {}
 
   /** The targets of these fresh rounds (in order) that the other sites should confirm now. */
   decide(rounds: readonly ProbeNowRound[], now: number): string[] {
     const ask: string[] = [];
+    // the link's rounds first: a batch carrying a cut site's failed echoes and its failed portal round is one story
+    for (const r of rounds) {
+      if (!r.link) continue;
+      let failing = this.linkFailing.get(r.agent);
+      if (r.failed) {
+        if (!failing) this.linkFailing.set(r.agent, (failing = new Set()));
+        failing.add(`${r.target}\u0000${r.uplink}`);
+      } else if (failing?.delete(`${r.target}\u0000${r.uplink}`) && failing.size === 0) this.linkFailing.delete(r.agent);
+    }
     for (const r of rounds) {
       if (!r.service) continue;
       const key = `${r.agent}\u0000${r.target}\u0000${r.uplink}`;
@@ -41,6 +56,11 @@ export class ProbeNow {
       this.failedBefore.set(key, r.failed);
       // the first round seen of a slot (a restart, a new site) is no change: its previous outcome is not known
       if (!r.failed || before !== false || ask.includes(r.target)) continue;
+      // a site cut off fails every service: asking the others would only spend the target's gap
+      if (this.linkFailing.has(r.agent)) {
+        this.counts.linkDown++;
+        continue;
+      }
       const last = this.askedAt.get(r.target);
       if (last !== undefined && now - last < this.minGapMs()) {
         this.counts.withinGap++;

@@ -23,6 +23,11 @@ describe('ProbeNow.decide', () => {
     },
     { name: 'after the gap it asks again', rounds: [[0, {}], [1, { failed: true }], [30, {}], [61, { failed: true }]], asked: [[], ['portal'], [], ['portal']] },
     { name: 'slots are per uplink', rounds: [[0, { uplink: 'wan2' }], [1, { failed: true }]], asked: [[], []] },
+    {
+      name: 'a site whose own link fails (a cut) asks nothing; once its link answers again it does',
+      rounds: [[0, {}], [0, { target: 'gw', service: false, link: true }], [5, { target: 'gw', service: false, link: true, failed: true }], [10, { failed: true }], [20, { target: 'gw', service: false, link: true }], [30, {}], [40, { failed: true }]],
+      asked: [[], [], [], [], [], [], ['portal']],
+    },
   ];
   for (const c of cases)
     it(c.name, () => {
@@ -33,7 +38,7 @@ describe('ProbeNow.decide', () => {
     const p = new ProbeNow(() => 60_000);
     p.decide([round({}), round({ uplink: 'wan2' }), round({ target: 'dns' })], 0);
     expect(p.decide([round({ failed: true }), round({ uplink: 'wan2', failed: true }), round({ target: 'dns', failed: true })], 1000)).toEqual(['portal', 'dns']);
-    expect(p.counts).toEqual({ requested: 2, withinGap: 0 });
+    expect(p.counts).toEqual({ requested: 2, withinGap: 0, linkDown: 0 });
   });
 });
 
@@ -81,7 +86,7 @@ describe('probe frames through the real server', () => {
     await sleep(300);
     expect(probes(A.id)).toHaveLength(0);
     expect(probes(C.id)).toHaveLength(0);
-    expect(await metric()).toMatchObject({ requested: 1, within_gap: 0, frames: 1 });
+    expect(await metric()).toMatchObject({ requested: 1, within_gap: 0, link_down: 0, frames: 1 });
   });
 
   it('a second failure within the gap (another site, good then failed) sends nothing', async () => {
