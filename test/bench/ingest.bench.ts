@@ -18,11 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION } from '../../config/wire.ts';
 import provinceJson from '../../config/provinces/51.json' with { type: 'json' };
 import { hashSecret } from '../../server/auth/password.ts';
 import { icmpOk } from '../helpers/agent-client.ts';
-import { agentLink } from '../helpers/bench-agents.ts';
+import { agentLink, openAgent as openBenchAgent } from '../helpers/bench-agents.ts';
 import { influxdAvailable, startInfluxd } from '../helpers/influxd.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -64,26 +63,9 @@ const agentId = (i: number) => `b${String(i).padStart(5, '0')}`;
 /** agents per source address: a province's sites come from many addresses, and the server bounds connections per address */
 const AGENTS_PER_ADDRESS = 200;
 
-async function openAgent(url: string, id: string, i: number): Promise<WebSocket> {
+function openAgent(url: string, id: string, i: number): Promise<WebSocket> {
   const localAddress = `127.1.${Math.floor(i / AGENTS_PER_ADDRESS / 250)}.${1 + (Math.floor(i / AGENTS_PER_ADDRESS) % 250)}`;
-  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws/agent', { headers: { authorization: `Bearer ${TOKEN}`, 'x-agent-id': id }, perMessageDeflate: false, localAddress });
-  await new Promise<void>((res, rej) => {
-    ws.once('open', () => res());
-    ws.once('unexpected-response', (_q, r) => rej(new Error(`agent ${id}: upgrade refused, HTTP ${r.statusCode}`)));
-    ws.once('error', rej);
-  });
-  const plan = new Promise<void>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`agent ${id}: no plan within 60 s`)), 60_000);
-    ws.once('message', (d) => {
-      clearTimeout(t);
-      const m = JSON.parse(String(d)) as { type: string };
-      if (m.type === 'plan') res();
-      else rej(new Error(`agent ${id}: expected plan, got ${String(d).slice(0, 200)}`));
-    });
-  });
-  ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, agentId: id, version: 'bench', clock: Date.now() }));
-  await plan;
-  return ws;
+  return openBenchAgent(url, id, TOKEN, 60_000, localAddress);
 }
 
 async function runLoad(job: LoadJob): Promise<LoadResult> {

@@ -1,5 +1,5 @@
 // Bench agents on the wire protocol (hello, plan, batch, ack), shared by the benches that load a server process
-// from another one (test/bench/soak.bench.ts; test/bench/ingest.bench.ts has the same pieces).
+// from another one (test/bench/ingest.bench.ts, test/bench/soak.bench.ts).
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type ProbeResult } from '../../config/wire.ts';
 
