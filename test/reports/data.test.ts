@@ -26,6 +26,7 @@ import { roundClassifier, runRollup } from '../../server/reports/data/rollups.ts
 import { HIST_BIN_RATIO } from '../../server/stores/rollup.ts';
 import type { Point, Store, Tags } from '../../server/stores/types.ts';
 import { describeStores, incident, type SentenceIncident } from '../helpers/stores.ts';
+import { LINK_TARGETS, TWO_CARRIERS, TEST_HASH as HASH } from './fixtures.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const H = 3_600_000;
@@ -48,16 +49,11 @@ const GREEN: GreenDefinition = { minUptimePct: 99, maxOutageMin: 240, maxInciden
 // ---------- the world ----------
 
 const province = JSON.parse(readFileSync(join(ROOT, 'config/provinces/51.json'), 'utf8')) as ProvinceFile;
-const HASH = 'scrypt$1024$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNo';
 const config = configSchema.parse({
   province: { code: '51' },
-  carriers: [
-    { id: 'vnpt', name: 'VNPT' },
-    { id: 'viettel', name: 'Viettel' },
-  ],
+  carriers: TWO_CARRIERS,
   targets: [
-    { id: 'gateway', name: 'Gateway', kind: 'icmp', host: 'gateway' },
-    { id: 'ttdl', name: 'Trung tâm dữ liệu tỉnh', kind: 'icmp', host: '203.0.113.10' },
+    ...LINK_TARGETS,
     { id: 'dvc', name: 'Cổng Dịch vụ công quốc gia', kind: 'http', url: 'https://dichvucong.gov.vn/' },
   ],
   agents: COMMUNES.map((c) => ({

@@ -143,3 +143,14 @@ export function bigCarrierReport(): CarrierReport {
   rows.sort((a, b) => Number(b.deadZone) - Number(a.deadZone) || (a.availabilityPct - b.availabilityPct));
   return { ...base, rows };
 }
+
+/** The small report worlds' shared config pieces: a placeholder scrypt hash, the two carriers, the link targets. */
+export const TEST_HASH = 'scrypt$1024$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNo';
+export const TWO_CARRIERS = [
+  { id: 'vnpt', name: 'VNPT' },
+  { id: 'viettel', name: 'Viettel' },
+];
+export const LINK_TARGETS = [
+  { id: 'gateway', name: 'Gateway', kind: 'icmp', host: 'gateway' },
+  { id: 'ttdl', name: 'Trung tâm dữ liệu tỉnh', kind: 'icmp', host: '203.0.113.10' },
+];

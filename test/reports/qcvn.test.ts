@@ -16,6 +16,7 @@ import { layout } from '../../server/reports/render/document.ts';
 import { renderReport } from '../../server/reports/render/index.ts';
 import type { Point, Store, Tags } from '../../server/stores/types.ts';
 import { describeStores } from '../helpers/stores.ts';
+import { LINK_TARGETS, TWO_CARRIERS, TEST_HASH as HASH } from './fixtures.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const H = 3_600_000;
@@ -25,7 +26,6 @@ const NOW = vn(2026, 10, 20, 9);
 const DEAD: DeadZoneDefinition = { minAvailabilityPct: 99, maxLossPct: 2, maxRttP95Ms: 150 };
 
 const province = JSON.parse(readFileSync(join(ROOT, 'config/provinces/51.json'), 'utf8')) as ProvinceFile;
-const HASH = 'scrypt$1024$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNo';
 
 /** The lines: two VNPT lines with a contract, one Viettel line with a contract, one VNPT line without. */
 const LINES = [
@@ -38,13 +38,9 @@ const LINES = [
 
 const config = configSchema.parse({
   province: { code: '51' },
-  carriers: [
-    { id: 'vnpt', name: 'VNPT' },
-    { id: 'viettel', name: 'Viettel' },
-  ],
+  carriers: TWO_CARRIERS,
   targets: [
-    { id: 'gateway', name: 'Gateway', kind: 'icmp', host: 'gateway' },
-    { id: 'ttdl', name: 'Trung tâm dữ liệu tỉnh', kind: 'icmp', host: '203.0.113.10' },
+    ...LINK_TARGETS,
     { id: 'speed', name: 'Đo tốc độ', kind: 'throughput' },
   ],
   agents: ['ag-a', 'ag-b', 'ag-c'].map((id) => ({

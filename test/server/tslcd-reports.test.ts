@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { buildDirectory } from '../../server/directory.ts';
-import { province } from '../reports/fixtures.ts';
+import { province, LINK_TARGETS, TWO_CARRIERS, TEST_HASH as HASH } from '../reports/fixtures.ts';
 import { buildCarrierReport } from '../../server/reports/data/carrier.ts';
 import { buildDostReport } from '../../server/reports/data/dost.ts';
 import type { CarrierCommuneRow, Period } from '../../server/reports/model.ts';
@@ -21,16 +21,11 @@ const NOW = vn(2026, 10, 3);
 const [C1, C2, C3] = ['21034', '21040', '21061'] as const;
 const INTERNET: Record<string, string> = { [C1]: 'vnpt', [C2]: 'viettel', [C3]: 'viettel' };
 
-const HASH = 'scrypt$1024$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNo';
 const config = configSchema.parse({
   province: { code: '51' },
-  carriers: [
-    { id: 'vnpt', name: 'VNPT' },
-    { id: 'viettel', name: 'Viettel' },
-  ],
+  carriers: TWO_CARRIERS,
   targets: [
-    { id: 'gateway', name: 'Gateway', kind: 'icmp', host: 'gateway' },
-    { id: 'ttdl', name: 'Trung tâm dữ liệu tỉnh', kind: 'icmp', host: '203.0.113.10' },
+    ...LINK_TARGETS,
   ],
   agents: [C1, C2, C3].map((c) => ({
     id: `ag-${c}`,
