@@ -37,7 +37,9 @@ const arg = (name: string) => {
 const MINUTES = Number(arg('minutes') ?? process.env.MINUTES ?? 60);
 const SITES = Number(arg('sites') ?? process.env.SITES ?? 3000);
 const DAYS = Number(arg('days') ?? process.env.DAYS ?? 30);
+/** the default plan's rounds: ICMP every 30 s, HTTP every 60 s (config defaults) */
 const INTERVAL_S = Number(process.env.INTERVAL_S ?? 30);
+const HTTP_INTERVAL_S = Number(process.env.HTTP_INTERVAL_S ?? 60);
 /** closed hours left for the server to roll up itself */
 const ROLL_HOURS = Number(process.env.ROLL_HOURS ?? 2);
 const SERVER_ROOT = resolve(process.env.SERVER_ROOT ?? ROOT);
@@ -119,30 +121,41 @@ async function generate(file: string, from: number, to: number, rollTo: number):
   const inst = await DuckDBInstance.create(file, { memory_limit: '1GB' });
   const c = await inst.connect();
   const perHour = H / (INTERVAL_S * 1000);
+  const rowsPerHour = SITES * ((H / (INTERVAL_S * 1000)) * ICMP_TARGETS.length + (H / (HTTP_INTERVAL_S * 1000)) * HTTP_TARGETS.length);
   const site = `s.s`;
   const tags =
     `'51' AS province, ${sqlList(communes)}[(${site} % ${communes.length}) + 1] AS commune, ${sqlList(CARRIERS)}[(${site} % 4) + 1] AS carrier, ` +
     `'s' || lpad(${site}::VARCHAR, 5, '0') AS agent`;
   // a few failed rounds, spread by a hash: every 200th ICMP round lost, every 300th HTTP check failing
   let rows = 0;
-  for (let h = from; h < to; h += H) {
-    const ts = `(${h} + r.r * ${INTERVAL_S * 1000} + (${site} * 7) % ${INTERVAL_S * 1000})`;
-    const grid = `FROM range(${perHour}) r(r) CROSS JOIN range(${SITES}) s(s) CROSS JOIN range(TARGETS) t(t)`;
+  // The first day is computed; every later day is a copy of it, shifted (DuckDB copies columns several times faster
+  // than it evaluates the hashes, and a month of a 3,000-site province is 2 billion rows).
+  const firstDayEnd = Math.min(to, from + DAY);
+  for (let h = from; h < firstDayEnd; h += H) {
+    const ts = (every: number) => `(${h} + r.r * ${every * 1000} + (${site} * 7) % ${every * 1000})`;
+    const grid = (every: number, targets: number) => `FROM range(${H / (every * 1000)}) r(r) CROSS JOIN range(${SITES}) s(s) CROSS JOIN range(${targets}) t(t)`;
     const lost = `(hash(r.r, ${site}, t.t, ${h}) % 200 = 0)`;
     const rtt = `(8 + (hash(${site}, t.t) % 40) + (hash(r.r, ${site}, t.t, ${h}) % 7))::DOUBLE`;
     await c.run(
       `INSERT INTO icmp (ts, province, commune, carrier, agent, target, uplink, sent, received, loss, rtt_min, rtt_median, rtt_avg, rtt_max, jitter, backfilled) ` +
-        `SELECT ${ts}, ${tags}, ${sqlList(ICMP_TARGETS)}[t.t + 1], 'wan1', 10, CASE WHEN ${lost} THEN 0 ELSE 10 END, CASE WHEN ${lost} THEN 100 ELSE 0 END, ` +
+        `SELECT ${ts(INTERVAL_S)}, ${tags}, ${sqlList(ICMP_TARGETS)}[t.t + 1], 'wan1', 10, CASE WHEN ${lost} THEN 0 ELSE 10 END, CASE WHEN ${lost} THEN 100 ELSE 0 END, ` +
         `CASE WHEN ${lost} THEN NULL ELSE ${rtt} END, CASE WHEN ${lost} THEN NULL ELSE ${rtt} END, CASE WHEN ${lost} THEN NULL ELSE ${rtt} END, ` +
-        `CASE WHEN ${lost} THEN NULL ELSE ${rtt} + 5 END, 0, false ${grid.replace('TARGETS', String(ICMP_TARGETS.length))}`,
+        `CASE WHEN ${lost} THEN NULL ELSE ${rtt} + 5 END, 0, false ${grid(INTERVAL_S, ICMP_TARGETS.length)}`,
     );
     const failed = `(hash(r.r, ${site}, t.t, ${h}, 1) % 300 = 0)`;
     await c.run(
       `INSERT INTO http (ts, province, commune, carrier, agent, target, uplink, ok, status, total_ms, backfilled) ` +
-        `SELECT ${ts}, ${tags}, ${sqlList(HTTP_TARGETS)}[t.t + 1], 'wan1', NOT ${failed}, CASE WHEN ${failed} THEN 503 ELSE 200 END, ` +
-        `(200 + hash(r.r, ${site}, t.t) % 400)::DOUBLE, false ${grid.replace('TARGETS', String(HTTP_TARGETS.length))}`,
+        `SELECT ${ts(HTTP_INTERVAL_S)}, ${tags}, ${sqlList(HTTP_TARGETS)}[t.t + 1], 'wan1', NOT ${failed}, CASE WHEN ${failed} THEN 503 ELSE 200 END, ` +
+        `(200 + hash(r.r, ${site}, t.t) % 400)::DOUBLE, false ${grid(HTTP_INTERVAL_S, HTTP_TARGETS.length)}`,
     );
-    rows += perHour * SITES * 10;
+    rows += rowsPerHour;
+  }
+  for (let d = firstDayEnd; d < to; d += DAY) {
+    const shift = d - from;
+    const until = Math.min(to, d + DAY) - shift;
+    for (const m of ['icmp', 'http']) await c.run(`INSERT INTO ${m} SELECT * REPLACE (ts + ${shift} AS ts) FROM ${m} WHERE ts >= ${from} AND ts < ${until}`);
+    rows += ((until - from) / H) * rowsPerHour;
+    if (((d - from) / DAY) % 5 === 0) console.log(`  generated ${((d - from) / DAY).toFixed(0)} days, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   // Rollups: one row per series and hour with the figures a clean hour has (the report reads them, their exact
   // values do not matter here); one link row per commune, carrier and hour.
@@ -153,7 +166,7 @@ async function generate(file: string, from: number, to: number, rollTo: number):
   if (rollTo > from) {
     for (const [m, targets, bin] of [['icmp', ICMP_TARGETS, 14], ['http', HTTP_TARGETS, 26]] as const) {
       await c.run(
-        `INSERT INTO ${m}_1h (${cols}) SELECT hr.hour, ${tags}, ${sqlList([...targets])}[t.t + 1], 'wan1', ${figs(String(perHour), '(hash(hr.hour, s.s, t.t) % 2)', m === 'icmp' ? '25.0' : '400.0', bin)} ` +
+        `INSERT INTO ${m}_1h (${cols}) SELECT hr.hour, ${tags}, ${sqlList([...targets])}[t.t + 1], 'wan1', ${figs(String(m === 'icmp' ? perHour : H / (HTTP_INTERVAL_S * 1000)), '(hash(hr.hour, s.s, t.t) % 2)', m === 'icmp' ? '25.0' : '400.0', bin)} ` +
           hours.replace('TARGETS', String(targets.length)),
       );
     }
@@ -162,7 +175,7 @@ async function generate(file: string, from: number, to: number, rollTo: number):
         `((hr.hour + 7 * ${H}) % ${DAY}) // ${H}, false, false, ${figs(String(perHour * ICMP_TARGETS.length), '0', '25.0', 14)} ` +
         `FROM range(${from}, ${rollTo}, ${H}) hr(hour) CROSS JOIN range(${Math.min(SITES, communes.length * 4)}) s(s)`,
     );
-    await c.run(`INSERT INTO rollup_hours SELECT range, ${Date.now()}, ${perHour * SITES * 10} FROM range(${from}, ${rollTo}, ${H})`);
+    await c.run(`INSERT INTO rollup_hours SELECT range, ${Date.now()}, ${rowsPerHour} FROM range(${from}, ${rollTo}, ${H})`);
   }
   await c.run('CHECKPOINT');
   c.closeSync();
@@ -266,7 +279,7 @@ async function main() {
     const to = Math.floor(now / H) * H;
     const from = to - DAYS * DAY;
     const rollTo = to - ROLL_HOURS * H;
-    console.log(`soak: generating ${DAYS} days x ${SITES} sites x 10 targets every ${INTERVAL_S} s (${((DAYS * DAY) / (INTERVAL_S * 1000)) * SITES * 10} raw rows)...`);
+    console.log(`soak: generating ${DAYS} days x ${SITES} sites x 10 targets (6 ICMP every ${INTERVAL_S} s, 4 HTTP every ${HTTP_INTERVAL_S} s)...`);
     const g = await generate(file, from, to, rollTo);
     const genMB = fileMB(file);
     console.log(`soak: ${g.rows} raw rows in ${g.seconds.toFixed(0)} s (${Math.round(g.rows / g.seconds)} rows/s); file ${genMB.toFixed(0)} MB`);
@@ -343,7 +356,7 @@ async function main() {
     const first = median(rss.slice(0, half));
     const second = median(rss.slice(half));
     const last = samples.at(-1)!;
-    console.log(`\nsoak bench: ${SERVER_ROOT === ROOT ? 'this checkout' : SERVER_ROOT}; ${DAYS} days x ${SITES} sites x 10 targets / ${INTERVAL_S} s generated (${g.rows} raw rows), then ${MINUTES} min live at 1 round / 30 s per site`);
+    console.log(`\nsoak bench: ${SERVER_ROOT === ROOT ? 'this checkout' : SERVER_ROOT}; ${DAYS} days x ${SITES} sites x 10 targets (ICMP / ${INTERVAL_S} s, HTTP / ${HTTP_INTERVAL_S} s) generated (${g.rows} raw rows), then ${MINUTES} min live at 1 round / 30 s per site`);
     console.log(`file: ${genMB.toFixed(0)} MB generated -> ${last.mb.toFixed(0)} MB at the end`);
     console.log(`acked: ${acked} results in ${(loadS / 60).toFixed(1)} min = ${Math.round(acked / loadS)} results/s (offered ${Math.round((SITES * 10) / 30)}/s)`);
     console.log(`server RSS (MB) after warm-up: min ${Math.min(...rss).toFixed(0)}, max ${Math.max(...rss).toFixed(0)}, median first half ${first.toFixed(0)}, second half ${second.toFixed(0)}, last ${last.rss.toFixed(0)}`);
