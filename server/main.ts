@@ -26,6 +26,7 @@ import { makeNet } from './http/net.ts';
 import { agentConfigOf, FleetBook } from './fleet/book.ts';
 import { FleetControl } from './fleet/control.ts';
 import { FailureThrottle } from './fleet/throttle.ts';
+import { forgetRemovedAgents } from './ingest/agent-ws.ts';
 import { AgentRegistry } from './ingest/agents.ts';
 import { BatchWriter } from './ingest/writer.ts';
 import { LiveHub } from './live.ts';
@@ -131,6 +132,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const registry = new AgentRegistry(dir.agents.values());
   dir.onChange(() => {
     live.reconcile();
+    forgetRemovedAgents(registry, dir.agents);
     registry.sync(dir.agents.values());
   });
 

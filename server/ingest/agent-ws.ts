@@ -4,14 +4,14 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Logger } from 'pino';
-import { agentMessageSchema, CLOSE, formatIssues, PROTOCOL_VERSION, type Batch, type ProbeResult, type ServerMessage } from '../../config/wire.ts';
+import { agentMessageSchema, CLOSE, formatIssues, PROTOCOL_VERSION, type Batch, type ServerMessage } from '../../config/wire.ts';
 import type { PlanRelease } from '../../config/wire.ts';
 import { DUMMY_HASH, sameSecret, verifySecret } from '../auth/password.ts';
 import { throttled, type AuthThrottle } from '../auth/throttle.ts';
 import { peerOf } from '../http/net.ts';
 import type { Directory } from '../directory.ts';
-import type { LiveState } from '../state/live-state.ts';
-import { classifyResult, describesLink, isLiveKind } from '../kinds/index.ts';
+import type { AppliedRound, LiveState } from '../state/live-state.ts';
+import { describesLink } from '../kinds/index.ts';
 import { StoreUnavailableError } from '../stores/types.ts';
 import type { AgentLink, AgentRegistry } from './agents.ts';
 import { agentPoint, toPoint } from './enrich.ts';
@@ -85,10 +85,15 @@ function bookOf(registry: AgentRegistry): LinkBook {
   }
   return b;
 }
-/** Services other sites were asked to confirm now, and the frames that asked, for /metrics. */
-export function probeNowStats(registry: AgentRegistry): Readonly<ProbeNowCounts & { frames: number }> {
+/** Services other sites were asked to confirm now, the frames that asked (for /metrics), and the sites remembered. */
+export function probeNowStats(registry: AgentRegistry): Readonly<ProbeNowCounts & { frames: number; sites: number }> {
   const b = bookOf(registry);
-  return { ...b.probeNow.counts, frames: b.probeFrames };
+  return { ...b.probeNow.counts, frames: b.probeFrames, sites: b.probeNow.agents().length };
+}
+/** The directory changed: agents no longer in it leave no probe-now memory behind. */
+export function forgetRemovedAgents(registry: AgentRegistry, agents: ReadonlyMap<string, unknown>): void {
+  const probeNow = books.get(registry)?.probeNow;
+  for (const agent of probeNow?.agents() ?? []) if (!agents.has(agent)) probeNow!.forget(agent);
 }
 export function ingestRefusals(registry: AgentRegistry): Readonly<IngestRefusals> {
   return bookOf(registry).refused;
@@ -193,15 +198,13 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
     if (ws.readyState === 1) ws.send(JSON.stringify(m));
   };
   /** this agent's fresh rounds of services that failed after a good one: the other sites measuring them confirm now */
-  const askOthers = (fresh: ProbeResult[]) => {
-    const commune = deps.dir.agents.get(agentId)?.commune ?? '';
+  const askOthers = (applied: AppliedRound[]) => {
     const ask = book.probeNow.decide(
-      fresh.map((r) => {
+      applied.map(({ result: r, verdict }) => {
         const t = deps.dir.targets.get(r.target);
-        // the kind says what a target is: a link's own targets have their pulses, a speed test its timetable
-        const live = t !== undefined && isLiveKind(r.kind);
-        const failed = live && classifyResult(r, deps.dir.thresholdsFor(r.target, commune)).verdict === 'fail';
-        return { agent: agentId, target: r.target, uplink: r.uplink ?? '', service: live && !describesLink(t), link: live && describesLink(t), failed };
+        // live kinds only (apply judged no others); the target says what it is: a link's own targets have their pulses
+        const live = t !== undefined;
+        return { agent: agentId, target: r.target, uplink: r.uplink ?? '', service: live && !describesLink(t), link: live && describesLink(t), failed: live && verdict === 'fail' };
       }),
       now(),
     );
@@ -261,8 +264,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
     }
     // Live view first, fresh results only: the operator must not go blind while the store is down, and a
     // replayed backlog is history, not news.
-    deps.live.apply(agentId, fresh);
-    askOthers(fresh);
+    askOthers(deps.live.apply(agentId, fresh));
     try {
       await deps.writer.write([...fresh.map((r) => toPoint(deps.dir, agentId, r, false)), ...late.map((r) => toPoint(deps.dir, agentId, r, true))]);
       info.batches++;

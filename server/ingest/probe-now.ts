@@ -27,8 +27,8 @@ export interface ProbeNowCounts {
 }
 
 export class ProbeNow {
-  /** each slot's last outcome (true = failed): a failure is news only after a good round of the same slot */
-  private readonly failedBefore = new Map<string, boolean>();
+  /** per site, each slot's last outcome (true = failed): a failure is news only after a good round of the same slot */
+  private readonly failedBefore = new Map<string, Map<string, boolean>>();
   /** when each target was last asked about */
   private readonly askedAt = new Map<string, number>();
   /** per site, its link slots whose last round failed */
@@ -51,9 +51,11 @@ export class ProbeNow {
     }
     for (const r of rounds) {
       if (!r.service) continue;
-      const key = `${r.agent}\u0000${r.target}\u0000${r.uplink}`;
-      const before = this.failedBefore.get(key);
-      this.failedBefore.set(key, r.failed);
+      let slots = this.failedBefore.get(r.agent);
+      if (!slots) this.failedBefore.set(r.agent, (slots = new Map()));
+      const key = `${r.target}\u0000${r.uplink}`;
+      const before = slots.get(key);
+      slots.set(key, r.failed);
       // the first round seen of a slot (a restart, a new site) is no change: its previous outcome is not known
       if (!r.failed || before !== false || ask.includes(r.target)) continue;
       // a site cut off fails every service: asking the others would only spend the target's gap
@@ -71,5 +73,16 @@ export class ProbeNow {
       ask.push(r.target);
     }
     return ask;
+  }
+
+  /** The sites this holds memory of. */
+  agents(): string[] {
+    return [...new Set([...this.failedBefore.keys(), ...this.linkFailing.keys()])];
+  }
+
+  /** A site left the fleet: its slots' memory goes with it (one that comes back starts afresh, like a restart). */
+  forget(agent: string): void {
+    this.failedBefore.delete(agent);
+    this.linkFailing.delete(agent);
   }
 }

@@ -8,7 +8,7 @@ import type { CommuneLive, ProbeResult, SiteLive, Status, TargetLive } from '../
 import { STATUS_RANK } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
 import { describesLink, isLiveKind } from '../kinds/index.ts';
-import { applyResult, INITIAL, markUnknown, type TargetState } from './status.ts';
+import { classify, INITIAL, markUnknown, step, type TargetState, type Verdict } from './status.ts';
 import { foldStatus, summarize, type StatusSummary } from './commune-status.ts';
 import { DEFAULT_PROVINCE_WIDE, isProvinceWide, type ProvinceWideRule } from './province-wide.ts';
 import { networkCapped } from './attribution/network.ts';
@@ -26,6 +26,12 @@ interface Slot {
  * `codes`: the communes that changed; `agents`: per commune, the agents (sites) whose slots changed, or null when
  * the whole commune must be redrawn (a target crossed the province-wide line, the directory changed).
  */
+/** a round LiveState.apply applied, with its kind's verdict */
+export interface AppliedRound {
+  result: ProbeResult;
+  verdict: Verdict;
+}
+
 export type ChangeListener = (codes: Set<string>, agents: ReadonlyMap<string, ReadonlySet<string> | null>) => void;
 
 /** One target's votes for the province-wide rule: per commune, how many of its slots are in each status. */
@@ -118,11 +124,15 @@ export class LiveState {
     return this.agentSeen.get(agentId) ?? null;
   }
 
-  /** Apply one agent's results. Commune comes from config, never from the agent. */
-  apply(agentId: string, results: ProbeResult[]): void {
+  /**
+   * Apply one agent's results. Commune comes from config, never from the agent. Returns the rounds that moved a
+   * slot (live kinds, newer than the slot's last) with their verdicts, so the caller judges nothing twice.
+   */
+  apply(agentId: string, results: ProbeResult[]): AppliedRound[] {
     const agent = this.dir.agents.get(agentId);
-    if (!agent) return;
+    if (!agent) return [];
     this.touchAgent(agentId);
+    const applied: AppliedRound[] = [];
     for (const r of results) {
       // stored and reported only (a few speed tests a day): no slot to turn red or unknown between them
       if (!isLiveKind(r.kind)) continue;
@@ -133,16 +143,20 @@ export class LiveState {
         slot = { commune: agent.commune, agent: agentId, target: r.target, uplink, carrier: this.dir.carrierOf(agentId, r.uplink), state: INITIAL };
         this.addSlot(key, slot);
       }
-      const next = applyResult(slot.state, r, this.dir.thresholdsFor(r.target, agent.commune));
-      if (next !== slot.state) {
-        // a new result time alone is not a change worth a frame, but the next view built shows it
-        this.dropSite(slot.agent);
-        if (next.status !== slot.state.status || next.latencyMs !== slot.state.latencyMs || next.lossPct !== slot.state.lossPct || next.reason !== slot.state.reason)
-          this.mark(slot.commune, slot.agent);
-        this.setState(slot, next);
-      }
+      // a result older than the slot's newest (a resent batch) is history only: not judged, not news
+      if (slot.state.lastTs !== null && r.ts <= slot.state.lastTs) continue;
+      const th = this.dir.thresholdsFor(r.target, agent.commune);
+      const judged = classify(r, th);
+      applied.push({ result: r, verdict: judged.verdict });
+      const next = step(slot.state, judged, r.ts, th);
+      // a new result time alone is not a change worth a frame, but the next view built shows it
+      this.dropSite(slot.agent);
+      if (next.status !== slot.state.status || next.latencyMs !== slot.state.latencyMs || next.lossPct !== slot.state.lossPct || next.reason !== slot.state.reason)
+        this.mark(slot.commune, slot.agent);
+      this.setState(slot, next);
     }
     this.emit();
+    return applied;
   }
 
   private addSlot(key: string, slot: Slot) {

@@ -3,6 +3,7 @@
 // server with test agents: who is asked, who is not, the gap per target, link targets never.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../config/wire.ts';
+import { probeNowStats } from '../../server/ingest/agent-ws.ts';
 import { ProbeNow, type ProbeNowRound } from '../../server/ingest/probe-now.ts';
 import { connectAgent, icmpLost, icmpOk, type TestAgentClient } from '../helpers/agent-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -40,6 +41,27 @@ describe('ProbeNow.decide', () => {
     expect(p.decide([round({ failed: true }), round({ uplink: 'wan2', failed: true }), round({ target: 'dns', failed: true })], 1000)).toEqual(['portal', 'dns']);
     expect(p.counts).toEqual({ requested: 2, withinGap: 0, linkDown: 0 });
   });
+});
+
+describe('ProbeNow.forget', () => {
+  const round = (o: Partial<ProbeNowRound>): ProbeNowRound => ({ agent: 'a', target: 'portal', uplink: 'wan1', failed: false, service: true, ...o });
+  const gw = (o: Partial<ProbeNowRound>) => round({ target: 'gw', service: false, link: true, ...o });
+  // rounds before the forget, the site forgotten, rounds after; what the rounds after ask and who is remembered
+  const cases: { name: string; before: Partial<ProbeNowRound>[]; forget: string; after: Partial<ProbeNowRound>[]; asked: string[][]; remembered: string[] }[] = [
+    { name: "a site's good round is forgotten: its next failure is a first round, no news", before: [{}], forget: 'a', after: [{ failed: true }], asked: [[]], remembered: ['a'] },
+    { name: 'a site whose link was failing leaves nothing', before: [gw({ failed: true })], forget: 'a', after: [], asked: [], remembered: [] },
+    { name: 'a cut site forgotten and back: its link memory does not silence it', before: [{}, gw({ failed: true })], forget: 'a', after: [{}, { failed: true }], asked: [[], ['portal']], remembered: ['a'] },
+    { name: 'the other sites keep theirs', before: [{}, { agent: 'b' }], forget: 'a', after: [{ agent: 'b', failed: true }], asked: [['portal']], remembered: ['b'] },
+    { name: 'a site never seen: nothing changes', before: [{ agent: 'b' }], forget: 'a', after: [], asked: [], remembered: ['b'] },
+  ];
+  for (const c of cases)
+    it(c.name, () => {
+      const p = new ProbeNow(() => 60_000);
+      for (const r of c.before) p.decide([round(r)], 0);
+      p.forget(c.forget);
+      expect(c.after.map((r) => p.decide([round(r)], 1000))).toEqual(c.asked);
+      expect(p.agents()).toEqual(c.remembered);
+    });
 });
 
 describe('probe frames through the real server', () => {
@@ -103,5 +125,24 @@ describe('probe frames through the real server', () => {
     expect((await agents[C.id]!.batch([icmpLost('gw', Date.now())])).type).toBe('ack');
     await sleep(500);
     for (const a of [A, B, C]) expect(probes(a.id).filter((m) => m.targets.includes('gw'))).toHaveLength(0);
+  });
+
+  it('a resent batch (rounds already applied) is history: it asks nothing', async () => {
+    const resent = [http(true, Date.now() - 200), http(false)];
+    expect((await agents[B.id]!.batch(resent)).type).toBe('ack');
+    const before = await metric();
+    // the same rounds again, as after a lost ack: a good round then a failed one, but no news
+    expect((await agents[B.id]!.batch(resent)).type).toBe('ack');
+    await sleep(300);
+    expect(await metric()).toEqual(before);
+  });
+
+  it('an agent removed from the fleet leaves no memory: the directory change forgets it', async () => {
+    expect(probeNowStats(s.registry).sites).toBe(3); // A and B measured the portal, C's link failed
+    const current = s.control.compose();
+    s.dir.replace({ ...current, agents: current.agents.filter((a) => a.id !== C.id) });
+    expect(probeNowStats(s.registry).sites).toBe(2);
+    s.dir.replace({ ...current, agents: current.agents.filter((a) => a.id !== A.id && a.id !== C.id) });
+    expect(probeNowStats(s.registry).sites).toBe(1);
   });
 });
