@@ -131,6 +131,8 @@ export function hourSpans(sorted: readonly number[]): [number, number][] {
 
 export class DuckDbStore extends CheckedStore {
   override readonly kind = 'duckdb';
+  /** one connection, delete-then-insert per batch hour: two overlapping writes at once could interleave */
+  readonly writeConcurrency = 1;
   private instance: DuckDBInstance | null = null;
   private writeConn: DuckDBConnection | null = null;
   private readConn: DuckDBConnection | null = null;
@@ -613,8 +615,9 @@ export class DuckDbStore extends CheckedStore {
   override async health(): Promise<StoreHealth> {
     try {
       await this.ready();
-      await this.read('SELECT 1', [], []);
-      return { ok: true, kind: this.kind, detail: this.file };
+      // the buffer pool's use, for /metrics: with the V8 heap it is most of the server's resident memory
+      const [row] = await this.read('SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()', [], []);
+      return { ok: true, kind: this.kind, detail: this.file, memoryBytes: Number(row?.[0] ?? 0) };
     } catch (err) {
       return { ok: false, kind: this.kind, detail: msg(err) };
     }

@@ -1,4 +1,6 @@
-// InfluxDB store over the v1 HTTP API (`/write` line protocol, `/query` InfluxQL) through the `influx` package.
+// InfluxDB store over the v1 HTTP API: `/write` line protocol built here and POSTed over a keep-alive agent (a
+// 5,000-line request does not open a TCP connection, nor build objects a package serialises again); `/query`
+// InfluxQL, /ping and CREATE DATABASE through the `influx` package.
 // Served by InfluxDB 1.x and by the v1-compatible endpoints of 2.x and 3.x; only the optional
 // CREATE DATABASE (config `createDatabase`) is 1.x-only.
 //
@@ -8,8 +10,8 @@
 // Round-tripping tag values exactly:
 // - Empty strings: line protocol cannot hold an empty tag value, so the tag is omitted. InfluxQL returns a missing
 //   tag as null (mapped back to '') and `"tag" = ''` matches series without it, so '' round-trips with no sentinel.
-// - Escaping: we escape tags and string fields ourselves and hand the package pre-escaped values (`Raw` tags,
-//   `LpValue` fields), because influx 5.12's escaper rewrites the first `\'` of a value into `\\'`.
+// - Escaping: tags and string fields are escaped here (escapeTag, fieldText; influx 5.12's escaper would rewrite
+//   the first `\'` of a value into `\\'`).
 //   In tag values only `,` ` ` `=` are escaped (1.x/2.x do not unescape `\\`, other backslashes are literal).
 // - Not representable, so refused with a TypeError: a tag value ending in a backslash (it would escape the
 //   following separator) and tag values containing a line break.
@@ -48,7 +50,9 @@
 // Raw retention: with createDatabase (1.x) the default policy gets DURATION rawRetentionDays (SHARD DURATION 1d) and
 // the rollup policy is created with DURATION INF; otherwise pruneRaw() runs DELETE (1.x) below the first hour not yet
 // rolled up, and on 2.x/3.x the raw bucket's retention does it (README).
-import { InfluxDB, Raw, ResultError, type IPoint, type IPoolOptions, type IResponse } from 'influx';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { InfluxDB, ResultError, type IPoolOptions, type IResponse } from 'influx';
 import type { Incident } from '../incidents/types.ts';
 import { KINDS } from '../kinds/index.ts';
 import { fieldDefs, MEASUREMENTS, type FieldType } from './measurements.ts';
@@ -100,13 +104,17 @@ export interface InfluxStoreOptions {
   queryTimeoutMs?: number;
   /** lines per /write request (default 5000) */
   maxLinesPerRequest?: number;
+  /** write() calls the ingest writer keeps in flight at once (default 3) */
+  writeConcurrency?: number;
 }
 
-/** A field value already in line-protocol form: the package writes String(value) for non-string fields. */
-class LpValue {
-  constructor(private readonly text: string) {}
-  toString(): string {
-    return this.text;
+/** A non-2xx answer to /write. */
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    text: string,
+  ) {
+    super(`HTTP ${status}: ${text.trim()}`);
   }
 }
 
@@ -120,7 +128,15 @@ const RETRYABLE_4XX = new Set([401, 403, 404, 408, 429]);
 
 export class InfluxStore extends CheckedStore {
   override readonly kind = 'influx';
+  /**
+   * InfluxDB overwrites an identical point, so overlapping writes end the same in any order. Rollup staleness holds
+   * too: each write marks its hours with its own start time and registers in `inflight` before its request.
+   */
+  readonly writeConcurrency: number;
   private readonly client: InfluxDB;
+  /** keep-alive connections for /write */
+  private readonly agent: http.Agent;
+  private readonly writeBase: { url: URL; request: typeof http.request; auth: string | undefined };
   private readonly queryClient: InfluxDB;
   private readonly maxLines: number;
   private readonly timeoutMs: number;
@@ -140,7 +156,17 @@ export class InfluxStore extends CheckedStore {
     super();
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.maxLines = opts.maxLinesPerRequest ?? 5000;
+    this.writeConcurrency = opts.writeConcurrency ?? 3;
     this.client = makeClient(cfg, this.timeoutMs);
+    const u = new URL(cfg.url);
+    const tls = u.protocol === 'https:';
+    this.agent = tls ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    this.writeBase = {
+      url: new URL(`${u.origin}${u.pathname.replace(/\/+$/, '')}/write`),
+      request: tls ? https.request : http.request,
+      // as the package sends it: Basic auth whenever a username is configured
+      auth: typeof cfg.username === 'string' ? `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}` : undefined,
+    };
     this.queryClient = makeClient(cfg, opts.queryTimeoutMs ?? 60_000);
     this.rollupRp = cfg.rollupPolicy ?? 'rollups';
   }
@@ -184,15 +210,15 @@ export class InfluxStore extends CheckedStore {
   protected override async writeChecked(points: Point[]): Promise<void> {
     if (this.closed) throw new StoreUnavailableError('influx: store is closed');
     const writtenAt = Date.now();
-    const lines: IPoint[] = [];
+    const lines: string[] = [];
     // Staleness markers first: a batch that fails half way has marked its hours before any point landed.
     const hours = new Set<number>();
     for (const p of points) if (isRollupMeasurement(p.measurement)) hours.add(hourOf(p.ts));
-    for (const h of hours) lines.push({ measurement: 'rollup_dirty', tags: {}, fields: { written_at: new LpValue(`${writtenAt}i`) }, timestamp: String(h) });
+    for (const h of hours) lines.push(`rollup_dirty written_at=${writtenAt}i ${h}`);
     const markers = lines.length;
     for (const p of points) {
-      const ip = toIPoint(p);
-      if (ip) lines.push(ip);
+      const line = toLine(p);
+      if (line !== null) lines.push(line);
     }
     if (lines.length === markers) return;
     const job = this.writeLines('write', lines, '');
@@ -205,11 +231,10 @@ export class InfluxStore extends CheckedStore {
   }
 
   /** Lines in requests of maxLines, to a retention policy ('' = default); a vanished database is recreated once. */
-  private async writeLines(what: string, lines: IPoint[], rp: string): Promise<void> {
+  private async writeLines(what: string, lines: string[], rp: string): Promise<void> {
     for (let i = 0; i < lines.length; i += this.maxLines) {
-      const slice = lines.slice(i, i + this.maxLines);
-      const send = () =>
-        this.client.writePoints(slice, { database: this.cfg.database, precision: 'ms', ...(rp ? { retentionPolicy: rp } : {}) });
+      const body = Buffer.from(lines.slice(i, i + this.maxLines).join('\n'));
+      const send = () => this.post(body, rp);
       try {
         await this.call(what, send);
       } catch (err) {
@@ -220,6 +245,36 @@ export class InfluxStore extends CheckedStore {
         await this.call(what, send);
       }
     }
+  }
+
+  /** One /write request (precision ms); a network error, a timeout or a non-2xx status rejects. */
+  private post(body: Buffer, rp: string, retried = false): Promise<void> {
+    const { url, request, auth } = this.writeBase;
+    const q = new URLSearchParams({ db: this.cfg.database, precision: 'ms' });
+    if (rp) q.set('rp', rp);
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length };
+    if (auth) headers.authorization = auth;
+    return new Promise<void>((resolve, reject) => {
+      const req = request(`${url.href}?${q}`, { method: 'POST', agent: this.agent, headers }, (res) => {
+        const status = res.statusCode ?? 0;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (status >= 300 && text.length < 4096) text += chunk;
+        });
+        res.on('error', reject);
+        res.on('end', () => (status >= 200 && status < 300 ? resolve() : reject(new HttpStatusError(status, text || res.statusMessage || ''))));
+      });
+      // no answer for timeoutMs (a hung influxd): give up, the agent resends
+      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`request timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection influxd closed as we reused it: the write never arrived, send it again once
+        // (writes are idempotent, so even a duplicate would be harmless).
+        if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) this.post(body, rp, true).then(resolve, reject);
+        else reject(err);
+      });
+      req.end(body);
+    });
   }
 
   // ---- rollups ----
@@ -254,37 +309,21 @@ export class InfluxStore extends CheckedStore {
     const { series, links } = build(points);
     // A re-rolled hour gets every bin written, zeros included: an overwrite keeps the fields it omits.
     const before = new Set(await this.coverageMarks(from, to).then((m) => [...m.keys()]));
-    const tagsOf = (m: string, pairs: [string, string][]) => {
-      const tags: Record<string, string> = {};
-      for (const [k, v] of pairs) if (v !== '') tags[k] = new Raw(escapeTag(m, k, v)) as unknown as string;
-      return tags;
-    };
-    const lines: IPoint[] = [
-      ...series.map((r) => ({
-        measurement: rollupName(r.measurement),
-        tags: tagsOf(rollupName(r.measurement), TAG_KEYS.map((k) => [k, r.tags[k] ?? ''])),
-        fields: figureFields(r, before.has(r.hour)),
-        timestamp: String(r.hour),
-      })),
-      ...links.map((l) => ({
-        measurement: 'link_1h',
-        tags: tagsOf('link_1h', [['province', l.province], ['commune', l.commune], ['carrier', l.carrier], ['hod', String(l.hod)]]),
-        fields: { ...figureFields(l, before.has(l.hour)), down: new LpValue(l.down ? '1i' : '0i'), degraded: new LpValue(l.degraded ? '1i' : '0i') },
-        timestamp: String(l.hour),
-      })),
+    const lines: string[] = [
+      ...series.map((r) => {
+        const m = rollupName(r.measurement);
+        return `${m}${tagText(m, TAG_KEYS.map((k) => [k, r.tags[k] ?? '']))} ${figureFields(r, before.has(r.hour))} ${r.hour}`;
+      }),
+      ...links.map((l) => {
+        const tags = tagText('link_1h', [['province', l.province], ['commune', l.commune], ['carrier', l.carrier], ['hod', String(l.hod)]]);
+        return `link_1h${tags} ${figureFields(l, before.has(l.hour))},down=${l.down ? 1 : 0}i,degraded=${l.degraded ? 1 : 0}i ${l.hour}`;
+      }),
     ];
     await this.writeLines('write rollup', lines, this.rollupRp);
     const perHour = new Map<number, number>();
     for (const p of points) perHour.set(hourOf(p.ts), (perHour.get(hourOf(p.ts)) ?? 0) + 1);
-    const marks: IPoint[] = [];
-    for (let h = from; h < to; h += ROLLUP_BUCKET_MS) {
-      marks.push({
-        measurement: 'rollup_hour',
-        tags: {},
-        fields: { rolled_at: new LpValue(`${rolledAt}i`), points: new LpValue(`${perHour.get(h) ?? 0}i`) },
-        timestamp: String(h),
-      });
-    }
+    const marks: string[] = [];
+    for (let h = from; h < to; h += ROLLUP_BUCKET_MS) marks.push(`rollup_hour rolled_at=${rolledAt}i,points=${perHour.get(h) ?? 0}i ${h}`);
     await this.writeLines('write rollup coverage', marks, this.rollupRp);
     return { hours: (to - from) / ROLLUP_BUCKET_MS, points: points.length, rows: series.length };
   }
@@ -391,8 +430,7 @@ export class InfluxStore extends CheckedStore {
       };
     }
     const pruned = Math.max(await this.loadPrunedBefore(), cut);
-    const meta: IPoint = { measurement: 'rollup_meta', tags: {}, fields: { raw_pruned_before: new LpValue(`${pruned}i`) }, timestamp: '0' };
-    await this.writeLines('write rollup meta', [meta], this.rollupRp);
+    await this.writeLines('write rollup meta', [`rollup_meta raw_pruned_before=${pruned}i 0`], this.rollupRp);
     this.prunedBefore = pruned;
     return { before: cut, deleted: null, detail: `DELETE of raw points before ${new Date(cut).toISOString()}` };
   }
@@ -461,35 +499,17 @@ export class InfluxStore extends CheckedStore {
 
   protected override async writeIncidentChecked(inc: Incident): Promise<void> {
     if (this.closed) throw new StoreUnavailableError('influx: store is closed');
-    const str = (v: string) => new LpValue(`"${v.replace(/[\\"]/g, '\\$&')}"`);
-    const point: IPoint = {
-      measurement: 'incident',
-      tags: {
-        id: new Raw(escapeTag('incident', 'id', inc.id)) as unknown as string,
-        cause: new Raw(escapeTag('incident', 'cause', inc.cause)) as unknown as string,
-      },
-      fields: {
-        doc: str(JSON.stringify(inc)),
-        open: new LpValue(inc.resolvedAt === null ? 'true' : 'false'),
-        resolved_at: new LpValue(`${inc.resolvedAt ?? 0}i`),
-        severity: str(inc.severity),
-        maintenance: new LpValue(inc.maintenance ? 'true' : 'false'),
-        affected: new LpValue(`${inc.communes.length}i`),
-      },
-      timestamp: String(inc.openedAt),
-    };
-    await this.writeLines('write incident', [point], this.incidentRps()[0]);
+    const tags = tagText('incident', [['id', inc.id], ['cause', inc.cause]]);
+    const fields =
+      `doc=${strField(JSON.stringify(inc))},open=${inc.resolvedAt === null},resolved_at=${inc.resolvedAt ?? 0}i,` +
+      `severity=${strField(inc.severity)},maintenance=${inc.maintenance},affected=${inc.communes.length}i`;
+    await this.writeLines('write incident', [`incident${tags} ${fields} ${inc.openedAt}`], this.incidentRps()[0]);
   }
 
   protected override async writeAuditChecked(entries: AuditRecord[]): Promise<void> {
     if (this.closed) throw new StoreUnavailableError('influx: store is closed');
-    const str = (v: string) => new LpValue(`"${v.replace(/[\\"]/g, '\\$&')}"`);
-    const points: IPoint[] = entries.map((e) => ({
-      measurement: 'audit',
-      fields: { doc: str(JSON.stringify(e)), action: str(e.action), who: str(e.who) },
-      timestamp: String(e.seq),
-    }));
-    await this.writeLines('write audit', points, this.incidentRps()[0]);
+    const lines = entries.map((e) => `audit doc=${strField(JSON.stringify(e))},action=${strField(e.action)},who=${strField(e.who)} ${e.seq}`);
+    await this.writeLines('write audit', lines, this.incidentRps()[0]);
   }
 
   protected override async queryAuditChecked(aq: AuditQuery): Promise<AuditRecord[]> {
@@ -583,8 +603,9 @@ export class InfluxStore extends CheckedStore {
   }
 
   override async close(): Promise<void> {
-    // The package keeps no open sockets (no keep-alive agent); just refuse further writes.
+    // Refuse further writes and drop the idle /write connections (the agent opens new ones after init()).
     this.closed = true;
+    this.agent.destroy();
   }
 
   private async query(sql: string, method: 'GET' | 'POST' = 'GET') {
@@ -642,22 +663,14 @@ function timeRange(from: number, to: number): string {
 }
 
 /** Rollup figures as line-protocol fields; histogram bins only when non-zero unless `dense`. */
-function figureFields(r: RollupFigures, dense: boolean): Record<string, unknown> {
-  const fields: Record<string, unknown> = {
-    rounds: new LpValue(`${r.rounds}i`),
-    failed: new LpValue(`${r.failed}i`),
-    slow: new LpValue(`${r.slow}i`),
-    loss_sum: new LpValue(String(r.lossSum)),
-    loss_n: new LpValue(`${r.lossN}i`),
-    lat_sum: new LpValue(String(r.latSum)),
-    lat_n: new LpValue(`${r.latN}i`),
-  };
-  if (r.latMin !== null) fields.lat_min = new LpValue(String(r.latMin));
-  if (r.latMax !== null) fields.lat_max = new LpValue(String(r.latMax));
+function figureFields(r: RollupFigures, dense: boolean): string {
+  let s = `rounds=${r.rounds}i,failed=${r.failed}i,slow=${r.slow}i,loss_sum=${r.lossSum},loss_n=${r.lossN}i,lat_sum=${r.latSum},lat_n=${r.latN}i`;
+  if (r.latMin !== null) s += `,lat_min=${r.latMin}`;
+  if (r.latMax !== null) s += `,lat_max=${r.latMax}`;
   r.hist.forEach((c, i) => {
-    if (c > 0 || dense) fields[HIST_COLS[i]!] = new LpValue(`${c}i`);
+    if (c > 0 || dense) s += `,${HIST_COLS[i]!}=${c}i`;
   });
-  return fields;
+  return s;
 }
 
 /** Every row of a GROUP BY query: its group's tags ('' for a missing tag) and a reader of its columns (null if absent). */
@@ -685,6 +698,7 @@ function cmpTag(k: string, a: string, b: string): number {
 }
 
 function statusOf(err: unknown): number | undefined {
+  if (err instanceof HttpStatusError) return err.status;
   const s = (err as { res?: { statusCode?: unknown } } | null)?.res?.statusCode;
   return typeof s === 'number' ? s : undefined;
 }
@@ -695,33 +709,39 @@ function escapeTag(m: string, k: string, v: string): string {
   return v.replace(/[, =]/g, '\\$&');
 }
 
+/** `,k=v` for each pair with a non-empty value, escaped. */
+function tagText(m: string, pairs: readonly (readonly [string, string])[]): string {
+  let s = '';
+  for (const [k, v] of pairs) if (v !== '') s += `,${k}=${escapeTag(m, k, v)}`;
+  return s;
+}
+
+/** A string field value: backslash and double quote are escaped. */
+function strField(v: string): string {
+  return `"${v.replace(/[\\"]/g, '\\$&')}"`;
+}
+
 /** A checked field value (validate.ts) in line protocol. */
 function fieldText(type: FieldType, v: FieldValue): string {
   if (type === 'int') return `${v as number}i`;
-  if (type === 'string') return `"${(v as string).replace(/[\\"]/g, '\\$&')}"`;
+  if (type === 'string') return strField(v as string);
   return String(v);
 }
 
-/** Point -> package point with pre-escaped tags and fields; null when the point has no non-null field. */
-function toIPoint(p: Point): IPoint | null {
-  const fields = fieldDefs(p.measurement);
-  const tags: Record<string, string> = {};
+/** Point -> one line of line protocol; null when the point has no non-null field. */
+function toLine(p: Point): string | null {
+  let tags = '';
   for (const k of TAG_KEYS) {
     const v = p.tags[k] ?? '';
-    // Raw: the package writes it verbatim (its own escaper mangles `\'`).
-    if (v !== '') tags[k] = new Raw(escapeTag(p.measurement, k, v)) as unknown as string;
+    if (v !== '') tags += `,${k}=${escapeTag(p.measurement, k, v)}`;
   }
-  const out: Record<string, unknown> = {};
-  let n = 0;
-  for (const [name, type] of fields) {
+  let fields = '';
+  for (const [name, type] of fieldDefs(p.measurement)) {
     const v = p.fields[name];
     if (v === null || v === undefined) continue;
-    out[name] = new LpValue(fieldText(type, v));
-    n++;
+    fields += `${fields === '' ? '' : ','}${name}=${fieldText(type, v)}`;
   }
-  if (n === 0) return null;
-  // A string timestamp: the package drops a falsy one (ts 0) and would stamp server time instead.
-  return { measurement: p.measurement, tags, fields: out, timestamp: String(p.ts) };
+  return fields === '' ? null : `${p.measurement}${tags} ${fields} ${p.ts}`;
 }
 
 /** InfluxQL identifier. */

@@ -234,6 +234,8 @@ export interface StoreHealth {
   ok: boolean;
   kind: string;
   detail?: string;
+  /** memory the store holds in this process (an embedded store's buffer pool), when it can tell */
+  memoryBytes?: number;
 }
 
 export interface Store {
@@ -245,6 +247,11 @@ export interface Store {
    * overwrites the earlier one (a replayed batch never doubles a count). Throws StoreUnavailableError when down.
    */
   write(points: Point[]): Promise<void>;
+  /**
+   * How many write() calls may run at once (server/ingest/writer.ts keeps that many flushes in flight); absent = 1.
+   * Only a store where concurrent writes of overlapping batches end as if they ran one after the other says more.
+   */
+  readonly writeConcurrency?: number;
   /** raw points ordered by ts ascending */
   queryRaw(q: RawQuery): Promise<Point[]>;
   /** bucketed means, only non-empty buckets, ordered by t */
