@@ -1,4 +1,4 @@
-// The agent link + outbox against a real `ws` server on 127.0.0.1 that speaks config/wire.ts.
+// The agent link + outbox against a real `ws` server on 127.0.0.1 that speaks config/wire.ts; last, the real server.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ import { Link, agentUrl, type LinkOptions, type LinkState } from '../../agent/li
 import { MemoryOutbox } from '../../agent/spool/index.ts';
 import { http as httpProbe } from '../../agent/probes/http.ts';
 import { Scheduler, type Log } from '../../agent/scheduler.ts';
+import { connectAgent } from '../helpers/agent-client.ts';
+import { startTestServer } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
@@ -325,4 +327,59 @@ describe('agent end to end: scheduler + real http probe + link', () => {
     expect(rs.every((r) => r.target === 'portal' && r.kind === 'http' && r.ok && r.uplink === 'vnpt')).toBe(true);
     expect(scheduler.unsupportedKinds).toEqual(['dns']);
   });
+});
+
+describe('probe request: the real server, the link and the scheduler', () => {
+  it("another site's failed portal round: the server's probe frame reaches onProbe and the portal is probed at once, nothing else", async () => {
+    const hits: Record<string, number> = {};
+    const portal = http.createServer((q, r) => {
+      hits[q.url ?? ''] = (hits[q.url ?? ''] ?? 0) + 1;
+      r.end('ok');
+    });
+    await new Promise<void>((r) => portal.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => portal.close(() => r())));
+    const base = `http://127.0.0.1:${(portal.address() as AddressInfo).port}`;
+    const A = { id: 'agent-a', commune: '21025' };
+    const B = { id: 'agent-b', commune: '21548' };
+    const s = await startTestServer({
+      agents: [A, B],
+      targets: [
+        { id: 'portal', name: 'Cổng Dịch vụ công (test)', kind: 'http', url: `${base}/portal`, intervalSec: 60 },
+        { id: 'other', name: 'Dịch vụ khác (test)', kind: 'http', url: `${base}/other`, intervalSec: 60 },
+      ],
+    });
+    cleanup.push(() => s.stop());
+
+    // site B: a real agent wired as agent/cli/run.ts wires it (default confirmation, the real http probe)
+    const asked: string[][] = [];
+    let link: Link | undefined;
+    const scheduler = new Scheduler({ probes: { http: httpProbe }, onResult: (r) => link!.enqueue([r]), random: () => 0 });
+    cleanup.push(() => scheduler.stop());
+    ({ link } = makeLink(s.url, {
+      agentId: B.id,
+      token: s.tokens[B.id]!,
+      onPlan: (p) => scheduler.setPlan(p),
+      onProbe: (targets) => {
+        asked.push(targets);
+        scheduler.probeNow(targets);
+      },
+    }));
+    link.start();
+    // its first regular round of each target (phase 0), delivered: the next ones are a minute away
+    await until(() => hits['/portal'] === 1 && hits['/other'] === 1, 5000, "site B's first rounds");
+    await until(() => s.live.commune(B.commune).targets.length === 2, 5000, "site B's rounds on the server");
+
+    // site A: its portal round fails after a good one
+    const a = await connectAgent(s.url, A.id, s.tokens[A.id]!);
+    cleanup.push(() => a.close());
+    await a.hello();
+    expect((await a.batch([{ kind: 'http', target: 'portal', ts: Date.now() - 1000, uplink: 'wan1', ok: true, status: 200, total_ms: 40 }])).type).toBe('ack');
+    const t0 = Date.now();
+    expect((await a.batch([{ kind: 'http', target: 'portal', ts: Date.now(), uplink: 'wan1', ok: false, status: null, total_ms: null, error: 'timeout' }])).type).toBe('ack');
+    await until(() => hits['/portal'] === 2, 2000, 'the portal probed by site B');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(asked).toEqual([['portal']]);
+    await sleep(300);
+    expect(hits).toEqual({ '/portal': 2, '/other': 1 }); // its round answered: no confirmation rounds, no other target
+  }, 20_000);
 });
