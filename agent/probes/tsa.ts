@@ -25,6 +25,8 @@ const RDN: Record<string, string> = { '2.5.4.3': 'CN', '2.5.4.10': 'O', '2.5.4.1
 export interface TsaProbeOptions {
   /** the agent's clock (tests move it to read the TSA's time as off) */
   now?: () => number;
+  /** the source of the request's digest payload and nonce (tests force the bytes an unlucky draw gives) */
+  randomBytes?: (n: number) => Buffer;
 }
 
 const hex = (b: ArrayBuffer | Uint8Array) => Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex').replace(/^(00)+(?=.)/, '');
@@ -38,6 +40,7 @@ function subjectText(c: pkijs.Certificate): string {
 
 export function createTsaProbe(opts: TsaProbeOptions = {}): Probe<TsaTarget> {
   const now = opts.now ?? Date.now;
+  const random = opts.randomBytes ?? randomBytes;
   const failure = (target: TsaTarget, ts: number, message: string): TsaResult => ({
     target: target.id,
     ts,
@@ -60,10 +63,13 @@ export function createTsaProbe(opts: TsaProbeOptions = {}): Probe<TsaTarget> {
       } catch (e) {
         return failure(t, ts, `CA certificate unreadable (${(e as Error).message})`);
       }
-      const payload = randomBytes(32);
+      const payload = random(32);
       const digest = createHash(t.hash).update(payload).digest();
-      const nonce = randomBytes(8);
-      nonce[0]! &= 0x7f; // a positive INTEGER without a leading zero byte, compared byte for byte below
+      const nonce = random(8);
+      // A positive INTEGER in minimal DER, compared byte for byte below: the first byte in 01..7f. A zero first byte
+      // is a padding byte strict DER decoders refuse, and OpenSSL's TSA then rejects the whole request ("Bad request
+      // format"), which read as the TSA failing on one probe in 256.
+      nonce[0] = nonce[0]! & 0x7f || 0x01;
       const req = new pkijs.TimeStampReq({
         version: 1,
         messageImprint: new pkijs.MessageImprint({

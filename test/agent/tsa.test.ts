@@ -26,8 +26,8 @@ describe('tsa probe (openssl ts -reply on loopback)', () => {
   const target = (extra: Partial<TsaTarget> = {}): TsaTarget => ({
     id: 'ca-tsa', kind: 'tsa', url: server.url, hash: 'sha256', ca: tsa.caPem, maxSkewMs: 60_000, intervalSec: 300, timeoutMs: 5000, ...extra,
   });
-  async function run(t: TsaTarget, clockShiftMs = 0): Promise<TsaResult> {
-    const probe = createTsaProbe({ now: () => Date.now() + clockShiftMs });
+  async function run(t: TsaTarget, { clockShiftMs = 0, randomBytes }: { clockShiftMs?: number; randomBytes?: (n: number) => Buffer } = {}): Promise<TsaResult> {
+    const probe = createTsaProbe({ now: () => Date.now() + clockShiftMs, randomBytes });
     const r = (await probe.run(t, { signal: AbortSignal.timeout(10_000) })) as TsaResult;
     expect(tsaResultSchema.safeParse(r).success).toBe(true);
     if (r.error) {
@@ -40,8 +40,9 @@ describe('tsa probe (openssl ts -reply on loopback)', () => {
   it('a granted token covering the digest and nonce, signed by the TSA the CA issued, in time', async () => {
     for (const hash of ['sha256', 'sha384', 'sha512'] as const) {
       const r = await run(target({ hash }));
-      expect(r).toMatchObject({ ok: true, tsa_status: 0, signer: 'CN=Test TSA, O=Test CA, C=VN' });
+      // first, so that a failure prints the TSA's reason (toMatchObject's diff leaves `error` out)
       expect(r.error).toBeUndefined();
+      expect(r).toMatchObject({ ok: true, tsa_status: 0, signer: 'CN=Test TSA, O=Test CA, C=VN' });
       expect(r.total_ms).toBeGreaterThan(0);
       // genTime has whole seconds (accuracy secs:1): within a couple of seconds of the agent's clock
       expect(Math.abs(r.skew_ms!)).toBeLessThan(3000);
@@ -49,7 +50,16 @@ describe('tsa probe (openssl ts -reply on loopback)', () => {
   });
 
   it('without a configured CA the signature is checked against the token\'s own certificate', async () => {
-    expect(await run(target({ ca: undefined }))).toMatchObject({ ok: true, tsa_status: 0 });
+    const r = await run(target({ ca: undefined }));
+    expect(r.error).toBeUndefined();
+    expect(r).toMatchObject({ ok: true, tsa_status: 0 });
+  });
+
+  it('a nonce drawn with a zero first byte still goes out as minimal DER, which the TSA accepts', async () => {
+    // One draw in 256 starts 00 0x: sent as is, that is a padding byte OpenSSL refuses, and the TSA read as rejecting.
+    const r = await run(target(), { randomBytes: (n) => Buffer.alloc(n) });
+    expect(r.error).toBeUndefined();
+    expect(r).toMatchObject({ ok: true, tsa_status: 0 });
   });
 
   it('a signer the configured CA did not issue fails the signature check', async () => {
@@ -66,7 +76,7 @@ describe('tsa probe (openssl ts -reply on loopback)', () => {
   });
 
   it('a token whose time is far from the agent clock', async () => {
-    const r = await run(target(), 10 * 60_000);
+    const r = await run(target(), { clockShiftMs: 10 * 60_000 });
     expect(r).toMatchObject({ ok: false, tsa_status: 0 });
     expect(r.skew_ms).toBeLessThan(-9 * 60_000);
     expect(r.error).toMatch(/^clock:/);
