@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { configSchema, type ProvinceFile } from '../../config/schema.ts';
 import { buildDirectory } from '../../server/directory.ts';
-import { readAggregates, readLinks, roundClassifier, runRollup, startRollupJob } from '../../server/reports/data/rollups.ts';
+import { RAW_SLICE_POINTS, readAggregates, readLinks, roundClassifier, runRollup, startRollupJob } from '../../server/reports/data/rollups.ts';
 import { rollupBuilder } from '../../server/stores/rollup.ts';
-import type { Point, Tags } from '../../server/stores/types.ts';
+import type { Point, RawQuery, Store, Tags } from '../../server/stores/types.ts';
 import { describeStores } from '../helpers/stores.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -102,6 +102,77 @@ describeStores('rollup orchestration', 'rollups', (h) => {
       [H0 + 2 * H, 60],
       [H0 + 3 * H, 10],
     ]);
+  });
+
+  it('reads raw hours in slices of at most maxPoints points, with the figures and link rows of an unsliced read', async () => {
+    const s = await fresh();
+    // The largest answer of the real store's queryRaw: the raw points one slice holds in memory.
+    let largest = 0;
+    const measured = new Proxy(s, {
+      get(target, key) {
+        if (key === 'queryRaw')
+          return async (q: RawQuery) => {
+            const points = await target.queryRaw(q);
+            largest = Math.max(largest, points.length);
+            return points;
+          };
+        const v: unknown = Reflect.get(target, key, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const H0 = Date.UTC(2026, 9, 7, 3);
+    // Four hours of 21034 at every minute; in the second one 21040 every 30 s too (two rounds in a ms at every
+    // minute); far in 21040 every 5 min with other latencies and failures; then an empty hour, two sparse hours that
+    // fit one slice together and a sparse hour that does not. Latencies sum exactly in any order.
+    const half = Array.from({ length: 120 }, (_, i) => icmp(H0 + H + i * 30_000, tags('21040', 'gateway'), i % 3 ? 0 : 100, i % 3 ? 35 : null));
+    const far = Array.from({ length: 48 }, (_, i) => icmp(H0 + i * 5 * MIN + 7_000, tags('21040', 'far'), i % 5 ? 0 : 100, i % 5 ? 100 + 50 * (i % 9) : null));
+    const sparse = [
+      ...[5, 20, 40].map((m) => icmp(H0 + 5 * H + m * MIN, tags('21034', 'gateway'), 0, 400)),
+      ...[1, 2, 3, 50].map((m) => icmp(H0 + 6 * H + m * MIN, tags('21040', 'gateway'), 100, null)),
+      ...[10, 11].map((m) => icmp(H0 + 7 * H + m * MIN, tags('21034', 'far'), 0, 12.5)),
+    ];
+    await s.write([...minutes(H0, 240), ...half, ...far, ...sparse]);
+    await s.rollup(H0 + 2 * H, H0 + 3 * H, rollupBuilder(classify));
+    expect(await s.rollupCoverage(H0, H0 + 8 * H)).toEqual([H0 + 2 * H]);
+
+    const ranges = [
+      { from: H0, to: H0 + 8 * H },
+      { from: H0 + 25 * MIN, to: H0 + 7 * H + 10 * MIN },
+      { from: H0 + H + 59 * MIN, to: H0 + 6 * H + 2 * MIN },
+    ];
+    const aggregates = [
+      { groupBy: ['commune' as const], histogram: true },
+      { groupBy: ['commune' as const, 'target' as const], bucketMs: H },
+      { groupBy: [], bucketMs: 2 * H, figures: 'counts' as const },
+      { groupBy: ['target' as const], where: { commune: '21040' }, histogram: true },
+    ];
+    const links = [
+      { groupBy: ['commune' as const, 'hod' as const], histogram: true },
+      { groupBy: ['carrier' as const], where: { commune: '21034' } },
+    ];
+    // Each read in slices of maxPoints equals the unsliced read and never holds more than maxPoints raw points.
+    const sliced = async <T>(read: (st: Store, n: number) => Promise<T>, bounds: number[]) => {
+      const whole = await read(s, Infinity);
+      expect(await read(s, RAW_SLICE_POINTS)).toEqual(whole);
+      for (const n of bounds) {
+        largest = 0;
+        expect(await read(measured, n), `in slices of ${n}`).toEqual(whole);
+        expect(largest, `in slices of ${n}`).toBeLessThanOrEqual(n);
+      }
+      return whole;
+    };
+    for (const r of ranges) {
+      for (const a of aggregates) {
+        const q = { measurement: 'icmp' as const, ...r, ...a };
+        expect((await sliced((st, n) => readAggregates(st, q, classify, n), [7, 130])).length, JSON.stringify(q)).toBeGreaterThan(0);
+      }
+      for (const l of links) {
+        const q = { ...r, ...l };
+        expect((await sliced((st, n) => readLinks(st, q, classify, n), [7, 130])).length, JSON.stringify(q)).toBeGreaterThan(0);
+      }
+    }
+    // Pages of 2 meet the two rounds sharing a ms: that ms is read whole, neither dropped nor counted twice.
+    await sliced((st, n) => readLinks(st, { from: H0 + H - 2 * MIN, to: H0 + H + 10 * MIN, ...links[0]! }, classify, n), [2]);
   });
 
   it('a write racing a rollup is never lost: the hour is covered with it, or left stale and rolled again', async () => {

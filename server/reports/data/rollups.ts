@@ -15,6 +15,8 @@ import {
   ROLLUP_BUCKET_MS,
   type LinkAgg,
   type LinkQuery,
+  type Point,
+  type RawQuery,
   type RollupAgg,
   type RollupQuery,
   type Store,
@@ -170,44 +172,107 @@ export function startRollupJob(o: RollupJobOptions): { runOnce(): Promise<void>;
 
 // ---- reading ----
 
+/** Raw points a report read holds in memory at once (one queryRaw answer). */
+export const RAW_SLICE_POINTS = 100_000;
+
+/**
+ * Cuts a gap [from, to) into consecutive slices holding at most maxPoints raw points of `measurements` by the store's
+ * hourly counts: whole hours grouped while their counts fit, an hour with more cut into equal sub-hour slices (rounds
+ * come evenly over an hour; foldRaw pages a slice that holds more). The slices tile the gap exactly (hours without counted points included, so a point
+ * written after the counts is still read) and never straddle an hour boundary unless whole hours are grouped.
+ */
+async function rawSlices(store: Store, measurements: readonly string[], gap: { from: number; to: number }, maxPoints: number) {
+  const perHour = new Map<number, number>();
+  for (const c of await store.rawCounts(hourOf(gap.from), gap.to))
+    if (measurements.includes(c.measurement)) perHour.set(c.hour, (perHour.get(c.hour) ?? 0) + c.points);
+  const slices: { from: number; to: number }[] = [];
+  let open: { from: number; to: number } | null = null;
+  let inOpen = 0;
+  for (let h = hourOf(gap.from); h < gap.to; h += H) {
+    const from = Math.max(h, gap.from);
+    const to = Math.min(h + H, gap.to);
+    const n = perHour.get(h) ?? 0;
+    if (n <= maxPoints) {
+      if (open && inOpen + n <= maxPoints) {
+        open.to = to;
+        inOpen += n;
+      } else {
+        slices.push((open = { from, to }));
+        inOpen = n;
+      }
+      continue;
+    }
+    open = null;
+    const parts = Math.ceil(n / maxPoints);
+    for (let i = 0; i < parts; i++) {
+      const a = Math.max(from, h + Math.floor((i * H) / parts));
+      const b = Math.min(to, h + Math.floor(((i + 1) * H) / parts));
+      if (a < b) slices.push({ from: a, to: b });
+    }
+  }
+  return slices;
+}
+
+/**
+ * Folds the raw points of rq in ts order, at most maxPoints per answer: a slice holding more than its hour's share
+ * (rounds bunched in time) is read on in pages from the last point's ms, which the next page reads again whole.
+ */
+async function foldRaw(store: Store, rq: RawQuery, maxPoints: number, fold: (p: Point) => void): Promise<void> {
+  if (!Number.isFinite(maxPoints)) {
+    for (const p of await store.queryRaw(rq)) fold(p);
+    return;
+  }
+  for (let from = rq.from; from < rq.to; ) {
+    const points = await store.queryRaw({ ...rq, from, limit: maxPoints });
+    const last = points.length < maxPoints ? rq.to : points[points.length - 1]!.ts;
+    if (last === from) {
+      // maxPoints rounds or more in one ms: that ms is read whole
+      for (const p of await store.queryRaw({ ...rq, from, to: from + 1 })) fold(p);
+      from++;
+      continue;
+    }
+    for (const p of points) if (p.ts < last) fold(p);
+    from = last;
+  }
+}
+
 export type AggregateQuery = Omit<RollupQuery, 'from' | 'to'> & { from: number; to: number };
 
 /**
  * Merged figures of [from, to) (any ms, not only hours): rollup rows for the whole hours that are covered, raw points
- * folded with the same classifier for everything else. Sorted by t then by the groupBy tags.
+ * folded with the same classifier for everything else, read in slices of at most maxPoints points (rawSlices). Sorted
+ * by t then by the groupBy tags.
  */
-export async function readAggregates(store: Store, q: AggregateQuery, classifyRound: RoundClassifier, rawChunkMs = 6 * H): Promise<RollupAgg[]> {
+export async function readAggregates(store: Store, q: AggregateQuery, classifyRound: RoundClassifier, maxPoints = RAW_SLICE_POINTS): Promise<RollupAgg[]> {
   if (q.bucketMs !== undefined && (q.bucketMs <= 0 || q.bucketMs % H !== 0)) throw new TypeError(`bad bucketMs ${q.bucketMs}`);
   const hStart = hourOf(q.from + H - 1);
   const hEnd = hourOf(q.to);
   const covered = hEnd > hStart ? await store.rollupCoverage(hStart, hEnd) : [];
   const runs = hourRuns(covered);
-  // One list per source: rollup rows per covered run (sorted by the store), raw points folded per chunk.
+  // One list per source: rollup rows per covered run (sorted by the store), then the raw points of every gap.
   const sources: { rows: RollupAgg[]; sorted: boolean }[] = [];
   for (const run of runs) sources.push({ rows: await store.queryRollups({ ...q, from: run.from, to: run.to }), sorted: true });
 
-  // Raw for the rest: the gaps between covered runs.
-  const gaps = gapsBetween(runs, q.from, q.to);
+  // Raw for the rest (the gaps between covered runs), every point folded into one map in ts order: the sums come out
+  // the same however the gaps are sliced.
+  const raw = new Map<string, RollupAgg>();
   const b = q.bucketMs;
-  for (const g of gaps) {
-    for (let from = g.from; from < g.to; from += rawChunkMs) {
-      const to = Math.min(g.to, from + rawChunkMs);
-      const points = await store.queryRaw({ measurement: q.measurement, from, to, ...(q.where ? { where: q.where } : {}) });
-      const local = new Map<string, RollupAgg>();
-      for (const p of points) {
+  for (const g of gapsBetween(runs, q.from, q.to)) {
+    for (const { from, to } of await rawSlices(store, [q.measurement], g, maxPoints)) {
+      await foldRaw(store, { measurement: q.measurement, from, to, ...(q.where ? { where: q.where } : {}) }, maxPoints, (p) => {
         const o = classifyRound(q.measurement, p.tags, p.fields);
-        if (!o) continue;
+        if (!o) return;
         const t = b ? p.ts - (((p.ts % b) + b) % b) : null;
         const tags: Partial<Tags> = {};
         for (const k of q.groupBy) tags[k] = p.tags[k];
         const key = aggKey(t, tags, q.groupBy);
-        let a = local.get(key);
-        if (!a) local.set(key, (a = { t, tags, ...emptyFigures(!!q.histogram) }));
+        let a = raw.get(key);
+        if (!a) raw.set(key, (a = { t, tags, ...emptyFigures(!!q.histogram) }));
         addRound(a, o);
-      }
-      if (local.size) sources.push({ rows: [...local.values()], sorted: false });
+      });
     }
   }
+  if (raw.size) sources.push({ rows: [...raw.values()], sorted: false });
 
   let out: RollupAgg[];
   if (sources.length === 1 && sources[0]!.sorted) out = sources[0]!.rows;
@@ -239,12 +304,12 @@ export async function readAggregates(store: Store, q: AggregateQuery, classifyRo
 
 /**
  * Merged link rows (one carrier's pooled ICMP rounds per commune and hour, see LinkRow) of [from, to): the store's
- * rows for covered whole hours, link rows built from raw points by the same builder for the rest. Raw chunks start
- * on whole hours so an hour is never pooled in two halves; an hour cut by the range's edge is pooled on the rounds
- * inside the range. Sorted by the groupBy keys (hod numerically).
+ * rows for covered whole hours, link rows built from raw points by the same builder for the rest, read in slices of
+ * at most maxPoints points (rawSlices). Each hour keeps one accumulator that all its slices add to, so an hour is
+ * never pooled in two halves; an hour cut by the range's edge is pooled on the rounds inside the range. Sorted by the
+ * groupBy keys (hod numerically).
  */
-export async function readLinks(store: Store, q: LinkQuery & { from: number; to: number }, classifyRound: RoundClassifier, rawChunkMs = 6 * H): Promise<LinkAgg[]> {
-  if (rawChunkMs % H !== 0) throw new TypeError('rawChunkMs must be whole hours');
+export async function readLinks(store: Store, q: LinkQuery & { from: number; to: number }, classifyRound: RoundClassifier, maxPoints = RAW_SLICE_POINTS): Promise<LinkAgg[]> {
   const hStart = hourOf(q.from + H - 1);
   const hEnd = hourOf(q.to);
   const runs = hourRuns(hEnd > hStart ? await store.rollupCoverage(hStart, hEnd) : []);
@@ -263,33 +328,40 @@ export async function readLinks(store: Store, q: LinkQuery & { from: number; to:
   };
   for (const run of runs) for (const a of await store.queryLinks({ ...q, from: run.from, to: run.to })) add(a);
 
-  const gaps = gapsBetween(runs, q.from, q.to);
-  for (const g of gaps) {
-    for (let from = g.from; from < g.to; from = Math.min(g.to, hourOf(from) + rawChunkMs)) {
-      const to = Math.min(g.to, hourOf(from) + rawChunkMs);
-      const acc = new RollupAccumulator(classifyRound);
+  // Hours being read, ascending; an hour's link rows are added once its last slice is in.
+  const open = new Map<number, RollupAccumulator>();
+  const pool = (hour: number) => {
+    const acc = open.get(hour)!;
+    open.delete(hour);
+    // Series rows in the order of LINK_KINDS, as when the measurements were read one after the other.
+    const series = acc.result().sort((x, y) => LINK_KINDS.indexOf(x.measurement) - LINK_KINDS.indexOf(y.measurement));
+    for (const l of linkRows(series)) {
+      const tags: LinkAgg['tags'] = {};
+      for (const k of q.groupBy) tags[k] = String(l[k]);
+      add({
+        tags,
+        hours: 1,
+        hoursDown: l.down ? 1 : 0,
+        hoursDegraded: l.degraded ? 1 : 0,
+        rounds: l.rounds,
+        failed: l.failed,
+        slow: l.slow,
+        lossSum: l.lossSum,
+        lossN: l.lossN,
+        latSum: l.latSum,
+        latN: l.latN,
+        latMin: l.latMin,
+        latMax: l.latMax,
+        hist: q.histogram ? l.hist : [],
+      });
+    }
+  };
+  for (const g of gapsBetween(runs, q.from, q.to)) {
+    for (const { from, to } of await rawSlices(store, LINK_KINDS, g, maxPoints)) {
+      for (let h = hourOf(from); h < to; h += H) if (!open.has(h)) open.set(h, new RollupAccumulator(classifyRound));
       for (const measurement of LINK_KINDS)
-        for (const p of await store.queryRaw({ measurement, from, to, ...(q.where ? { where: q.where } : {}) })) acc.add(p);
-      for (const l of linkRows(acc.result())) {
-        const tags: LinkAgg['tags'] = {};
-        for (const k of q.groupBy) tags[k] = String(l[k]);
-        add({
-          tags,
-          hours: 1,
-          hoursDown: l.down ? 1 : 0,
-          hoursDegraded: l.degraded ? 1 : 0,
-          rounds: l.rounds,
-          failed: l.failed,
-          slow: l.slow,
-          lossSum: l.lossSum,
-          lossN: l.lossN,
-          latSum: l.latSum,
-          latN: l.latN,
-          latMin: l.latMin,
-          latMax: l.latMax,
-          hist: q.histogram ? l.hist : [],
-        });
-      }
+        await foldRaw(store, { measurement, from, to, ...(q.where ? { where: q.where } : {}) }, maxPoints, (p) => open.get(hourOf(p.ts))!.add(p));
+      for (const h of [...open.keys()]) if (h + H <= to || to === g.to) pool(h);
     }
   }
   const num = (k: string) => k === 'hod';
