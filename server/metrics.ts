@@ -23,7 +23,7 @@ import type { Dispatcher } from './notifiers/index.ts';
 import type { Reports } from './reports/index.ts';
 import { speedtestStats } from './routes/speedtest.ts';
 import type { LiveState } from './state/live-state.ts';
-import type { Store } from './stores/types.ts';
+import type { Store, StoreHealth } from './stores/types.ts';
 
 const HOUR = 3_600_000;
 /** registry.counters key -> reason label of ioc_ingest_refused_total */
@@ -262,15 +262,29 @@ export class ServerMetrics {
     total('ioc_writer_points_total', 'Points the writer stored', () => s.writer.stats.points);
     total('ioc_writer_refused_points_total', 'Points the writer refused because server.limits.writerQueueResults were already waiting', () => s.writer.stats.refusedPoints);
     totals('ioc_writer_flushes_total', 'Writer flushes, by outcome', 'outcome', () => ({ ok: s.writer.stats.flushes, failed: s.writer.stats.failures }));
+    // one health check per scrape feeds both gauges
+    let health: Promise<StoreHealth> | null = null;
+    const checkOnce = () => (health ??= s.store.health().catch((): StoreHealth => ({ ok: false, kind: s.store.kind })).finally(() => setTimeout(() => (health = null), 0)));
     new Gauge({
       name: 'ioc_store_up',
       help: 'Whether the store answers its health check (1) or not (0)',
       labelNames: ['kind'],
       registers: [r],
       async collect() {
-        const h = await s.store.health().catch(() => ({ ok: false }));
+        const h = await checkOnce();
         this.reset();
         this.set({ kind: s.store.kind }, h.ok ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'ioc_store_memory_bytes',
+      help: 'Memory the embedded store holds in this process (DuckDB buffer pool; absent for InfluxDB)',
+      labelNames: ['kind'],
+      registers: [r],
+      async collect() {
+        const h = await checkOnce();
+        this.reset();
+        if (h.memoryBytes !== undefined) this.set({ kind: s.store.kind }, h.memoryBytes);
       },
     });
     new Gauge({

@@ -281,6 +281,8 @@ interface Row {
   /** the server's JavaScript heap in use and its memory outside the heap (buffers, sockets), from its /metrics */
   heapMB: number;
   externalMB: number;
+  /** DuckDB's buffer pool (ioc_store_memory_bytes), NaN for InfluxDB */
+  storeMB: number;
   connectS: number;
   lat?: { p50: number; p99: number; max: number; seen: number; of: number };
 }
@@ -318,10 +320,10 @@ async function phase(store: string, storeCfg: object, agents: number, mode: Load
 }
 
 /** the server's heap and external memory (MB) from its own /metrics (scraped from loopback, allowed by default) */
-async function heapOf(url: string): Promise<{ heapMB: number; externalMB: number }> {
+async function heapOf(url: string): Promise<{ heapMB: number; externalMB: number; storeMB: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-  return { heapMB: gauge('ioc_nodejs_heap_size_used_bytes'), externalMB: gauge('ioc_nodejs_external_memory_bytes') };
+  return { heapMB: gauge('ioc_nodejs_heap_size_used_bytes'), externalMB: gauge('ioc_nodejs_external_memory_bytes'), storeMB: gauge('ioc_store_memory_bytes\\{[^}]*\\}') };
 }
 
 /** The same points as raw line protocol straight into influxd: 4 connections, 5,000-point batches. */
@@ -370,7 +372,7 @@ async function main() {
       } catch (e) {
         const failed = e instanceof Error ? e.message : String(e);
         console.log(`  ${name} ${n} agents ${mode}: FAILED ${failed}`);
-        rows.push({ failed, store: name, agents: n, mode, rate: 0, cpuPct: 0, rssMB: 0, heapMB: 0, externalMB: 0, connectS: 0 });
+        rows.push({ failed, store: name, agents: n, mode, rate: 0, cpuPct: 0, rssMB: 0, heapMB: 0, externalMB: 0, storeMB: NaN, connectS: 0 });
       }
     };
     for (const [name, cfg] of stores) {
@@ -384,7 +386,7 @@ async function main() {
 
   console.log(`\ningest bench: server and load in separate processes, ${PER_BATCH} targets per agent, default server settings`);
   console.log(`saturation: ${IN_FLIGHT} rounds in flight per agent, ${SECONDS} s; realistic: 1 round / ${ROUND_MS / 1000} s per agent, ${REAL_SECONDS} s\n`);
-  console.log('store   agents  mode        acked res/s  server CPU  server RSS  heap / ext MB  send→UI p50 / p99 / max (ms)  seen');
+  console.log('store   agents  mode        acked res/s  server CPU  server RSS  heap / ext / store MB  send→UI p50 / p99 / max (ms)  seen');
   for (const r of rows) {
     if (r.failed) {
       console.log(`${r.store.padEnd(7)} ${String(r.agents).padStart(6)}  ${r.mode.padEnd(10)} FAILED: ${r.failed.slice(0, 150)}`);
@@ -392,7 +394,7 @@ async function main() {
     }
     const lat = r.lat ? `${r.lat.p50.toFixed(0).padStart(6)} / ${r.lat.p99.toFixed(0).padStart(5)} / ${r.lat.max.toFixed(0).padStart(5)}` : ''.padStart(22);
     console.log(
-      `${r.store.padEnd(7)} ${String(r.agents).padStart(6)}  ${r.mode.padEnd(10)} ${Math.round(r.rate).toString().padStart(12)}  ${r.cpuPct.toFixed(0).padStart(8)} %  ${r.rssMB.toFixed(0).padStart(7)} MB  ${`${r.heapMB.toFixed(0)} / ${r.externalMB.toFixed(0)}`.padStart(13)}  ${lat.padEnd(29)} ${r.lat ? `${r.lat.seen}/${r.lat.of}` : ''}`,
+      `${r.store.padEnd(7)} ${String(r.agents).padStart(6)}  ${r.mode.padEnd(10)} ${Math.round(r.rate).toString().padStart(12)}  ${r.cpuPct.toFixed(0).padStart(8)} %  ${r.rssMB.toFixed(0).padStart(7)} MB  ${`${r.heapMB.toFixed(0)} / ${r.externalMB.toFixed(0)} / ${Number.isNaN(r.storeMB) ? '-' : r.storeMB.toFixed(0)}`.padStart(21)}  ${lat.padEnd(29)} ${r.lat ? `${r.lat.seen}/${r.lat.of}` : ''}`,
     );
   }
   for (const store of new Set(rows.map((r) => r.store))) {

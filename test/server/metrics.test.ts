@@ -59,6 +59,8 @@ describe('GET /metrics', () => {
     expect(value(mid, 'ioc_writer_points_total')).toBeGreaterThan(value(before, 'ioc_writer_points_total'));
     expect(value(mid, 'ioc_store_write_duration_seconds_count')).toBeGreaterThan(0);
     expect(value(mid, 'ioc_store_up{kind="duckdb"}')).toBe(1);
+    // DuckDB's buffer pool holds the tables' blocks once written to
+    expect(value(mid, 'ioc_store_memory_bytes{kind="duckdb"}')).toBeGreaterThan(0);
 
     // every ICMP target lost, round after round: the commune goes down and an incident opens
     for (let i = 1; i <= 5 && s.incidents.openIncidents().length === 0; i++) {
