@@ -254,6 +254,7 @@ export class InfluxStore extends CheckedStore {
     if (rp) q.set('rp', rp);
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length };
     if (auth) headers.authorization = auth;
+    let settled = false;
     return new Promise<void>((resolve, reject) => {
       const req = request(`${url.href}?${q}`, { method: 'POST', agent: this.agent, headers }, (res) => {
         const status = res.statusCode ?? 0;
@@ -263,10 +264,20 @@ export class InfluxStore extends CheckedStore {
           if (status >= 300 && text.length < 4096) text += chunk;
         });
         res.on('error', reject);
-        res.on('end', () => (status >= 200 && status < 300 ? resolve() : reject(new HttpStatusError(status, text || res.statusMessage || ''))));
+        res.on('end', () => {
+          settled = true;
+          if (status >= 200 && status < 300) resolve();
+          else reject(new HttpStatusError(status, text || res.statusMessage || ''));
+        });
       });
-      // no answer for timeoutMs (a hung influxd): give up, the agent resends
-      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`request timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      // No answer for timeoutMs (a hung influxd): give up, the agent resends. Decided after this turn's I/O: when the
+      // event loop was busy longer than that (a burst of agent frames), timers run before the answer waiting on the
+      // socket is read, and that answer is no timeout.
+      req.setTimeout(this.timeoutMs, () =>
+        setImmediate(() => {
+          if (!settled) req.destroy(Object.assign(new Error(`request timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+        }),
+      );
       req.on('error', (err: NodeJS.ErrnoException) => {
         // A kept-alive connection influxd closed as we reused it: the write never arrived, send it again once
         // (writes are idempotent, so even a duplicate would be harmless).
