@@ -261,7 +261,7 @@ export const healthSchema = z.object({
   status: z.enum(['ok', 'degraded']),
   version: z.string().optional(),
   uptimeSec: z.number().optional(),
-  store: z.object({ ok: z.boolean(), kind: z.string(), detail: z.string().optional() }).optional(),
+  store: z.object({ ok: z.boolean(), kind: z.string(), detail: z.string().optional(), memoryBytes: z.number().optional() }).optional(),
   /** refused: writes (and their points) turned away while server.limits.writerQueueResults were waiting */
   writer: z.object({ flushes: z.number(), points: z.number(), failures: z.number(), lastError: z.string().nullable(), refusedWrites: z.number(), refusedPoints: z.number() }).optional(),
   ingest: z.record(z.string(), z.number()).optional(),
