@@ -174,6 +174,8 @@ export function startRollupJob(o: RollupJobOptions): { runOnce(): Promise<void>;
 
 /** Raw points a report read holds in memory at once (one queryRaw answer). */
 export const RAW_SLICE_POINTS = 100_000;
+/** readAggregates folds the raw points of a gap per window of this length, each into rows of its own. */
+const RAW_WINDOW_MS = 6 * H;
 
 /**
  * Cuts a gap [from, to) into consecutive slices holding at most maxPoints raw points of `measurements` by the store's
@@ -249,30 +251,33 @@ export async function readAggregates(store: Store, q: AggregateQuery, classifyRo
   const hEnd = hourOf(q.to);
   const covered = hEnd > hStart ? await store.rollupCoverage(hStart, hEnd) : [];
   const runs = hourRuns(covered);
-  // One list per source: rollup rows per covered run (sorted by the store), then the raw points of every gap.
+  // One list per source: rollup rows per covered run (sorted by the store), raw points folded per window.
   const sources: { rows: RollupAgg[]; sorted: boolean }[] = [];
   for (const run of runs) sources.push({ rows: await store.queryRollups({ ...q, from: run.from, to: run.to }), sorted: true });
 
-  // Raw for the rest (the gaps between covered runs), every point folded into one map in ts order: the sums come out
-  // the same however the gaps are sliced.
-  const raw = new Map<string, RollupAgg>();
+  // Raw for the rest (the gaps between covered runs). Each RAW_WINDOW_MS window of a gap is folded into rows of its
+  // own, in ts order, and merged after the rollup rows: the sums are added in one order whatever the slicing, so the
+  // figures agree to the last bit.
   const b = q.bucketMs;
   for (const g of gapsBetween(runs, q.from, q.to)) {
-    for (const { from, to } of await rawSlices(store, [q.measurement], g, maxPoints)) {
-      await foldRaw(store, { measurement: q.measurement, from, to, ...(q.where ? { where: q.where } : {}) }, maxPoints, (p) => {
-        const o = classifyRound(q.measurement, p.tags, p.fields);
-        if (!o) return;
-        const t = b ? p.ts - (((p.ts % b) + b) % b) : null;
-        const tags: Partial<Tags> = {};
-        for (const k of q.groupBy) tags[k] = p.tags[k];
-        const key = aggKey(t, tags, q.groupBy);
-        let a = raw.get(key);
-        if (!a) raw.set(key, (a = { t, tags, ...emptyFigures(!!q.histogram) }));
-        addRound(a, o);
-      });
+    for (let w = g.from; w < g.to; w += RAW_WINDOW_MS) {
+      const local = new Map<string, RollupAgg>();
+      for (const { from, to } of await rawSlices(store, [q.measurement], { from: w, to: Math.min(g.to, w + RAW_WINDOW_MS) }, maxPoints)) {
+        await foldRaw(store, { measurement: q.measurement, from, to, ...(q.where ? { where: q.where } : {}) }, maxPoints, (p) => {
+          const o = classifyRound(q.measurement, p.tags, p.fields);
+          if (!o) return;
+          const t = b ? p.ts - (((p.ts % b) + b) % b) : null;
+          const tags: Partial<Tags> = {};
+          for (const k of q.groupBy) tags[k] = p.tags[k];
+          const key = aggKey(t, tags, q.groupBy);
+          let a = local.get(key);
+          if (!a) local.set(key, (a = { t, tags, ...emptyFigures(!!q.histogram) }));
+          addRound(a, o);
+        });
+      }
+      if (local.size) sources.push({ rows: [...local.values()], sorted: false });
     }
   }
-  if (raw.size) sources.push({ rows: [...raw.values()], sorted: false });
 
   let out: RollupAgg[];
   if (sources.length === 1 && sources[0]!.sorted) out = sources[0]!.rows;
