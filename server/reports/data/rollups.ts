@@ -7,7 +7,9 @@
 //   Idempotent: covered hours are skipped, a chunk rolled twice gives the same rows.
 // - startRollupJob: every intervalMs, runRollup over the raw retention window (+7 days), then pruneRaw.
 // - readAggregates: figures of a period = rollup rows of its covered whole hours + raw points of the rest (edges of a
-//   period not on an hour, hours not rolled up yet), folded by the same builder, so both sides of the boundary agree.
+//   period not on an hour, hours not rolled up yet), folded by the same builder, so both sides of the boundary agree;
+//   the raw points are read in slices of at most RAW_SLICE_POINTS (readLinks too), so a report's memory does not grow
+//   with the province's unrolled hours.
 import { classifyFields, LINK_KINDS } from '../../kinds/index.ts';
 import type { Directory } from '../../directory.ts';
 import { addRound, aggKey, emptyFigures, hourOf, linkRows, mergeFigures, RollupAccumulator, rollupBuilder, type RoundClassifier } from '../../stores/rollup.ts';
@@ -180,8 +182,9 @@ const RAW_WINDOW_MS = 6 * H;
 /**
  * Cuts a gap [from, to) into consecutive slices holding at most maxPoints raw points of `measurements` by the store's
  * hourly counts: whole hours grouped while their counts fit, an hour with more cut into equal sub-hour slices (rounds
- * come evenly over an hour; foldRaw pages a slice that holds more). The slices tile the gap exactly (hours without counted points included, so a point
- * written after the counts is still read) and never straddle an hour boundary unless whole hours are grouped.
+ * come evenly over an hour; foldRaw pages a slice that holds more). The slices tile the gap exactly (hours without
+ * counted points too, so a point written after the counts is still read) and cross an hour boundary only when whole
+ * hours are grouped.
  */
 async function rawSlices(store: Store, measurements: readonly string[], gap: { from: number; to: number }, maxPoints: number) {
   const perHour = new Map<number, number>();
