@@ -38,7 +38,7 @@ import { LiveState } from './state/live-state.ts';
 import { createStore } from './stores/index.ts';
 import { IncidentEngine } from './incidents/engine.ts';
 import { MaintenanceBook } from './incidents/maintenance.ts';
-import { SnapshotBuilder } from './incidents/snapshot.ts';
+import { SLICED_MIN_AGENTS, SnapshotBuilder } from './incidents/snapshot.ts';
 import { createNotifications, type Dispatcher } from './notifiers/index.ts';
 import { attributionThresholds } from './state/attribution.ts';
 import { AttributionThread } from './state/attribution-thread.ts';
@@ -147,6 +147,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const incidents = new IncidentEngine({
     store, source: (now) => snapshots.build(now), thresholds: attributionThresholds(cfg.attribution),
     offThread: (input, th) => attributionThread.run(input, th),
+    // ... and its input is read in slices between batches
+    sourceSliced: (now) => (dir.agents.size >= SLICED_MIN_AGENTS ? snapshots.buildSliced(now) : null),
     maintenance: () => maintenance.all(), onError: (err, what) => log.warn({ err: String(err) }, `incidents: ${what}`),
   });
   await incidents.start();

@@ -37,6 +37,8 @@ export interface IncidentEngineOptions {
   onError?: (err: unknown, what: string) => void;
   /** the loop's attribution pass elsewhere (a worker thread, for a large fleet), or null: run it here */
   offThread?: (input: AttributionInput, th: AttributionThresholds) => Promise<CauseFinding[]> | null;
+  /** the loop's input built in slices between other work (SnapshotBuilder.buildSliced, a large fleet), or null: `source` */
+  sourceSliced?: (now: number) => Promise<AttributionInput | IncidentSource> | null;
 }
 
 interface Candidate {
@@ -116,19 +118,32 @@ export class IncidentEngine {
       if (this.passing) return;
       try {
         const now = this.now();
-        const input = this.o.source(now);
-        const off = this.o.offThread?.(input, this.th);
-        if (!off) return void this.settle(input, attribute(input, this.th), now);
+        const sliced = this.o.sourceSliced?.(now);
+        if (!sliced) return void this.loopPass(this.o.source(now), now);
         this.passing = true;
-        off.then(
-          (findings) => this.settle(input, findings, now),
-          (err: unknown) => this.o.onError?.(err, 'evaluate'),
-        ).finally(() => (this.passing = false));
+        sliced
+          .then((input) => this.loopPass(input, now))
+          .catch((err: unknown) => this.o.onError?.(err, 'evaluate'))
+          .finally(() => (this.passing = false));
       } catch (err) {
         this.o.onError?.(err, 'evaluate');
       }
     }, intervalMs);
     this.timer.unref();
+  }
+
+  /** attribution on `input` (here or off thread), then settle; resolves when settled */
+  private loopPass(input: AttributionInput | IncidentSource, now: number): Promise<void> | void {
+    const off = this.o.offThread?.(input, this.th);
+    if (!off) return void this.settle(input, attribute(input, this.th), now);
+    const wasPassing = this.passing;
+    this.passing = true;
+    return off
+      .then(
+        (findings) => void this.settle(input, findings, now),
+        (err: unknown) => this.o.onError?.(err, 'evaluate'),
+      )
+      .finally(() => (this.passing = wasPassing));
   }
 
   stopLoop(): void {

@@ -18,6 +18,9 @@ interface Memory {
   dead: boolean;
 }
 
+/** fleets of this many sites (about ten slots each) build the loop's input in slices (buildSliced) */
+export const SLICED_MIN_AGENTS = 500;
+
 /** Default baseline: every target measuring each uplink's own gateway. */
 export function defaultBaselineTargets(dir: Directory): string[] {
   return [...dir.targets.values()].filter(isGatewayTarget).map((t) => t.id);
@@ -35,11 +38,11 @@ export class SnapshotBuilder {
   private slotOf = new WeakMap<TargetLive, { snap: SlotSnapshot; m: Memory }>();
   private agentOf = new WeakMap<AgentConfig, AgentSnapshot>();
   private uplinksOf = new WeakMap<AgentConfig, AgentSnapshot['uplinks']>();
-  private pass = 0;
+  private passes = 0;
 
   constructor(
     private readonly dir: Directory,
-    private readonly live: Pick<LiveState, 'all' | 'lastSeen'>,
+    private readonly live: Pick<LiveState, 'all' | 'lastSeen'> & Partial<Pick<LiveState, 'commune'>>,
     private readonly opts: {
       agentTimeoutMs: number;
       /** when the server started: an agent never heard since counts as silent from then */
@@ -48,8 +51,32 @@ export class SnapshotBuilder {
     },
   ) {}
 
+  /** The whole pass at once (tests, small fleets). */
   build(now: number): IncidentSource {
-    const pass = ++this.pass;
+    const pass = this.pass(now, Infinity);
+    for (;;) {
+      const r = pass.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * The same pass in slices of about `sliceSlots` slots, the event loop turning between them: at 10,000 sites one pass
+   * walks 100,000 slots, and done at once it held every batch ack and live frame behind it (the largest share of the
+   * send-to-screen p99 at that size). Communes read in different slices are a few milliseconds apart, less than the
+   * skew between agents' rounds that attribution already allows for.
+   */
+  async buildSliced(now: number, sliceSlots = 10_000): Promise<IncidentSource> {
+    const pass = this.pass(now, sliceSlots);
+    for (;;) {
+      const r = pass.next();
+      if (r.done) return r.value;
+      await new Promise<void>((res) => setImmediate(res));
+    }
+  }
+
+  private *pass(now: number, sliceSlots: number): Generator<void, IncidentSource> {
+    const pass = ++this.passes;
     const agents: AgentSnapshot[] = [];
     for (const a of this.dir.agents.values()) {
       const seen = this.live.lastSeen(a.id) ?? this.opts.startedAt;
@@ -65,7 +92,20 @@ export class SnapshotBuilder {
     const slots: SlotSnapshot[] = [];
     // per (target, commune) within one build: thresholdsFor merges four objects per call
     const limits = new Map<string, number>();
-    for (const c of this.live.all()) {
+    let sinceYield = 0;
+    const live = this.live;
+    // one commune at a time when the live state can hand them out singly (a slice reads only its communes)
+    const communes = live.commune
+      ? (function* (codes: Iterable<string>) {
+          for (const code of codes) yield live.commune!(code);
+        })(this.dir.communes.keys())
+      : live.all();
+    for (const c of communes) {
+      if (sinceYield >= sliceSlots) {
+        sinceYield = 0;
+        yield;
+      }
+      sinceYield += c.targets.length;
       for (const t of c.targets) {
         const kept = this.slotOf.get(t);
         if (kept && !kept.m.dead) {

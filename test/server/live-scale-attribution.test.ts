@@ -46,7 +46,10 @@ describe('attribution off the ingest thread', () => {
     expect(thread.run(province().input(), DEFAULT_ATTRIBUTION)).toBeNull();
   });
 
-  it("the engine's loop opens an incident from the worker's findings", async () => {
+  it.each([
+    ['its input built at once', false],
+    ['its input built in slices (sourceSliced)', true],
+  ])("the engine's loop opens an incident from the worker's findings, %s", async (_name, sliced) => {
     thread = new AttributionThread(0);
     const w = province().cut(`ag-${code(3)}`);
     let now = WORLD_NOW;
@@ -56,6 +59,8 @@ describe('attribution off the ingest thread', () => {
     const engine = new IncidentEngine({
       store, source: (t) => w.input(t), now: () => now,
       thresholds: { ...DEFAULT_ATTRIBUTION, confirmSec: 0 }, offThread: (input, th) => thread!.run(input, th),
+      // the sliced source answers a turn of the event loop later; the plain one must then never be asked
+      ...(sliced ? { sourceSliced: (t: number) => new Promise<ReturnType<typeof w.input>>((res) => setImmediate(() => res(w.input(t)))), source: () => expect.unreachable('source') } : {}),
     });
     await engine.start();
     const opened: string[] = [];

@@ -50,6 +50,8 @@ describe('attribution input kept across builds', () => {
     const w = world(6, 10);
     const opts = { agentTimeoutMs: TIMEOUT, startedAt: T0 };
     const kept = new SnapshotBuilder(w.dir, w.live, opts);
+    // the server's large-fleet path: the same pass in slices of about 17 slots, the event loop turning between them
+    const sliced = new SnapshotBuilder(w.dir, w.live, opts);
     // the same builder fed copies of the live view: no object is ever seen twice, so every snapshot is built anew
     const fresh = new SnapshotBuilder(w.dir, { all: () => structuredClone(w.live.all()) as CommuneLive[], lastSeen: (id) => w.live.lastSeen(id) }, opts);
     thread = new AttributionThread(0);
@@ -76,6 +78,9 @@ describe('attribution input kept across builds', () => {
       }
       const got = kept.build(now);
       const want = fresh.build(now);
+      const slices = await sliced.buildSliced(now, 17);
+      expect(slices.agents).toEqual(want.agents);
+      expect(slices.slots).toEqual(want.slots);
       expect(got.agents).toEqual(want.agents);
       expect(got.slots).toEqual(want.slots);
       expect(got.baselineTargets).toEqual(want.baselineTargets);
@@ -90,6 +95,35 @@ describe('attribution input kept across builds', () => {
     // most slots are unchanged from one build to the next: the point of keeping them
     expect(findings).toBeGreaterThan(0);
     expect(reused).toBeGreaterThan(40 * 6 * 10 * 4 * 0.3);
+  });
+
+  it('a sliced pass lets other work run between its slices, and reads each commune once', async () => {
+    const w = world(6, 10);
+    for (const id of w.dir.agents.keys()) w.live.apply(id, ['t0', 't1', 't2', 't3'].map((t) => icmpOk(t, T0)));
+    const reads: string[] = [];
+    const live = { all: () => w.live.all(), lastSeen: (id: string) => w.live.lastSeen(id), commune: (code: string) => (reads.push(code), w.live.commune(code)) };
+    const b = new SnapshotBuilder(w.dir, live, { agentTimeoutMs: TIMEOUT, startedAt: T0 });
+    // other work queued the way I/O callbacks are: one turn per loop iteration
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    // 10 communes x 6 sites x 4 targets = 240 slots; slices of 48 slots (two communes): 4 yields
+    const ticks: number[] = [];
+    const done = b.buildSliced(T0, 48).then((r) => (ticks.push(turns), r));
+    const input = await done;
+    ticking = false;
+    expect(input.slots).toHaveLength(240);
+    expect(reads).toEqual([...w.dir.communes.keys()]);
+    // setImmediate between slices: timers and I/O callbacks run in between
+    expect(ticks[0]).toBeGreaterThanOrEqual(4);
+    // all at once: no turn of the loop
+    const before = turns;
+    b.build(T0);
+    expect(turns).toBe(before);
   });
 
   it("an agent's planned target ids follow its config and the targets across directory changes, as its plan does", () => {
