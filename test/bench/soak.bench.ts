@@ -249,6 +249,9 @@ async function startServer(dir: string, file: string): Promise<{ url: string; pr
   };
 }
 
+/** connections reset under a report poll (each retried once) */
+let resets = 0;
+
 /** Generates a report through the API and waits for it; seconds from request to done. */
 async function timeReport(url: string, cookie: string, body: object): Promise<number> {
   const t0 = performance.now();
@@ -258,7 +261,13 @@ async function timeReport(url: string, cookie: string, body: object): Promise<nu
   for (;;) {
     await new Promise((res) => setTimeout(res, 250));
     // `job` is the progress URL's path
-    const res = await fetch(`${url}${job.startsWith('/') ? job : `/api/reports/jobs/${job}`}`, { headers: { cookie } });
+    // a GET is retried once on a reset, as a browser does when a kept-alive connection closes under it
+    const poll = () => fetch(`${url}${job.startsWith('/') ? job : `/api/reports/jobs/${job}`}`, { headers: { cookie } });
+    const res = await poll().catch(async (e: unknown) => {
+      resets++;
+      console.log(`  report poll: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : String(e)}; retrying once`);
+      return poll();
+    });
     const p = (await res.json()) as { status: string; error?: string | null };
     if (p.status === 'done') return (performance.now() - t0) / 1000;
     if (res.status !== 200 || p.status === 'failed' || p.status === 'retrying') throw new Error(`report ${JSON.stringify(body)}: HTTP ${res.status} ${JSON.stringify(p)}`);
@@ -362,6 +371,7 @@ async function main() {
     console.log(`server RSS (MB) after warm-up: min ${Math.min(...rss).toFixed(0)}, max ${Math.max(...rss).toFixed(0)}, median first half ${first.toFixed(0)}, second half ${second.toFixed(0)}, last ${last.rss.toFixed(0)}`);
     console.log(`RSS over time (min: MB): ${samples.filter((_, i) => i % 6 === 5).map((x) => `${x.min.toFixed(0)}:${x.rss.toFixed(0)}`).join(' ')}`);
     for (const [k, v] of Object.entries(reports)) console.log(`report ${k}: ${v}`);
+    if (resets) console.log(`report polls reset by the server and retried: ${resets}`);
     const fails: string[] = [];
     if (Math.max(...rss) > 1024) fails.push(`RSS peaked at ${Math.max(...rss).toFixed(0)} MB (target ≤ 1024)`);
     if (acked < ((SITES * 10) / 30) * MINUTES * 60 * 0.95) fails.push(`acked ${acked}, expected about ${((SITES * 10) / 30) * MINUTES * 60}`);
