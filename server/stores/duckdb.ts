@@ -101,7 +101,7 @@ interface Staging {
   table: string;
   appender: DuckDBAppender;
   types: DuckDBType[];
-  fields: [string, FieldType][];
+  fields: readonly [string, FieldType][];
   /** deletes the rows the staged ones replace, for ts in [$1, $2] */
   deleteSql: string;
   insertSql: string;

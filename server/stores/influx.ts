@@ -55,7 +55,7 @@ import * as https from 'node:https';
 import { InfluxDB, ResultError, type IPoolOptions, type IResponse } from 'influx';
 import type { Incident } from '../incidents/types.ts';
 import { KINDS } from '../kinds/index.ts';
-import { fieldDefs, MEASUREMENT_NAMES, MEASUREMENTS, type FieldType } from './measurements.ts';
+import { fieldDefs, MEASUREMENTS, type FieldType } from './measurements.ts';
 import { FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, HIST_COLS, hourOf, isRollupMeasurement, rollupName } from './rollup.ts';
 import {
   ROLLUP_BUCKET_MS,
@@ -740,8 +740,6 @@ function fieldText(type: FieldType, v: FieldValue): string {
   return String(v);
 }
 
-/** fieldDefs per measurement, built once: toLine runs for every point written. */
-const FIELD_DEFS = new Map(MEASUREMENT_NAMES.map((m) => [m, fieldDefs(m)] as const));
 
 /** Point -> one line of line protocol; null when the point has no non-null field. */
 function toLine(p: Point): string | null {
@@ -751,7 +749,7 @@ function toLine(p: Point): string | null {
     if (v !== '') tags += `,${k}=${escapeTag(p.measurement, k, v)}`;
   }
   let fields = '';
-  for (const [name, type] of FIELD_DEFS.get(p.measurement) ?? fieldDefs(p.measurement)) {
+  for (const [name, type] of fieldDefs(p.measurement)) {
     const v = p.fields[name];
     if (v === null || v === undefined) continue;
     fields += `${fields === '' ? '' : ','}${name}=${fieldText(type, v)}`;

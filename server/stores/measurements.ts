@@ -25,8 +25,12 @@ export const MEASUREMENTS = {
 export type MeasurementName = keyof typeof MEASUREMENTS;
 export const MEASUREMENT_NAMES = Object.keys(MEASUREMENTS) as MeasurementName[];
 
+/** built once: validation and the stores ask for every point written */
+const FIELD_DEFS = new Map(MEASUREMENT_NAMES.map((m) => [m, Object.freeze(Object.entries(MEASUREMENTS[m].fields))] as const));
+
 /** A measurement's fields in schema order; a TypeError for a name that is not a measurement. */
-export function fieldDefs(m: MeasurementName): [string, FieldType][] {
-  if (!Object.hasOwn(MEASUREMENTS, m)) throw new TypeError(`unknown measurement "${m}"`);
-  return Object.entries(MEASUREMENTS[m].fields);
+export function fieldDefs(m: MeasurementName): readonly [string, FieldType][] {
+  const defs = Object.hasOwn(MEASUREMENTS, m) ? FIELD_DEFS.get(m) : undefined;
+  if (!defs) throw new TypeError(`unknown measurement "${m}"`);
+  return defs;
 }
