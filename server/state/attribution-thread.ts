@@ -36,8 +36,11 @@ interface Job {
 
 export const nothingSent = <T>(): Sent<T> => ({ list: [], at: null });
 
-/** how far past a changed entry the lists are looked at for standing aligned again (a site's slots change together) */
-const REALIGN = 64;
+/**
+ * how far past a changed entry the lists are looked at for standing aligned again: a site's slots change together,
+ * and sites whose rounds fall in the same pass often stand next to each other (hundreds of agents per pass at 10,000)
+ */
+const REALIGN = 1024;
 
 /**
  * `next` as a diff from `prev`: an entry is copied only when it is the same frozen object as one sent before (frozen,
@@ -53,14 +56,16 @@ export function diffList<T extends object>(prev: Sent<T>, next: readonly T[]): {
     diff.push(o);
     run = null;
   };
-  /** from position `j` of the old list: the same objects stand in both lists again within a few entries */
-  const realigns = (i: number, j: number) => {
+  /** from position `j` of the old list: in how many entries the same objects stand in both lists again (-1: not soon) */
+  const realignsIn = (i: number, j: number) => {
     for (let d = 1; d <= REALIGN; d++) {
-      if (i + d >= next.length || j + d >= old.length) return i + d >= next.length && j + d >= old.length;
-      if (old[j + d] === next[i + d] && Object.isFrozen(old[j + d])) return true;
+      if (i + d >= next.length || j + d >= old.length) return i + d >= next.length && j + d >= old.length ? d : -1;
+      if (old[j + d] === next[i + d] && Object.isFrozen(old[j + d])) return d;
     }
-    return false;
+    return -1;
   };
+  /** entries before this index of `next` were found replaced in place (one look per run of changed entries) */
+  let replacedUntil = 0;
   /** next[i] is new, before old[j]: old[j] follows within a few entries */
   const inserted = (i: number, j: number) => {
     for (let d = 1; d <= REALIGN && i + d < next.length; d++) if (next[i + d] === old[j] && Object.isFrozen(old[j])) return true;
@@ -77,7 +82,7 @@ export function diffList<T extends object>(prev: Sent<T>, next: readonly T[]): {
     let k: number | undefined = old[j] === o ? j : undefined;
     // a few entries removed before it
     for (let d = 1; k === undefined && d <= REALIGN && j + d < old.length; d++) if (old[j + d] === o) k = j + d;
-    if (k === undefined && j < old.length && realigns(i, j)) {
+    if (k === undefined && j < old.length && (i < replacedUntil || (replacedUntil = i + realignsIn(i, j)) > i)) {
       // replaced where it stood
       literal(o);
       j++;

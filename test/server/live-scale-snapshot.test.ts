@@ -167,6 +167,18 @@ describe('attribution input kept across builds', () => {
     expect(diffList(second.sent, [b, c, mutable, d]).diff).toEqual([[0, 2], mutable, [3, 1]]);
   });
 
+  it('long runs of entries replaced where they stood are found by position, without indexing the old list', () => {
+    const list = Array.from({ length: 10_000 }, (_, v) => Object.freeze({ v }));
+    const sent = diffList(nothingSent<object>(), list).sent;
+    // 70 sites' slots in a row (700 entries) and 100 more further on: sites reporting in the same pass
+    const next = list.map((o, i) => ((i >= 2000 && i < 2700) || (i >= 5000 && i < 5100) ? Object.freeze({ v: -i }) : o));
+    const { diff } = diffList(sent, next);
+    expect(sent.at).toBeNull();
+    expect(diff.filter((x) => !Array.isArray(x))).toHaveLength(800);
+    expect(diff.filter((x) => Array.isArray(x))).toEqual([[0, 2000], [2700, 2300], [5100, 4900]]);
+    expect(patchList(list, diff)).toEqual(next);
+  });
+
   it('any insertions, removals, replacements and moves patch back to the same list', () => {
     const rand = rng(11);
     let list: object[] = Array.from({ length: 300 }, (_, v) => Object.freeze({ v }));
