@@ -299,6 +299,8 @@ async function main() {
     const pid = srv.proc.pid!;
     console.log(`soak: server up in ${startS.toFixed(1)} s, RSS ${rssMB(pid).toFixed(0)} MB; ${SITES} agents connecting`);
     const samples: { min: number; rss: number; mb: number; acked: number }[] = [];
+    /** the server's longest event-loop stall (s) in each sampling window */
+    const stalls: number[] = [];
     let acked = 0;
     let loadStart = 0;
     let loadS = 0;
@@ -323,7 +325,12 @@ async function main() {
         const min = (performance.now() - loadStart) / 60_000;
         const row = { min, rss: rssMB(pid), mb: fileMB(file), acked };
         samples.push(row);
-        if (samples.length % 6 === 0) console.log(`  ${min.toFixed(1).padStart(5)} min  RSS ${row.rss.toFixed(0).padStart(5)} MB  file ${row.mb.toFixed(0)} MB  acked ${acked}`);
+        if (samples.length % 6 === 0) console.log(`  ${min.toFixed(1).padStart(5)} min  RSS ${row.rss.toFixed(0).padStart(5)} MB  file ${row.mb.toFixed(0)} MB  acked ${acked}  longest stall in the last minute ${Math.max(...stalls.slice(-6)).toFixed(2)} s`);
+        // the server's longest event-loop stall since the last scrape (prom-client resets its histogram per scrape)
+        void fetch(`${srv.url}/metrics`)
+          .then((r) => r.text())
+          .then((t) => stalls.push(Number(/^ioc_nodejs_eventloop_lag_max_seconds (\S+)/m.exec(t)?.[1] ?? NaN)))
+          .catch(() => stalls.push(NaN));
       }, SAMPLE_MS);
       // halfway through: the two monthly reports, while the load goes on
       const reportsDone = (async () => {
@@ -370,6 +377,8 @@ async function main() {
     console.log(`acked: ${acked} results in ${(loadS / 60).toFixed(1)} min = ${Math.round(acked / loadS)} results/s (offered ${Math.round((SITES * 10) / 30)}/s)`);
     console.log(`server RSS (MB) after warm-up: min ${Math.min(...rss).toFixed(0)}, max ${Math.max(...rss).toFixed(0)}, median first half ${first.toFixed(0)}, second half ${second.toFixed(0)}, last ${last.rss.toFixed(0)}`);
     console.log(`RSS over time (min: MB): ${samples.filter((_, i) => i % 6 === 5).map((x) => `${x.min.toFixed(0)}:${x.rss.toFixed(0)}`).join(' ')}`);
+    const okStalls = stalls.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    console.log(`longest event-loop stall per ${SAMPLE_MS / 1000} s window: median ${(okStalls[Math.floor(okStalls.length / 2)] ?? NaN).toFixed(2)} s, max ${(okStalls.at(-1) ?? NaN).toFixed(2)} s (${okStalls.filter((x) => x > 1).length} of ${okStalls.length} windows over 1 s)`);
     for (const [k, v] of Object.entries(reports)) console.log(`report ${k}: ${v}`);
     if (resets) console.log(`report polls reset by the server and retried: ${resets}`);
     const fails: string[] = [];

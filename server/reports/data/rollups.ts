@@ -182,9 +182,8 @@ const RAW_WINDOW_MS = 6 * H;
 /**
  * Cuts a gap [from, to) into consecutive slices holding at most maxPoints raw points of `measurements` by the store's
  * hourly counts: whole hours grouped while their counts fit, an hour with more cut into equal sub-hour slices (rounds
- * come evenly over an hour; foldRaw pages a slice that holds more). The slices tile the gap exactly (hours without
- * counted points too, so a point written after the counts is still read) and cross an hour boundary only when whole
- * hours are grouped.
+ * come evenly over an hour; foldRaw pages a slice that holds more). The slices cover every hour with counted points,
+ * in time order, and cross an hour boundary only when whole hours are grouped.
  */
 async function rawSlices(store: Store, measurements: readonly string[], gap: { from: number; to: number }, maxPoints: number) {
   const perHour = new Map<number, number>();
@@ -197,6 +196,9 @@ async function rawSlices(store: Store, measurements: readonly string[], gap: { f
     const from = Math.max(h, gap.from);
     const to = Math.min(h + H, gap.to);
     const n = perHour.get(h) ?? 0;
+    // an hour without points starts no slice (a status page's 90 days of a young server would be 360 reads of
+    // nothing); inside a slice it costs nothing. A point written after the counts is read by the next report.
+    if (n === 0 && !open) continue;
     if (n <= maxPoints) {
       if (open && inOpen + n <= maxPoints) {
         open.to = to;
@@ -263,23 +265,25 @@ export async function readAggregates(store: Store, q: AggregateQuery, classifyRo
   // figures agree to the last bit.
   const b = q.bucketMs;
   for (const g of gapsBetween(runs, q.from, q.to)) {
-    for (let w = g.from; w < g.to; w += RAW_WINDOW_MS) {
-      const local = new Map<string, RollupAgg>();
-      for (const { from, to } of await rawSlices(store, [q.measurement], { from: w, to: Math.min(g.to, w + RAW_WINDOW_MS) }, maxPoints)) {
-        await foldRaw(store, { measurement: q.measurement, from, to, ...(q.where ? { where: q.where } : {}) }, maxPoints, (p) => {
-          const o = classifyRound(q.measurement, p.tags, p.fields);
-          if (!o) return;
-          const t = b ? p.ts - (((p.ts % b) + b) % b) : null;
-          const tags: Partial<Tags> = {};
-          for (const k of q.groupBy) tags[k] = p.tags[k];
-          const key = aggKey(t, tags, q.groupBy);
-          let a = local.get(key);
-          if (!a) local.set(key, (a = { t, tags, ...emptyFigures(!!q.histogram) }));
-          addRound(a, o);
-        });
-      }
-      if (local.size) sources.push({ rows: [...local.values()], sorted: false });
+    // window start -> its rows; slices come in time order, so windows are met (and pushed) in time order
+    const windows = new Map<number, Map<string, RollupAgg>>();
+    for (const { from, to } of await rawSlices(store, [q.measurement], g, maxPoints)) {
+      await foldRaw(store, { measurement: q.measurement, from, to, ...(q.where ? { where: q.where } : {}) }, maxPoints, (p) => {
+        const o = classifyRound(q.measurement, p.tags, p.fields);
+        if (!o) return;
+        const w = g.from + Math.floor((p.ts - g.from) / RAW_WINDOW_MS) * RAW_WINDOW_MS;
+        let local = windows.get(w);
+        if (!local) windows.set(w, (local = new Map()));
+        const t = b ? p.ts - (((p.ts % b) + b) % b) : null;
+        const tags: Partial<Tags> = {};
+        for (const k of q.groupBy) tags[k] = p.tags[k];
+        const key = aggKey(t, tags, q.groupBy);
+        let a = local.get(key);
+        if (!a) local.set(key, (a = { t, tags, ...emptyFigures(!!q.histogram) }));
+        addRound(a, o);
+      });
     }
+    for (const local of windows.values()) sources.push({ rows: [...local.values()], sorted: false });
   }
 
   let out: RollupAgg[];
