@@ -119,12 +119,11 @@ export class IncidentEngine {
       try {
         const now = this.now();
         const sliced = this.o.sourceSliced?.(now);
-        if (!sliced) return void this.loopPass(this.o.source(now), now);
+        const pass = sliced ? sliced.then((input) => this.loopPass(input, now)) : this.loopPass(this.o.source(now), now);
+        if (!pass) return;
+        // a pass that waits (sliced input, a worker) holds the loop until it settles
         this.passing = true;
-        sliced
-          .then((input) => this.loopPass(input, now))
-          .catch((err: unknown) => this.o.onError?.(err, 'evaluate'))
-          .finally(() => (this.passing = false));
+        pass.catch((err: unknown) => this.o.onError?.(err, 'evaluate')).finally(() => (this.passing = false));
       } catch (err) {
         this.o.onError?.(err, 'evaluate');
       }
@@ -133,17 +132,13 @@ export class IncidentEngine {
   }
 
   /** attribution on `input` (here or off thread), then settle; resolves when settled */
-  private loopPass(input: AttributionInput | IncidentSource, now: number): Promise<void> | void {
+  private loopPass(input: AttributionInput | IncidentSource, now: number): Promise<void> | undefined {
     const off = this.o.offThread?.(input, this.th);
-    if (!off) return void this.settle(input, attribute(input, this.th), now);
-    const wasPassing = this.passing;
-    this.passing = true;
-    return off
-      .then(
-        (findings) => void this.settle(input, findings, now),
-        (err: unknown) => this.o.onError?.(err, 'evaluate'),
-      )
-      .finally(() => (this.passing = wasPassing));
+    if (!off) {
+      this.settle(input, attribute(input, this.th), now);
+      return undefined;
+    }
+    return off.then((findings) => void this.settle(input, findings, now));
   }
 
   stopLoop(): void {

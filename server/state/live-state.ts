@@ -8,7 +8,7 @@ import type { CommuneLive, ProbeResult, SiteLive, Status, TargetLive } from '../
 import { STATUS_RANK } from '../../config/vocabulary.ts';
 import type { Directory } from '../directory.ts';
 import { describesLink, isLiveKind } from '../kinds/index.ts';
-import { classify, INITIAL, markUnknown, step, type TargetState, type Verdict } from './status.ts';
+import { INITIAL, judgeResult, markUnknown, type TargetState, type Verdict } from './status.ts';
 import { foldStatus, summarize, type StatusSummary } from './commune-status.ts';
 import { DEFAULT_PROVINCE_WIDE, isProvinceWide, type ProvinceWideRule } from './province-wide.ts';
 import { networkCapped } from './attribution/network.ts';
@@ -22,16 +22,16 @@ interface Slot {
   state: TargetState;
 }
 
-/**
- * `codes`: the communes that changed; `agents`: per commune, the agents (sites) whose slots changed, or null when
- * the whole commune must be redrawn (a target crossed the province-wide line, the directory changed).
- */
 /** a round LiveState.apply applied, with its kind's verdict */
 export interface AppliedRound {
   result: ProbeResult;
   verdict: Verdict;
 }
 
+/**
+ * `codes`: the communes that changed; `agents`: per commune, the agents (sites) whose slots changed, or null when
+ * the whole commune must be redrawn (a target crossed the province-wide line, the directory changed).
+ */
 export type ChangeListener = (codes: Set<string>, agents: ReadonlyMap<string, ReadonlySet<string> | null>) => void;
 
 /** One target's votes for the province-wide rule: per commune, how many of its slots are in each status. */
@@ -143,12 +143,11 @@ export class LiveState {
         slot = { commune: agent.commune, agent: agentId, target: r.target, uplink, carrier: this.dir.carrierOf(agentId, r.uplink), state: INITIAL };
         this.addSlot(key, slot);
       }
+      const judged = judgeResult(slot.state, r, this.dir.thresholdsFor(r.target, agent.commune));
       // a result older than the slot's newest (a resent batch) is history only: not judged, not news
-      if (slot.state.lastTs !== null && r.ts <= slot.state.lastTs) continue;
-      const th = this.dir.thresholdsFor(r.target, agent.commune);
-      const judged = classify(r, th);
+      if (!judged) continue;
       applied.push({ result: r, verdict: judged.verdict });
-      const next = step(slot.state, judged, r.ts, th);
+      const { next } = judged;
       // a new result time alone is not a change worth a frame, but the next view built shows it
       this.dropSite(slot.agent);
       if (next.status !== slot.state.status || next.latencyMs !== slot.state.latencyMs || next.lossPct !== slot.state.lossPct || next.reason !== slot.state.reason)

@@ -10,7 +10,7 @@ import type { Thresholds } from '../../config/schema.ts';
 import type { ProbeResult, Status } from '../../config/wire.ts';
 import type { Reason } from '../../config/vocabulary.ts';
 import { classifyResult } from '../kinds/index.ts';
-import type { Classified } from '../kinds/types.ts';
+import type { Classified, Verdict } from '../kinds/types.ts';
 
 export type { Classified, Verdict } from '../kinds/types.ts';
 
@@ -50,8 +50,14 @@ export function step(prev: TargetState, c: Classified, ts: number, th: Threshold
 
 /** Apply one result; results older than the newest applied one are history only and leave the state as is. */
 export function applyResult(prev: TargetState, r: ProbeResult, th: Thresholds): TargetState {
-  if (prev.lastTs !== null && r.ts <= prev.lastTs) return prev;
-  return step(prev, classify(r, th), r.ts, th);
+  return judgeResult(prev, r, th)?.next ?? prev;
+}
+
+/** applyResult with the round's verdict; null for a result not newer than the slot's last (history, not news). */
+export function judgeResult(prev: TargetState, r: ProbeResult, th: Thresholds): { next: TargetState; verdict: Verdict } | null {
+  if (prev.lastTs !== null && r.ts <= prev.lastTs) return null;
+  const judged = classify(r, th);
+  return { next: step(prev, judged, r.ts, th), verdict: judged.verdict };
 }
 
 export function markUnknown(prev: TargetState, reason: Reason = { code: 'agent_silent' }): TargetState {
