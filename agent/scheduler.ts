@@ -15,6 +15,7 @@
 // and a commune whose link was cut and repaired a minute ago must see the next fault as fast as any other.
 // A dead portal is not hammered: once confirmed, it gets its regular rounds only.
 import type { Plan, PlanTarget, PlanUplink, ProbeResult } from '../config/wire.ts';
+import { deadline } from './probes/deadline.ts';
 import { probes as defaultProbes, type ProbeRegistry } from './probes/index.ts';
 import type { Probe } from './probes/types.ts';
 import { pulses as defaultPulses, type Pulse, type PulseRegistry } from './pulse.ts';
@@ -388,11 +389,13 @@ export class Scheduler {
     const ac = new AbortController();
     job.pulseAbort = ac;
     // a pulse slower than its period has failed; and one that never settles must not stop the pulses for good
-    const signal = AbortSignal.any([ac.signal, AbortSignal.timeout(pulse.everyMs)]);
+    const limit = deadline(ac.signal, pulse.everyMs);
+    const { signal } = limit;
     const ctx = { signal, ...(job.bind ? { uplink: job.bind } : {}) };
     const gaveUp = new Promise<boolean>((resolve) => signal.addEventListener('abort', () => resolve(false), { once: true }));
     const p = Promise.race([pulse.answered(job.target, ctx).catch(() => false), gaveUp])
       .then((answered) => {
+        limit.done();
         job.pulseAbort = undefined;
         const failed = !answered;
         if (job.removed || this.stopped || ac.signal.aborted || job.running || job.queued || job.burst) return;

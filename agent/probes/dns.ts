@@ -13,6 +13,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { domainToASCII } from 'node:url';
 import type { DnsResult } from '../../config/wire.ts';
+import { deadline } from './deadline.ts';
 import { sourceAddressFor, type Family } from './source.ts';
 import { clip, type Probe, type TargetOf } from './types.ts';
 
@@ -166,7 +167,8 @@ export function createDnsProbe(): Probe<DnsTarget> {
       }
       const local = sourceAddressFor(ctx.uplink, resolver.family);
       if (local instanceof Error) return Promise.resolve(failure(target, ts, local.message));
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(target.timeoutMs)]);
+      const limit = deadline(ctx.signal, target.timeoutMs);
+      const { signal } = limit;
 
       return new Promise<DnsResult>((resolve) => {
         const sock = dgram.createSocket(resolver.family === 6 ? 'udp6' : 'udp4');
@@ -177,6 +179,7 @@ export function createDnsProbe(): Probe<DnsTarget> {
           if (settled) return;
           settled = true;
           signal.removeEventListener('abort', onAbort);
+          limit.done();
           try {
             sock.close();
           } catch {

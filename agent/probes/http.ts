@@ -18,6 +18,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { HTTP_ERRORS, type HttpResult } from '../../config/wire.ts';
+import { deadline } from './deadline.ts';
 import { sourceAddressFor } from './source.ts';
 import { clip, type Probe, type TargetOf } from './types.ts';
 
@@ -244,49 +245,54 @@ export function createHttpProbe(opts: HttpProbeOptions = {}): Probe<HttpTarget> 
       }
       // The probe enforces its own deadline too, so a direct call without a scheduler is bounded;
       // the deadline covers the whole chain of redirects.
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(target.timeoutMs)]);
-      const chain = [url.href];
-      let first: number | undefined;
-      let cert: Cert | undefined;
-      for (;;) {
-        const isV6 = isIP(url.hostname.replace(/^\[|\]$/g, '')) === 6;
-        const local = sourceAddressFor(ctx.uplink, isV6 ? 6 : 4);
-        if (local instanceof Error) return failure(target, ts, local.message);
-        const h = await hop(url, target, signal, local);
-        first ??= h.timing.start;
-        if (h.cert) cert = h.cert;
+      const limit = deadline(ctx.signal, target.timeoutMs);
+      try {
+        const { signal } = limit;
+        const chain = [url.href];
+        let first: number | undefined;
+        let cert: Cert | undefined;
+        for (;;) {
+          const isV6 = isIP(url.hostname.replace(/^\[|\]$/g, '')) === 6;
+          const local = sourceAddressFor(ctx.uplink, isV6 ? 6 : 4);
+          if (local instanceof Error) return failure(target, ts, local.message);
+          const h = await hop(url, target, signal, local);
+          first ??= h.timing.start;
+          if (h.cert) cert = h.cert;
 
-        const res: HttpResult = { target: target.id, ts, kind: 'http', ok: false, status: h.status, total_ms: null };
-        const t = h.timing;
-        if (t.lookup !== undefined) res.dns_ms = r1(t.lookup - t.start);
-        if (t.connect !== undefined) res.connect_ms = r1(t.connect - (t.lookup ?? t.start));
-        if (t.secure !== undefined && t.connect !== undefined) res.tls_ms = r1(t.secure - t.connect);
-        if (t.response !== undefined) res.ttfb_ms = r1(t.response - (t.secure ?? t.connect ?? t.start));
-        if (cert?.daysLeft !== undefined) res.cert_days_left = cert.daysLeft;
-        if (cert?.issuer !== undefined) res.cert_issuer = cert.issuer;
-        if (chain.length > 1) res.redirects = chain.length - 1;
-        const total = () => r1(h.end - first!);
+          const res: HttpResult = { target: target.id, ts, kind: 'http', ok: false, status: h.status, total_ms: null };
+          const t = h.timing;
+          if (t.lookup !== undefined) res.dns_ms = r1(t.lookup - t.start);
+          if (t.connect !== undefined) res.connect_ms = r1(t.connect - (t.lookup ?? t.start));
+          if (t.secure !== undefined && t.connect !== undefined) res.tls_ms = r1(t.secure - t.connect);
+          if (t.response !== undefined) res.ttfb_ms = r1(t.response - (t.secure ?? t.connect ?? t.start));
+          if (cert?.daysLeft !== undefined) res.cert_days_left = cert.daysLeft;
+          if (cert?.issuer !== undefined) res.cert_issuer = cert.issuer;
+          if (chain.length > 1) res.redirects = chain.length - 1;
+          const total = () => r1(h.end - first!);
 
-        if (h.error) {
-          // A body (or an error status) was received: the round took that long. A connection that
-          // never completed has no meaningful total.
-          if (h.status !== null) res.total_ms = total();
-          return { ...res, error: h.error, detail: clip(h.detail ?? h.error, 300) };
+          if (h.error) {
+            // A body (or an error status) was received: the round took that long. A connection that
+            // never completed has no meaningful total.
+            if (h.status !== null) res.total_ms = total();
+            return { ...res, error: h.error, detail: clip(h.detail ?? h.error, 300) };
+          }
+          if (h.redirect === undefined) return { ...res, ok: true, total_ms: total() };
+
+          let next: URL;
+          try {
+            next = new URL(h.redirect, url);
+          } catch {
+            return { ...res, total_ms: total(), error: 'other', detail: clip(`HTTP ${h.status} to an invalid Location: ${h.redirect}`, 300) };
+          }
+          const show = () => [...chain, next.href].join(' -> ');
+          if (chain.includes(next.href)) return { ...res, total_ms: total(), error: 'other', detail: clip(`redirect loop: ${show()}`, 300) };
+          if (chain.length > maxRedirects)
+            return { ...res, total_ms: total(), error: 'other', detail: clip(`more than ${maxRedirects} redirects: ${show()}`, 300) };
+          chain.push(next.href);
+          url = next;
         }
-        if (h.redirect === undefined) return { ...res, ok: true, total_ms: total() };
-
-        let next: URL;
-        try {
-          next = new URL(h.redirect, url);
-        } catch {
-          return { ...res, total_ms: total(), error: 'other', detail: clip(`HTTP ${h.status} to an invalid Location: ${h.redirect}`, 300) };
-        }
-        const show = () => [...chain, next.href].join(' -> ');
-        if (chain.includes(next.href)) return { ...res, total_ms: total(), error: 'other', detail: clip(`redirect loop: ${show()}`, 300) };
-        if (chain.length > maxRedirects)
-          return { ...res, total_ms: total(), error: 'other', detail: clip(`more than ${maxRedirects} redirects: ${show()}`, 300) };
-        chain.push(next.href);
-        url = next;
+      } finally {
+        limit.done();
       }
     },
   };

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import ping from 'ping';
 import type { IcmpResult } from '../../config/wire.ts';
+import { deadline } from './deadline.ts';
 import { sourceAddressFor } from './source.ts';
 import { clip, type Probe, type TargetOf } from './types.ts';
 
@@ -245,24 +246,29 @@ export function createIcmpProbe(opts: IcmpProbeOptions = {}): Probe<IcmpTarget> 
         if (a instanceof Error) return failure(target, ts, a.message);
         bind = a;
       } else bind = ctx.uplink?.interface ?? ctx.uplink?.sourceAddress;
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(target.timeoutMs)]);
-      // No -w deadline: with -w, iputils keeps sending past -c until `count` replies arrive, which
-      // would turn a lossy link into more echoes instead of a loss figure.
-      const res = await raceAbort(
-        ping.promise.probe(target.host, {
-          numeric: true,
-          timeout: waitSec,
-          min_reply: count,
-          ...(bind ? { sourceAddr: bind } : {}),
-          extra: windows ? [] : ['-i', (spacing / 1000).toFixed(3)],
-        }),
-        signal,
-      ).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-      // The ping package cannot kill its child: on abort the child still ends by itself after
-      // (count-1)*spacing + waitSec, so a timed-out round leaves no process behind for long.
-      if (res === ABORTED) return failure(target, ts, `timeout: no complete ping round within ${target.timeoutMs} ms`);
-      if (res instanceof Error) return failure(target, ts, res.message);
-      return icmpResultFrom(target, ts, parsePingOutput(res.output, { format: windows ? 'windows' : 'unix' }));
+      const limit = deadline(ctx.signal, target.timeoutMs);
+      try {
+        const { signal } = limit;
+        // No -w deadline: with -w, iputils keeps sending past -c until `count` replies arrive, which
+        // would turn a lossy link into more echoes instead of a loss figure.
+        const res = await raceAbort(
+          ping.promise.probe(target.host, {
+            numeric: true,
+            timeout: waitSec,
+            min_reply: count,
+            ...(bind ? { sourceAddr: bind } : {}),
+            extra: windows ? [] : ['-i', (spacing / 1000).toFixed(3)],
+          }),
+          signal,
+        ).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+        // The ping package cannot kill its child: on abort the child still ends by itself after
+        // (count-1)*spacing + waitSec, so a timed-out round leaves no process behind for long.
+        if (res === ABORTED) return failure(target, ts, `timeout: no complete ping round within ${target.timeoutMs} ms`);
+        if (res instanceof Error) return failure(target, ts, res.message);
+        return icmpResultFrom(target, ts, parsePingOutput(res.output, { format: windows ? 'windows' : 'unix' }));
+      } finally {
+        limit.done();
+      }
     },
   };
 }

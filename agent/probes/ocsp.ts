@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { OcspResult } from '../../config/wire.ts';
+import { deadline } from './deadline.ts';
 import { ab, fetchDer, pemToDer } from './pki-http.ts';
 import { clip, type Probe, type ProbeContext, type TargetOf } from './types.ts';
 
@@ -174,31 +175,36 @@ export function createOcspProbe(opts: OcspProbeOptions = {}): Probe<OcspTarget> 
     failure,
     async run(t, ctx) {
       const ts = Date.now();
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(t.timeoutMs)]);
-      const c = { ...ctx, signal };
-      let issuer: pkijs.Certificate | undefined;
+      const limit = deadline(ctx.signal, t.timeoutMs);
       try {
-        issuer = issuerCert(t.issuer);
-      } catch (e) {
-        return failure(t, ts, e instanceof Fail ? e.message.replace(/^other: /, '') : String(e));
+        const { signal } = limit;
+        const c = { ...ctx, signal };
+        let issuer: pkijs.Certificate | undefined;
+        try {
+          issuer = issuerCert(t.issuer);
+        } catch (e) {
+          return failure(t, ts, e instanceof Fail ? e.message.replace(/^other: /, '') : String(e));
+        }
+        const asks = t.url && issuer && t.serial;
+        const [o, crl] = await Promise.all([asks ? askResponder(t, issuer!, c, now) : undefined, t.crlUrl ? fetchCrl(t, issuer, c, now) : undefined]);
+        const { error: crlError, ...crlFigures } = crl ?? {};
+        const error = o?.error ?? (crl && !crl.crl_ok ? crlError : undefined);
+        const r: OcspResult = {
+          target: t.id,
+          ts,
+          kind: 'ocsp',
+          ok: error === undefined,
+          cert_status: o && 'cert_status' in o ? o.cert_status : null,
+          total_ms: o ? (o.ms === null ? null : r2(o.ms)) : (crl?.crl_ms ?? null),
+          ...(o && 'this_update_age_s' in o ? { this_update_age_s: o.this_update_age_s } : {}),
+          ...(o && 'next_update_s' in o ? { next_update_s: o.next_update_s } : {}),
+          ...crlFigures,
+          ...(error ? { error: clip(error) } : {}),
+        };
+        return r;
+      } finally {
+        limit.done();
       }
-      const asks = t.url && issuer && t.serial;
-      const [o, crl] = await Promise.all([asks ? askResponder(t, issuer!, c, now) : undefined, t.crlUrl ? fetchCrl(t, issuer, c, now) : undefined]);
-      const { error: crlError, ...crlFigures } = crl ?? {};
-      const error = o?.error ?? (crl && !crl.crl_ok ? crlError : undefined);
-      const r: OcspResult = {
-        target: t.id,
-        ts,
-        kind: 'ocsp',
-        ok: error === undefined,
-        cert_status: o && 'cert_status' in o ? o.cert_status : null,
-        total_ms: o ? (o.ms === null ? null : r2(o.ms)) : (crl?.crl_ms ?? null),
-        ...(o && 'this_update_age_s' in o ? { this_update_age_s: o.this_update_age_s } : {}),
-        ...(o && 'next_update_s' in o ? { next_update_s: o.next_update_s } : {}),
-        ...crlFigures,
-        ...(error ? { error: clip(error) } : {}),
-      };
-      return r;
     },
   };
 }

@@ -5,6 +5,7 @@
 import net, { type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TcpResult } from '../../config/wire.ts';
+import { deadline } from './deadline.ts';
 import { sourceAddressFor } from './source.ts';
 import { clip, type Probe, type TargetOf } from './types.ts';
 
@@ -56,7 +57,8 @@ export function createTcpProbe(opts: TcpProbeOptions = {}): Probe<TcpTarget> {
       const literal = net.isIP(target.host);
       const local = sourceAddressFor(ctx.uplink, literal === 6 ? 6 : 4);
       if (local instanceof Error) return Promise.resolve(failure(target, ts, local.message));
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(target.timeoutMs)]);
+      const limit = deadline(ctx.signal, target.timeoutMs);
+      const { signal } = limit;
 
       return new Promise<TcpResult>((resolve) => {
         const start = performance.now();
@@ -66,6 +68,7 @@ export function createTcpProbe(opts: TcpProbeOptions = {}): Probe<TcpTarget> {
           if (settled) return;
           settled = true;
           signal.removeEventListener('abort', onAbort);
+          limit.done();
           sock.destroy();
           resolve(r);
         };

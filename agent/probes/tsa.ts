@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { TsaResult } from '../../config/wire.ts';
+import { deadline } from './deadline.ts';
 import { ab, fetchDer, pemToDer } from './pki-http.ts';
 import { clip, type Probe, type TargetOf } from './types.ts';
 
@@ -56,89 +57,94 @@ export function createTsaProbe(opts: TsaProbeOptions = {}): Probe<TsaTarget> {
     failure,
     async run(t, ctx) {
       const ts = Date.now();
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(t.timeoutMs)]);
-      let trusted: pkijs.Certificate[];
+      const limit = deadline(ctx.signal, t.timeoutMs);
       try {
-        trusted = t.ca ? pemToDer(t.ca).map((d) => pkijs.Certificate.fromBER(ab(d))) : [];
-      } catch (e) {
-        return failure(t, ts, `CA certificate unreadable (${(e as Error).message})`);
-      }
-      const payload = random(32);
-      const digest = createHash(t.hash).update(payload).digest();
-      const nonce = random(8);
-      // A positive INTEGER in minimal DER, compared byte for byte below: the first byte in 01..7f. A zero first byte
-      // is a padding byte strict DER decoders refuse, and OpenSSL's TSA then rejects the whole request ("Bad request
-      // format"), which read as the TSA failing on one probe in 256.
-      nonce[0] = nonce[0]! & 0x7f || 0x01;
-      const req = new pkijs.TimeStampReq({
-        version: 1,
-        messageImprint: new pkijs.MessageImprint({
-          hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: HASH_OID[t.hash], algorithmParams: new asn1js.Null() }),
-          hashedMessage: new asn1js.OctetString({ valueHex: ab(digest) }),
-        }),
-        nonce: new asn1js.Integer({ valueHex: ab(nonce) }),
-        certReq: true,
-      });
-      const got = await fetchDer(t.url, {
-        body: new Uint8Array(req.toSchema().toBER(false)),
-        contentType: 'application/timestamp-query',
-        accept: 'application/timestamp-reply',
-        signal,
-        uplink: ctx.uplink,
-        maxBytes: 1024 * 1024,
-      });
-      const base = { target: t.id, ts, kind: 'tsa' as const };
-      if (!got.ok) return { ...base, ok: false, total_ms: got.ms, tsa_status: null, error: clip(got.error) };
-      const answeredAt = now();
-      const total_ms = Math.round(got.ms * 100) / 100;
-      const out = (status: number | null, error?: string, more: Partial<TsaResult> = {}): TsaResult => ({
-        ...base, ok: error === undefined, total_ms, tsa_status: status, ...more, ...(error ? { error: clip(error) } : {}),
-      });
+        const { signal } = limit;
+        let trusted: pkijs.Certificate[];
+        try {
+          trusted = t.ca ? pemToDer(t.ca).map((d) => pkijs.Certificate.fromBER(ab(d))) : [];
+        } catch (e) {
+          return failure(t, ts, `CA certificate unreadable (${(e as Error).message})`);
+        }
+        const payload = random(32);
+        const digest = createHash(t.hash).update(payload).digest();
+        const nonce = random(8);
+        // A positive INTEGER in minimal DER, compared byte for byte below: the first byte in 01..7f. A zero first byte
+        // is a padding byte strict DER decoders refuse, and OpenSSL's TSA then rejects the whole request ("Bad request
+        // format"), which read as the TSA failing on one probe in 256.
+        nonce[0] = nonce[0]! & 0x7f || 0x01;
+        const req = new pkijs.TimeStampReq({
+          version: 1,
+          messageImprint: new pkijs.MessageImprint({
+            hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: HASH_OID[t.hash], algorithmParams: new asn1js.Null() }),
+            hashedMessage: new asn1js.OctetString({ valueHex: ab(digest) }),
+          }),
+          nonce: new asn1js.Integer({ valueHex: ab(nonce) }),
+          certReq: true,
+        });
+        const got = await fetchDer(t.url, {
+          body: new Uint8Array(req.toSchema().toBER(false)),
+          contentType: 'application/timestamp-query',
+          accept: 'application/timestamp-reply',
+          signal,
+          uplink: ctx.uplink,
+          maxBytes: 1024 * 1024,
+        });
+        const base = { target: t.id, ts, kind: 'tsa' as const };
+        if (!got.ok) return { ...base, ok: false, total_ms: got.ms, tsa_status: null, error: clip(got.error) };
+        const answeredAt = now();
+        const total_ms = Math.round(got.ms * 100) / 100;
+        const out = (status: number | null, error?: string, more: Partial<TsaResult> = {}): TsaResult => ({
+          ...base, ok: error === undefined, total_ms, tsa_status: status, ...more, ...(error ? { error: clip(error) } : {}),
+        });
 
-      let resp: pkijs.TimeStampResp;
-      let tst: pkijs.TSTInfo;
-      let signed: pkijs.SignedData;
-      try {
-        resp = pkijs.TimeStampResp.fromBER(ab(got.body));
-      } catch (e) {
-        return out(null, `malformed: ${(e as Error).message}`);
-      }
-      const status = resp.status.status as number;
-      if (status !== 0 && status !== 1) {
-        const why = resp.status.statusStrings?.map((s) => s.valueBlock.value).join('; ');
-        return out(status, `rejected: ${PKI_STATUS[status] ?? status}${why ? ` (${why})` : ''}`);
-      }
-      try {
-        if (!resp.timeStampToken) return out(status, 'malformed: granted without a token');
-        signed = new pkijs.SignedData({ schema: resp.timeStampToken.content });
-        const e = signed.encapContentInfo;
-        if (e.eContentType !== OID_TST_INFO || !e.eContent) return out(status, 'malformed: the token holds no TSTInfo');
-        tst = pkijs.TSTInfo.fromBER(ab(e.eContent.valueBlock.valueHexView));
-      } catch (e) {
-        return out(status, `malformed: ${(e as Error).message}`);
-      }
-      const skew_ms = tst.genTime.getTime() - answeredAt;
-      const figures: Partial<TsaResult> = { skew_ms };
+        let resp: pkijs.TimeStampResp;
+        let tst: pkijs.TSTInfo;
+        let signed: pkijs.SignedData;
+        try {
+          resp = pkijs.TimeStampResp.fromBER(ab(got.body));
+        } catch (e) {
+          return out(null, `malformed: ${(e as Error).message}`);
+        }
+        const status = resp.status.status as number;
+        if (status !== 0 && status !== 1) {
+          const why = resp.status.statusStrings?.map((s) => s.valueBlock.value).join('; ');
+          return out(status, `rejected: ${PKI_STATUS[status] ?? status}${why ? ` (${why})` : ''}`);
+        }
+        try {
+          if (!resp.timeStampToken) return out(status, 'malformed: granted without a token');
+          signed = new pkijs.SignedData({ schema: resp.timeStampToken.content });
+          const e = signed.encapContentInfo;
+          if (e.eContentType !== OID_TST_INFO || !e.eContent) return out(status, 'malformed: the token holds no TSTInfo');
+          tst = pkijs.TSTInfo.fromBER(ab(e.eContent.valueBlock.valueHexView));
+        } catch (e) {
+          return out(status, `malformed: ${(e as Error).message}`);
+        }
+        const skew_ms = tst.genTime.getTime() - answeredAt;
+        const figures: Partial<TsaResult> = { skew_ms };
 
-      const mi = tst.messageImprint;
-      if (mi.hashAlgorithm.algorithmId !== HASH_OID[t.hash] || hex(mi.hashedMessage.valueBlock.valueHexView) !== hex(digest))
-        return out(status, 'digest: the token covers another digest', figures);
-      if (!tst.nonce || hex(tst.nonce.valueBlock.valueHexView) !== hex(nonce)) return out(status, 'nonce: the token carries another nonce', figures);
+        const mi = tst.messageImprint;
+        if (mi.hashAlgorithm.algorithmId !== HASH_OID[t.hash] || hex(mi.hashedMessage.valueBlock.valueHexView) !== hex(digest))
+          return out(status, 'digest: the token covers another digest', figures);
+        if (!tst.nonce || hex(tst.nonce.valueBlock.valueHexView) !== hex(nonce)) return out(status, 'nonce: the token carries another nonce', figures);
 
-      try {
-        const v = (await signed.verify({ signer: 0, data: ab(payload), checkChain: trusted.length > 0, trustedCerts: trusted, extendedMode: true })) as {
-          signatureVerified?: boolean | null;
-          signerCertificate?: pkijs.Certificate | null;
-        };
-        if (v.signerCertificate) figures.signer = clip(subjectText(v.signerCertificate));
-        if (!v.signatureVerified) return out(status, 'signature: does not verify', figures);
-      } catch (e) {
-        const err = e as { message?: string; signerCertificate?: pkijs.Certificate | null };
-        if (err.signerCertificate) figures.signer = clip(subjectText(err.signerCertificate));
-        return out(status, `signature: ${err.message ?? String(e)}`, figures);
+        try {
+          const v = (await signed.verify({ signer: 0, data: ab(payload), checkChain: trusted.length > 0, trustedCerts: trusted, extendedMode: true })) as {
+            signatureVerified?: boolean | null;
+            signerCertificate?: pkijs.Certificate | null;
+          };
+          if (v.signerCertificate) figures.signer = clip(subjectText(v.signerCertificate));
+          if (!v.signatureVerified) return out(status, 'signature: does not verify', figures);
+        } catch (e) {
+          const err = e as { message?: string; signerCertificate?: pkijs.Certificate | null };
+          if (err.signerCertificate) figures.signer = clip(subjectText(err.signerCertificate));
+          return out(status, `signature: ${err.message ?? String(e)}`, figures);
+        }
+        if (Math.abs(skew_ms) > t.maxSkewMs) return out(status, `clock: the token's time is ${Math.round(skew_ms / 1000)} s from the agent's clock`, figures);
+        return out(status, undefined, figures);
+      } finally {
+        limit.done();
       }
-      if (Math.abs(skew_ms) > t.maxSkewMs) return out(status, `clock: the token's time is ${Math.round(skew_ms / 1000)} s from the agent's clock`, figures);
-      return out(status, undefined, figures);
     },
   };
 }

@@ -5,6 +5,8 @@
 // file creates. Needs root: outside CI the suite skips with one loud line; under CI=true it runs.
 import { Resolver } from 'node:dns';
 import type { LookupFunction } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultSchema, type DnsResult, type HttpResult, type IcmpResult, type PlanTarget, type ProbeResult, type TcpResult } from '../../config/wire.ts';
 import { createDnsProbe, type DnsTarget } from '../../agent/probes/dns.ts';
@@ -367,6 +369,10 @@ describe.skipIf(skip)(SUITE, () => {
       expect(await run<TcpResult>(tcpProbe, tcpT(svc.nsIp, 81))).toMatchObject({ ok: false, connect_ms: null, error: expect.stringMatching(/^refused/) });
 
       const t0 = Date.now();
+      // a full GC while the SYNs go unanswered: the probe's own deadline must survive it (it once did not, and the
+      // round hung until the kernel gave up on the connect)
+      setFlagsFromString('--expose-gc');
+      setTimeout(runInNewContext('gc') as () => void, 100);
       const dropped = await run<TcpResult>(tcpProbe, tcpT(svc.nsIp, 8081, { timeoutMs: 500 }));
       expect(dropped).toMatchObject({ ok: false, error: expect.stringMatching(/^timeout/) });
       expect(Date.now() - t0).toBeGreaterThanOrEqual(490);
