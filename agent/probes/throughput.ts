@@ -20,7 +20,7 @@ import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { speedtestUpAnswerSchema } from '../../config/api.ts';
+import { SPEEDTEST_MAX_BYTES, speedtestUpAnswerSchema } from '../../config/api.ts';
 import type { PlanUplink, ThroughputResult } from '../../config/wire.ts';
 import { replaceFileSync } from '../atomic-file.ts';
 import { decide, EMPTY_BOOK, parseBook, retrySoon, settle, spentBytes, type ScheduleBook } from '../throughput-schedule.ts';
@@ -488,7 +488,9 @@ export function createThroughputProbe(opts: ThroughputProbeOptions = {}): Probe<
         const loaded: number[] = [];
         let rtt = rttSampler(ep.host, ep.port, local, signal, maxRtt);
         let down: Leg;
-        const downCap = Math.floor(cap / 2) || 1;
+        // each direction within the server's limit per request: a larger download ask is refused, and an upload past it
+        // is cut off mid-body (the agent saw a write EPIPE when loopback outran the limit)
+        const downCap = Math.min(SPEEDTEST_MAX_BYTES, Math.floor(cap / 2) || 1);
         try {
           down = await download(ep, downCap, t, local, warmupMs, signal);
         } catch (e) {
@@ -504,7 +506,7 @@ export function createThroughputProbe(opts: ThroughputProbeOptions = {}): Probe<
         rtt = rttSampler(ep.host, ep.port, local, signal, maxRtt);
         let up: Leg;
         try {
-          up = await upload(ep, Math.max(1, cap - down.charged), t, local, warmupMs, signal);
+          up = await upload(ep, Math.min(SPEEDTEST_MAX_BYTES, Math.max(1, cap - down.charged)), t, local, warmupMs, signal);
         } catch (e) {
           moved += (e as { written?: number }).written ?? cap - down.charged;
           const f = failOf(e, signal);

@@ -6,6 +6,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SPEEDTEST_MAX_BYTES } from '../../config/api.ts';
 import { resultSchema, type PlanTarget, type ProbeResult } from '../../config/wire.ts';
 import { BOOK_FILE, createThroughputProbe, goodputMbps, throughput } from '../../agent/probes/throughput.ts';
 import { Scheduler } from '../../agent/scheduler.ts';
@@ -71,6 +72,20 @@ describe('throughput probe in the scheduler', () => {
     expect(book.spent).toHaveLength(1);
     expect(book.spent[0]!.bytes).toBeGreaterThanOrEqual(r.bytes);
     expect(book.next['speed\u0000wan1']).toBeGreaterThan(Date.now() + 60_000);
+  });
+
+  it("a cap above the server's limit per request: each direction asks within it and the test succeeds", async () => {
+    const sub = mkdtempSync(join(dir, 'big-'));
+    writeFileSync(join(sub, BOOK_FILE), JSON.stringify({ v: 1, spent: [], next: { 'speed\u0000wan1': Date.now() - 1000 } }));
+    const probe = createThroughputProbe({ server: { url: s.url, agentId: 'ag-speed', token: s.tokens['ag-speed']! }, stateDir: sub });
+    // 2.5 x the server's limit: halved, the download would ask for more than it serves; the upload would get the rest
+    const maxBytes = 2.5 * SPEEDTEST_MAX_BYTES;
+    const [r] = await schedule(probe, target({ maxBytes, dailyBytes: 2 * maxBytes, directionMs: 300 }), 2500, 1);
+    const res = resultSchema.parse(r);
+    if (res.kind !== 'throughput') throw new Error('not a throughput result');
+    expect(res.error).toBeUndefined();
+    expect(res.ok).toBe(true);
+    expect(res.bytes).toBeLessThanOrEqual(2 * SPEEDTEST_MAX_BYTES);
   });
 
   it('the registry probe is never due until the agent names its server', () => {
