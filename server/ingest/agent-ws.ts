@@ -66,6 +66,13 @@ interface LinkBook {
   probeGapMs: number;
   /** probe frames sent */
   probeFrames: number;
+  /** the target/uplink ids of the last plans sent to each agent */
+  plans: Map<string, SentPlan[]>;
+}
+interface SentPlan {
+  rev: string;
+  targets: Set<string>;
+  uplinks: Set<string>;
 }
 // Keyed by the registry: one per server, shared by the upgrade check, the connections and the metrics.
 const books = new WeakMap<AgentRegistry, LinkBook>();
@@ -80,6 +87,7 @@ function bookOf(registry: AgentRegistry): LinkBook {
       probeNow: new ProbeNow(() => book.probeGapMs),
       probeGapMs: INGEST_LIMITS.probeNowMinGapSec * 1000,
       probeFrames: 0,
+      plans: new Map(),
     };
     books.set(registry, (b = book));
   }
@@ -90,10 +98,16 @@ export function probeNowStats(registry: AgentRegistry): Readonly<ProbeNowCounts 
   const b = bookOf(registry);
   return { ...b.probeNow.counts, frames: b.probeFrames, sites: b.probeNow.agents().length };
 }
-/** The directory changed: agents no longer in it leave no probe-now memory behind. */
+/** The directory changed: agents no longer in it leave no probe-now memory and no remembered plans behind. */
 export function forgetRemovedAgents(registry: AgentRegistry, agents: ReadonlyMap<string, unknown>): void {
-  const probeNow = books.get(registry)?.probeNow;
-  for (const agent of probeNow?.agents() ?? []) if (!agents.has(agent)) probeNow!.forget(agent);
+  const book = books.get(registry);
+  if (!book) return;
+  for (const agent of book.probeNow.agents()) if (!agents.has(agent)) book.probeNow.forget(agent);
+  for (const agent of book.plans.keys()) if (!agents.has(agent)) book.plans.delete(agent);
+}
+/** Agents whose recent plans are remembered (a removed agent's are forgotten with it). */
+export function plansRemembered(registry: AgentRegistry): number {
+  return bookOf(registry).plans.size;
 }
 export function ingestRefusals(registry: AgentRegistry): Readonly<IngestRefusals> {
   return bookOf(registry).refused;
@@ -106,8 +120,6 @@ function addressFull(deps: IngestDeps, book: LinkBook, address: string, agentId:
 
 /** Plans remembered per agent: a backlog replayed after a target left the plan still lands. */
 const PLANS_KEPT = 5;
-/** each IngestDeps (one server) remembers the target/uplink ids of the last plans sent to each agent */
-const plansSent = new WeakMap<IngestDeps, Map<string, { rev: string; targets: Set<string>; uplinks: Set<string> }[]>>();
 
 /** Errors tolerated per connection per minute before it is closed. */
 const MAX_ERRORS_PER_MIN = 20;
@@ -183,9 +195,7 @@ export function agentEvents(deps: IngestDeps, c: Context<{ Variables: { agentId:
     sentRelease = releaseKey(release);
     send(ws, release ? { ...plan, release } : plan);
   };
-  let byServer = plansSent.get(deps);
-  if (!byServer) plansSent.set(deps, (byServer = new Map()));
-  const plans = byServer;
+  const plans = book.plans;
   const remember = (rev: string, targets: string[], uplinks: string[]) => {
     const list = (plans.get(agentId) ?? []).filter((p) => p.rev !== rev);
     list.push({ rev, targets: new Set(targets), uplinks: new Set(uplinks) });

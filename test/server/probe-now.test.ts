@@ -3,7 +3,7 @@
 // server with test agents: who is asked, who is not, the gap per target, link targets never.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../config/wire.ts';
-import { probeNowStats } from '../../server/ingest/agent-ws.ts';
+import { plansRemembered, probeNowStats } from '../../server/ingest/agent-ws.ts';
 import { ProbeNow, type ProbeNowRound } from '../../server/ingest/probe-now.ts';
 import { connectAgent, icmpLost, icmpOk, type TestAgentClient } from '../helpers/agent-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -139,10 +139,14 @@ describe('probe frames through the real server', () => {
 
   it('an agent removed from the fleet leaves no memory: the directory change forgets it', async () => {
     expect(probeNowStats(s.registry).sites).toBe(3); // A and B measured the portal, C's link failed
+    const plans = plansRemembered(s.registry); // every connected agent was sent a plan
+    expect(plans).toBeGreaterThanOrEqual(3);
     const current = s.control.compose();
     s.dir.replace({ ...current, agents: current.agents.filter((a) => a.id !== C.id) });
     expect(probeNowStats(s.registry).sites).toBe(2);
+    expect(plansRemembered(s.registry)).toBe(plans - 1);
     s.dir.replace({ ...current, agents: current.agents.filter((a) => a.id !== A.id && a.id !== C.id) });
     expect(probeNowStats(s.registry).sites).toBe(1);
+    expect(plansRemembered(s.registry)).toBe(plans - 2);
   });
 });
