@@ -45,7 +45,7 @@ import {
 } from '@duckdb/node-api';
 import type { Incident } from '../incidents/types.ts';
 import { fieldDefs, MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
-import { FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, figureValues, HIST_COLS, hourOf, INT_COLS, isRollupMeasurement, rollupName } from './rollup.ts';
+import { FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, figureValues, HIST_COLS, hourOf, INT_COLS, isRollupMeasurement, ROLLUP_GROUP_POINTS, rollupName } from './rollup.ts';
 import {
   ROLLUP_BUCKET_MS,
   ROLLUP_MEASUREMENTS,
@@ -77,7 +77,6 @@ const SQL_TYPE: Record<FieldType, string> = { float: 'DOUBLE', int: 'BIGINT', bo
 const DUCK_TYPE: Record<FieldType, DuckDBType> = { float: DOUBLE, int: BIGINT, bool: BOOLEAN, string: VARCHAR };
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
-const ROLLUP_GROUP_POINTS = 200_000;
 
 const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
 

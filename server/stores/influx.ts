@@ -55,8 +55,8 @@ import * as https from 'node:https';
 import { InfluxDB, ResultError, type IPoolOptions, type IResponse } from 'influx';
 import type { Incident } from '../incidents/types.ts';
 import { KINDS } from '../kinds/index.ts';
-import { fieldDefs, MEASUREMENTS, type FieldType } from './measurements.ts';
-import { FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, HIST_COLS, hourOf, isRollupMeasurement, rollupName } from './rollup.ts';
+import { fieldDefs, MEASUREMENTS, type FieldType, type MeasurementName } from './measurements.ts';
+import { communeGroups, FIGURE_COLS, FIGURE_MERGE, figureCols, figuresFrom, HIST_COLS, hourOf, isRollupMeasurement, ROLLUP_GROUP_POINTS, rollupName } from './rollup.ts';
 import {
   ROLLUP_BUCKET_MS,
   ROLLUP_MEASUREMENTS,
@@ -106,6 +106,8 @@ export interface InfluxStoreOptions {
   maxLinesPerRequest?: number;
   /** write() calls the ingest writer keeps in flight at once (default 3) */
   writeConcurrency?: number;
+  /** raw points a rollup folds at once, in groups of whole communes (default ROLLUP_GROUP_POINTS) */
+  rollupGroupPoints?: number;
 }
 
 /** A non-2xx answer to /write. */
@@ -139,6 +141,7 @@ export class InfluxStore extends CheckedStore {
   private readonly writeBase: { url: URL; request: typeof http.request; auth: string | undefined };
   private readonly queryClient: InfluxDB;
   private readonly maxLines: number;
+  private readonly rollupGroupPoints: number;
   private readonly timeoutMs: number;
   private closed = false;
   private readonly rollupRp: string;
@@ -156,6 +159,7 @@ export class InfluxStore extends CheckedStore {
     super();
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.maxLines = opts.maxLinesPerRequest ?? 5000;
+    this.rollupGroupPoints = opts.rollupGroupPoints ?? ROLLUP_GROUP_POINTS;
     this.writeConcurrency = opts.writeConcurrency ?? 3;
     this.client = makeClient(cfg, this.timeoutMs);
     const u = new URL(cfg.url);
@@ -316,27 +320,52 @@ export class InfluxStore extends CheckedStore {
     // Taken before waiting: a write that starts later marks its hour with written_at >= rolledAt (stale).
     const rolledAt = Date.now();
     await Promise.allSettled([...this.inflight]);
-    const points = (await Promise.all(ROLLUP_MEASUREMENTS.map((m) => this.queryRaw({ measurement: m, from, to })))).flat();
-    const { series, links } = build(points);
     // A re-rolled hour gets every bin written, zeros included: an overwrite keeps the fields it omits.
     const before = new Set(await this.coverageMarks(from, to).then((m) => [...m.keys()]));
-    const lines: string[] = [
-      ...series.map((r) => {
-        const m = rollupName(r.measurement);
-        return `${m}${tagText(m, TAG_KEYS.map((k) => [k, r.tags[k] ?? '']))} ${figureFields(r, before.has(r.hour))} ${r.hour}`;
-      }),
-      ...links.map((l) => {
-        const tags = tagText('link_1h', [['province', l.province], ['commune', l.commune], ['carrier', l.carrier], ['hod', String(l.hod)]]);
-        return `link_1h${tags} ${figureFields(l, before.has(l.hour))},down=${l.down ? 1 : 0}i,degraded=${l.degraded ? 1 : 0}i ${l.hour}`;
-      }),
-    ];
-    await this.writeLines('write rollup', lines, this.rollupRp);
+    // Read, folded and written in groups of whole communes: an hour of 3,000 sites is about 3 million points, and read
+    // at once they were gigabytes of JS objects. A group written before a later one fails is overwritten by the retry.
+    const groups = communeGroups(await this.pointsPerCommune(from, to), this.rollupGroupPoints);
     const perHour = new Map<number, number>();
-    for (const p of points) perHour.set(hourOf(p.ts), (perHour.get(hourOf(p.ts)) ?? 0) + 1);
+    let points = 0;
+    let rows = 0;
+    for (const communes of groups) {
+      const only = `(${communes.map((c) => `${ident('commune')} = ${influxString(c)}`).join(' OR ')})`;
+      const got = (await Promise.all(ROLLUP_MEASUREMENTS.map((m) => this.rawPoints(m, `${timeRange(from, to)} AND ${only}`)))).flat();
+      for (const p of got) perHour.set(hourOf(p.ts), (perHour.get(hourOf(p.ts)) ?? 0) + 1);
+      points += got.length;
+      const { series, links } = build(got);
+      rows += series.length;
+      const lines: string[] = [
+        ...series.map((r) => {
+          const m = rollupName(r.measurement);
+          return `${m}${tagText(m, TAG_KEYS.map((k) => [k, r.tags[k] ?? '']))} ${figureFields(r, before.has(r.hour))} ${r.hour}`;
+        }),
+        ...links.map((l) => {
+          const tags = tagText('link_1h', [['province', l.province], ['commune', l.commune], ['carrier', l.carrier], ['hod', String(l.hod)]]);
+          return `link_1h${tags} ${figureFields(l, before.has(l.hour))},down=${l.down ? 1 : 0}i,degraded=${l.degraded ? 1 : 0}i ${l.hour}`;
+        }),
+      ];
+      await this.writeLines('write rollup', lines, this.rollupRp);
+    }
     const marks: string[] = [];
     for (let h = from; h < to; h += ROLLUP_BUCKET_MS) marks.push(`rollup_hour rolled_at=${rolledAt}i,points=${perHour.get(h) ?? 0}i ${h}`);
     await this.writeLines('write rollup coverage', marks, this.rollupRp);
-    return { hours: (to - from) / ROLLUP_BUCKET_MS, points: points.length, rows: series.length };
+    return { hours: (to - from) / ROLLUP_BUCKET_MS, points, rows };
+  }
+
+  /** Raw points per commune over [from, to), all rolled-up measurements together, communes in order. */
+  private async pointsPerCommune(from: number, to: number): Promise<[string, number][]> {
+    const out = new Map<string, number>();
+    await Promise.all(
+      ROLLUP_MEASUREMENTS.map(async (m) => {
+        const sql = `SELECT count(${ident(KINDS[m].primaryField)}) FROM ${ident(m)} WHERE ${timeRange(from, to)} GROUP BY ${ident('commune')}`;
+        for (const s of await this.query(sql)) {
+          const commune = s.tags?.commune ?? '';
+          out.set(commune, (out.get(commune) ?? 0) + Number(s.values?.[0]?.[1] ?? 0));
+        }
+      }),
+    );
+    return [...out].sort((a, b) => cmp(a[0], b[0]));
   }
 
   /** hour -> rolled_at of the coverage marks in [from, to) */
@@ -447,13 +476,26 @@ export class InfluxStore extends CheckedStore {
   }
 
   protected override async queryRawChecked(rq: RawQuery): Promise<Point[]> {
-    const fields = fieldDefs(rq.measurement);
-    let sql = `SELECT * FROM ${ident(rq.measurement)} WHERE ${whereSql(rq.from, rq.to, rq.where)}`;
+    let where = whereSql(rq.from, rq.to, rq.where);
     if (rq.limit !== undefined) {
       if (rq.limit === 0) return [];
-      sql += ` LIMIT ${rq.limit}`;
+      where += ` LIMIT ${rq.limit}`;
     }
-    const series = await this.query(sql);
+    const out = await this.rawPoints(rq.measurement, where);
+    // Same order as the DuckDB store, ties included.
+    return out.sort(
+      (a, b) =>
+        a.ts - b.ts ||
+        cmp(a.tags.agent, b.tags.agent) ||
+        cmp(a.tags.target, b.tags.target) ||
+        cmp(a.tags.uplink, b.tags.uplink),
+    );
+  }
+
+  /** The points of one measurement matching an InfluxQL WHERE clause (what follows WHERE), in no particular order. */
+  private async rawPoints(measurement: MeasurementName, where: string): Promise<Point[]> {
+    const fields = fieldDefs(measurement);
+    const series = await this.query(`SELECT * FROM ${ident(measurement)} WHERE ${where}`);
     const out: Point[] = [];
     for (const s of series) {
       const col = new Map(s.columns.map((c, i) => [c, i]));
@@ -471,17 +513,10 @@ export class InfluxStore extends CheckedStore {
           const v: unknown = i === undefined ? null : row[i];
           f[name] = v === undefined ? null : (v as FieldValue);
         }
-        out.push({ measurement: rq.measurement, ts: Number(row[ti]), tags, fields: f });
+        out.push({ measurement, ts: Number(row[ti]), tags, fields: f });
       }
     }
-    // Same order as the DuckDB store, ties included.
-    return out.sort(
-      (a, b) =>
-        a.ts - b.ts ||
-        cmp(a.tags.agent, b.tags.agent) ||
-        cmp(a.tags.target, b.tags.target) ||
-        cmp(a.tags.uplink, b.tags.uplink),
-    );
+    return out;
   }
 
   protected override async querySeriesChecked(sq: SeriesQuery): Promise<SeriesRow[]> {

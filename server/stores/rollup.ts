@@ -57,6 +57,33 @@ export const isRollupMeasurement = (m: string): m is RollupMeasurement => (ROLLU
 
 export const hourOf = (ts: number) => ts - (((ts % ROLLUP_BUCKET_MS) + ROLLUP_BUCKET_MS) % ROLLUP_BUCKET_MS);
 
+/**
+ * Raw points a store folds at once in a rollup (about 100 MB of JS objects). An hour of a province with thousands of
+ * sites is millions of points: read and folded whole, it held gigabytes and stalled the event loop for seconds.
+ */
+export const ROLLUP_GROUP_POINTS = 200_000;
+
+/**
+ * Communes packed into groups of at most `max` points each, in the order given (a commune larger than `max` is a group
+ * of its own). Groups of whole communes share no series row and no link row, so each is folded on its own.
+ */
+export function communeGroups(pointsPerCommune: Iterable<[string, number]>, max: number): string[][] {
+  const groups: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const [commune, n] of pointsPerCommune) {
+    if (current.length > 0 && size + n > max) {
+      groups.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(commune);
+    size += n;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
 export function binOf(ms: number): number {
   if (!(ms >= 1)) return 0;
   return Math.min(HIST_BINS - 1, 1 + Math.floor(PER_OCTAVE * Math.log2(ms)));

@@ -16,6 +16,8 @@ export type StoreKindName = 'duckdb' | 'influx';
 export interface OpenOptions {
   /** InfluxDB: let the store manage retention policies (raw data kept this many days) */
   rawRetentionDays?: number;
+  /** raw points a rollup folds at once (both kinds; default the stores' own) */
+  rollupGroupPoints?: number;
 }
 
 export interface StoreHarness {
@@ -52,13 +54,16 @@ const KINDS: Record<StoreKindName, KindParts> = {
   duckdb: {
     skip: () => false,
     start: async () => null,
-    create: (h) => new DuckDbStore(join(h.tmp(), 'ioc.duckdb')),
+    create: (h, o) => new DuckDbStore(join(h.tmp(), 'ioc.duckdb'), o.rollupGroupPoints ? { rollupGroupPoints: o.rollupGroupPoints } : {}),
   },
   influx: {
     skip: skipInflux,
     start: () => startInfluxd(),
     create: (h, o) =>
-      new InfluxStore({ url: h.influxd().url, database: h.database(), createDatabase: true, ...(o.rawRetentionDays ? { rawRetentionDays: o.rawRetentionDays } : {}) }),
+      new InfluxStore(
+        { url: h.influxd().url, database: h.database(), createDatabase: true, ...(o.rawRetentionDays ? { rawRetentionDays: o.rawRetentionDays } : {}) },
+        o.rollupGroupPoints ? { rollupGroupPoints: o.rollupGroupPoints } : {},
+      ),
   },
 };
 

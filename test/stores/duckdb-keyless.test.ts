@@ -6,10 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS } from '../../config/schema.ts';
-import { roundClassifier } from '../../server/reports/data/rollups.ts';
-import { DuckDbStore, hourSpans, type DuckDbOptions } from '../../server/stores/duckdb.ts';
-import { rollupBuilder } from '../../server/stores/rollup.ts';
+import { DuckDbStore, hourSpans } from '../../server/stores/duckdb.ts';
 import { createStore } from '../../server/stores/index.ts';
 import type { Point, Tags } from '../../server/stores/types.ts';
 
@@ -103,33 +100,6 @@ describe('DuckDbStore without a raw-table key', () => {
     await s.close();
     expect(await inspect(file, `SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' AND table_name = 'icmp'`)).toEqual([[0n]]);
     expect(await inspect(file, `SELECT count(*), count(DISTINCT (agent, ts)) FROM icmp`)).toEqual([[1000n, 1000n]]);
-  });
-
-  it('a rollup folded in groups of (province, commune, carrier) gives the rows of one fold', async () => {
-    const points: Point[] = [];
-    const communes = ['21034', '21040', '21043', '21046', '21049'];
-    for (let t = 0; t < 3 * 60; t += 5)
-      communes.forEach((commune, ci) => {
-        for (const carrier of ['vnpt', 'viettel'])
-          for (const target of ['gateway', 'dns'])
-            points.push(icmp(H0 + t * 60_000 + ci, { province: '51', commune, carrier, agent: `ag-${commune}-${carrier}`, target, uplink: '' }, (t + ci) % 11 === 0 ? 0 : 10));
-      });
-    const build = rollupBuilder(roundClassifier({ thresholdsFor: () => DEFAULT_THRESHOLDS }));
-    const rolled = async (opts: DuckDbOptions) => {
-      const s = new DuckDbStore(join(tmp(), 'r.duckdb'), opts);
-      await s.init();
-      await s.write(points);
-      const r = await s.rollup(H0, H0 + 3 * H, build);
-      const all = ['province', 'commune', 'carrier', 'agent', 'target', 'uplink'] as const;
-      const rows = await s.queryRollups({ measurement: 'icmp', from: H0, to: H0 + 3 * H, groupBy: [...all], bucketMs: H, histogram: true });
-      const links = await s.queryLinks({ from: H0, to: H0 + 3 * H, groupBy: ['commune', 'carrier', 'hod'], histogram: true });
-      await s.close();
-      return { r, rows, links };
-    };
-    const whole = await rolled({});
-    const grouped = await rolled({ rollupGroupPoints: 50 });
-    expect(whole.r).toEqual({ hours: 3, points: points.length, rows: 60 });
-    expect(grouped).toEqual(whole);
   });
 
   it('applies store.memoryLimit and store.threads at open (default 512MB)', async () => {

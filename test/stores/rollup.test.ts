@@ -9,7 +9,7 @@ import { DEFAULT_THRESHOLDS } from '../../config/schema.ts';
 import { roundClassifier } from '../../server/reports/data/rollups.ts';
 import { DuckDbStore } from '../../server/stores/duckdb.ts';
 import { InfluxStore } from '../../server/stores/influx.ts';
-import { HIST_BINS, rollupBuilder } from '../../server/stores/rollup.ts';
+import { communeGroups, HIST_BINS, rollupBuilder } from '../../server/stores/rollup.ts';
 import type { Incident } from '../../server/incidents/types.ts';
 import type { Point, RollupAgg, Tags } from '../../server/stores/types.ts';
 import { startInfluxd, type Influxd } from '../helpers/influxd.ts';
@@ -62,6 +62,21 @@ function histOf(values: number[]): number[] {
 }
 
 const figs = (a: RollupAgg) => ({ ...a });
+
+describe('communeGroups', () => {
+  const cases: { name: string; counts: [string, number][]; max: number; groups: string[][] }[] = [
+    { name: 'nothing: no groups', counts: [], max: 10, groups: [] },
+    { name: 'all fit: one group', counts: [['a', 3], ['b', 4], ['c', 3]], max: 10, groups: [['a', 'b', 'c']] },
+    { name: 'a group closes before the commune that would pass max', counts: [['a', 6], ['b', 5], ['c', 4]], max: 10, groups: [['a'], ['b', 'c']] },
+    { name: 'a commune larger than max is a group of its own', counts: [['a', 2], ['b', 25], ['c', 2]], max: 10, groups: [['a'], ['b'], ['c']] },
+    { name: 'communes without points still belong to a group', counts: [['a', 0], ['b', 10], ['c', 0]], max: 10, groups: [['a', 'b', 'c']] },
+  ];
+  it.each(cases)('$name', ({ counts, max, groups }) => {
+    expect(communeGroups(counts, max)).toEqual(groups);
+    // every commune in exactly one group, in the order given
+    expect(communeGroups(counts, max).flat()).toEqual(counts.map(([c]) => c));
+  });
+});
 
 describeStores('Store rollups', 'rollup', (h) => {
   const fresh = async () => {
@@ -221,6 +236,39 @@ describeStores('Store rollups', 'rollup', (h) => {
     // a very late point in a pruned hour: the hour stays covered by its complete rollup
     await s.write([icmp(H0 + 30 * 60_000, tagsA, 10, 22)]);
     expect(await s.rollupCoverage(H0, H0 + 3 * H)).toEqual([H0, H0 + H, H0 + 2 * H]);
+  });
+
+  it('a rollup folded in groups (an hour of thousands of sites is millions of points) gives the rows of one fold', async () => {
+    // five communes (one with a quote in its code, one without a commune tag), two carriers, ICMP and HTTP, 3 hours
+    const communes = ['21034', '21040', "21'43", '', '21049'];
+    const points: Point[] = [];
+    for (let t = 0; t < 3 * 60; t += 5)
+      communes.forEach((commune, ci) => {
+        for (const carrier of ['vnpt', 'viettel']) {
+          const tags = { province: '51', commune, carrier, agent: `ag-${ci}-${carrier}`, uplink: '' };
+          for (const target of ['gateway', 'dns']) points.push(icmp(H0 + t * 60_000 + ci, { ...tags, target }, (t + ci) % 11 === 0 ? 0 : 10, 10 + ((t * 7 + ci) % 90)));
+          const ok = (t + ci) % 13 !== 0;
+          points.push({ ...http(H0 + t * 60_000 + ci, ok, 300 + ci), tags: { ...tags, target: 'dvc' } });
+        }
+      });
+    const rolled = async (rollupGroupPoints?: number) => {
+      const s = await h.open(rollupGroupPoints ? { rollupGroupPoints } : {});
+      await s.write(points);
+      const r = await s.rollup(H0, H0 + 3 * H, build);
+      const all = ['province', 'commune', 'carrier', 'agent', 'target', 'uplink'] as const;
+      const rows = await Promise.all(
+        (['icmp', 'http'] as const).map((measurement) => s.queryRollups({ measurement, from: H0, to: H0 + 3 * H, groupBy: [...all], bucketMs: H, histogram: true })),
+      );
+      const links = await s.queryLinks({ from: H0, to: H0 + 3 * H, groupBy: ['commune', 'carrier', 'hod'], histogram: true });
+      const coverage = await s.rollupCoverage(H0, H0 + 3 * H);
+      return { r, rows, links, coverage };
+    };
+    const whole = await rolled();
+    // at most 50 points a group, fewer than one commune's 216: many groups, whatever the store groups by
+    const grouped = await rolled(50);
+    expect(whole.r).toEqual({ hours: 3, points: points.length, rows: 3 * 5 * 2 * 3 });
+    expect(whole.coverage).toEqual([H0, H0 + H, H0 + 2 * H]);
+    expect(grouped).toEqual(whole);
   });
 
   it('refuses rows outside the range and ranges that are not whole hours', async () => {
