@@ -421,13 +421,14 @@ export class DuckDbStore extends CheckedStore {
 
   // ---- rollups ----
 
-  protected override async rawCountsChecked(from: number, to: number): Promise<RawHourCount[]> {
+  protected override async rawCountsChecked(from: number, to: number, where?: Partial<Tags>): Promise<RawHourCount[]> {
     await this.ready();
     const H = ROLLUP_BUCKET_MS;
+    const { sql: cond, values, types } = whereSql(from, to, where);
     const sql = ROLLUP_MEASUREMENTS.map(
-      (m) => `SELECT '${m}' AS m, ts - (((ts % ${H}) + ${H}) % ${H}) AS hour, count(*) AS n FROM ${q(m)} WHERE ts >= $1 AND ts < $2 GROUP BY hour`,
+      (m) => `SELECT '${m}' AS m, ts - (((ts % ${H}) + ${H}) % ${H}) AS hour, count(*) AS n FROM ${q(m)} WHERE ${cond} GROUP BY hour`,
     ).join(' UNION ALL ');
-    const rows = await this.read(`${sql} ORDER BY hour, m`, [BigInt(from), BigInt(to)], [BIGINT, BIGINT]);
+    const rows = await this.read(`${sql} ORDER BY hour, m`, values, types);
     return rows.map((r) => ({ measurement: r[0] as RawHourCount['measurement'], hour: Number(r[1]), points: Number(r[2]) }));
   }
 

@@ -298,8 +298,8 @@ export class InfluxStore extends CheckedStore {
     return this.rollupRp ? `${ident(this.rollupRp)}.${ident(m)}` : ident(m);
   }
 
-  protected override async rawCountsChecked(from: number, to: number): Promise<RawHourCount[]> {
-    const time = timeRange(from, to);
+  protected override async rawCountsChecked(from: number, to: number, where?: Partial<Tags>): Promise<RawHourCount[]> {
+    const time = whereSql(from, to, where);
     const out: RawHourCount[] = [];
     await Promise.all(
       ROLLUP_MEASUREMENTS.map(async (m) => {

@@ -264,8 +264,11 @@ export interface Store {
   // ---- rollups: the stores keep hourly rows and which hours they cover; what a row holds is decided by the
   // builder (server/stores/rollup.ts), the same for both stores. Orchestration: server/reports/data/rollups.ts.
 
-  /** Raw points per hour of the rolled-up measurements in [from, to) (hours with none are absent); to plan rollups. */
-  rawCounts(from: number, to: number): Promise<RawHourCount[]>;
+  /**
+   * Raw points per hour of the rolled-up measurements in [from, to) (hours with none are absent), only those matching
+   * `where` when given; to plan rollups and the slices of report reads.
+   */
+  rawCounts(from: number, to: number, where?: Partial<Tags>): Promise<RawHourCount[]>;
   /**
    * Roll up the hours [from, to) (hour-aligned): read their raw points of ROLLUP_MEASUREMENTS, `build` series and link
    * rows, replace the rows those hours had, and mark every hour of the range covered (hours without raw points too).

@@ -130,7 +130,7 @@ export abstract class CheckedStore implements S.Store {
   protected abstract querySeriesChecked(q: S.SeriesQuery): Promise<S.SeriesRow[]>;
   protected abstract writeIncidentChecked(incident: Incident): Promise<void>;
   protected abstract queryIncidentsChecked(q: S.IncidentQuery): Promise<Incident[]>;
-  protected abstract rawCountsChecked(from: number, to: number): Promise<S.RawHourCount[]>;
+  protected abstract rawCountsChecked(from: number, to: number, where?: Partial<S.Tags>): Promise<S.RawHourCount[]>;
   /** `from < to`, whole hours; `build` checks the rows it makes */
   protected abstract rollupChecked(from: number, to: number, build: S.RollupBuild): Promise<S.RollupResult>;
   protected abstract rollupCoverageChecked(from: number, to: number): Promise<number[]>;
@@ -166,9 +166,9 @@ export abstract class CheckedStore implements S.Store {
     return this.queryIncidentsChecked(q);
   }
 
-  async rawCounts(from: number, to: number): Promise<S.RawHourCount[]> {
+  async rawCounts(from: number, to: number, where?: Partial<S.Tags>): Promise<S.RawHourCount[]> {
     checkRange(from, to);
-    return this.rawCountsChecked(from, to);
+    return this.rawCountsChecked(from, to, where);
   }
 
   async rollup(from: number, to: number, build: S.RollupBuild): Promise<S.RollupResult> {

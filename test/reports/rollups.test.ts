@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { configSchema, type ProvinceFile } from '../../config/schema.ts';
 import { buildDirectory } from '../../server/directory.ts';
+import { LINK_KINDS } from '../../server/kinds/index.ts';
 import { RAW_SLICE_POINTS, readAggregates, readLinks, roundClassifier, runRollup, startRollupJob } from '../../server/reports/data/rollups.ts';
 import { rollupBuilder } from '../../server/stores/rollup.ts';
 import type { Point, RawQuery, Store, Tags } from '../../server/stores/types.ts';
@@ -173,6 +174,28 @@ describeStores('rollup orchestration', 'rollups', (h) => {
     }
     // Pages of 2 meet the two rounds sharing a ms: that ms is read whole, neither dropped nor counted twice.
     await sliced((st, n) => readLinks(st, { from: H0 + H - 2 * MIN, to: H0 + H + 10 * MIN, ...links[0]! }, classify, n), [2]);
+  });
+
+  it("a filtered read plans its slices by its own points, not the hour's: one read where they fit", async () => {
+    const s = await fresh();
+    let reads = 0;
+    const counted = new Proxy(s, {
+      get(target, key) {
+        if (key === 'queryRaw') return (q: RawQuery) => (reads++, target.queryRaw(q));
+        const v: unknown = Reflect.get(target, key, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const H0 = Date.UTC(2026, 9, 8, 3);
+    await s.write([...minutes(H0, 60, '21034'), ...minutes(H0, 60, '21040')]);
+    const q = { measurement: 'icmp' as const, from: H0, to: H0 + H, groupBy: ['commune' as const], where: { commune: '21040' } };
+    // 120 points in the hour, 60 of them 21040's: slices of 80 hold the filtered read in one
+    const rows = await readAggregates(counted, q, classify, 80);
+    expect(rows.map((r) => [r.tags.commune, r.rounds])).toEqual([['21040', 60]]);
+    expect(reads).toBe(1);
+    reads = 0;
+    expect(await readLinks(counted, { from: H0, to: H0 + H, groupBy: ['commune'], where: { commune: '21040' } }, classify, 80)).toHaveLength(1);
+    expect(reads).toBe(LINK_KINDS.length);
   });
 
   it('a write racing a rollup is never lost: the hour is covered with it, or left stale and rolled again', async () => {

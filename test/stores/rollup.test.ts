@@ -92,6 +92,9 @@ describeStores('Store rollups', 'rollup', (h) => {
       { measurement: 'icmp', hour: H0, points: 4 },
       { measurement: 'icmp', hour: H0 + H, points: 3 },
     ]);
+    // with a filter: only the matching points
+    expect(await s.rawCounts(H0 - H, H0 + 3 * H, { agent: 'ag-b' })).toEqual([{ measurement: 'icmp', hour: H0 + H, points: 1 }]);
+    expect(await s.rawCounts(H0 - H, H0 + 3 * H, { commune: '21034', target: 'dvc' })).toEqual([{ measurement: 'http', hour: H0, points: 3 }]);
   });
 
   it('rolls up hours into rows with the right figures; empty hours are covered too; idempotent', async () => {

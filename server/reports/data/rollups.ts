@@ -185,9 +185,10 @@ const RAW_WINDOW_MS = 6 * H;
  * come evenly over an hour; foldRaw pages a slice that holds more). The slices cover every hour with counted points,
  * in time order, and cross an hour boundary only when whole hours are grouped.
  */
-async function rawSlices(store: Store, measurements: readonly string[], gap: { from: number; to: number }, maxPoints: number) {
+async function rawSlices(store: Store, measurements: readonly string[], gap: { from: number; to: number }, where: Partial<Tags> | undefined, maxPoints: number) {
   const perHour = new Map<number, number>();
-  for (const c of await store.rawCounts(hourOf(gap.from), gap.to))
+  // counted with the read's own filter: a carrier's report plans slices by its own points, not the province's
+  for (const c of await store.rawCounts(hourOf(gap.from), gap.to, where))
     if (measurements.includes(c.measurement)) perHour.set(c.hour, (perHour.get(c.hour) ?? 0) + c.points);
   const slices: { from: number; to: number }[] = [];
   let open: { from: number; to: number } | null = null;
@@ -267,7 +268,7 @@ export async function readAggregates(store: Store, q: AggregateQuery, classifyRo
   for (const g of gapsBetween(runs, q.from, q.to)) {
     // window start -> its rows; slices come in time order, so windows are met (and pushed) in time order
     const windows = new Map<number, Map<string, RollupAgg>>();
-    for (const { from, to } of await rawSlices(store, [q.measurement], g, maxPoints)) {
+    for (const { from, to } of await rawSlices(store, [q.measurement], g, q.where, maxPoints)) {
       await foldRaw(store, { measurement: q.measurement, from, to, ...(q.where ? { where: q.where } : {}) }, maxPoints, (p) => {
         const o = classifyRound(q.measurement, p.tags, p.fields);
         if (!o) return;
@@ -369,7 +370,7 @@ export async function readLinks(store: Store, q: LinkQuery & { from: number; to:
     }
   };
   for (const g of gapsBetween(runs, q.from, q.to)) {
-    for (const { from, to } of await rawSlices(store, LINK_KINDS, g, maxPoints)) {
+    for (const { from, to } of await rawSlices(store, LINK_KINDS, g, q.where, maxPoints)) {
       for (let h = hourOf(from); h < to; h += H) if (!open.has(h)) open.set(h, new RollupAccumulator(classifyRound));
       for (const measurement of LINK_KINDS)
         await foldRaw(store, { measurement, from, to, ...(q.where ? { where: q.where } : {}) }, maxPoints, (p) => open.get(hourOf(p.ts))!.add(p));
