@@ -112,7 +112,7 @@ export interface DuckDbOptions {
   memoryLimit?: string;
   /** DuckDB worker threads; absent = one per core */
   threads?: number;
-  /** raw points a rollup folds at once (default 200,000, about 100 MB of JS objects) */
+  /** raw points a rollup folds at once (default ROLLUP_GROUP_POINTS) */
   rollupGroupPoints?: number;
 }
 export const DEFAULT_MEMORY_LIMIT = '512MB';

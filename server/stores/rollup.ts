@@ -58,10 +58,12 @@ export const isRollupMeasurement = (m: string): m is RollupMeasurement => (ROLLU
 export const hourOf = (ts: number) => ts - (((ts % ROLLUP_BUCKET_MS) + ROLLUP_BUCKET_MS) % ROLLUP_BUCKET_MS);
 
 /**
- * Raw points a store folds at once in a rollup (about 100 MB of JS objects). An hour of a province with thousands of
- * sites is millions of points: read and folded whole, it held gigabytes and stalled the event loop for seconds.
+ * Raw points a store folds at once in a rollup (about 25 MB of JS objects). An hour of a province with thousands of
+ * sites is millions of points: read and folded whole, it held gigabytes and stalled the event loop for seconds. Rolling
+ * two hours of 3,000 sites (bench:soak, SITES=3000 DAYS=1 MINUTES=6), groups of 200,000 peaked at 1,401 MB resident
+ * with a 3.38 s stall; groups of 50,000 at 1,137 MB with 1.55 s.
  */
-export const ROLLUP_GROUP_POINTS = 200_000;
+export const ROLLUP_GROUP_POINTS = 50_000;
 
 /**
  * Communes packed into groups of at most `max` points each, in the order given (a commune larger than `max` is a group
