@@ -11,6 +11,7 @@
 //   npm run bench:soak                                   (60 min at 3,000 sites, 30 days)
 //   MINUTES=15 npm run bench:soak
 //   SITES=300 DAYS=7 MINUTES=5 npm run bench:soak
+//   BENCH_PROF=/tmp/prof SITES=3000 DAYS=1 MINUTES=4 npm run bench:soak   (the server's CPU profile)
 //   Side by side with the keyed schema of an older checkout: SERVER_ROOT=/path/to/old/checkout (its server and store
 //   run; its store creates the raw tables with the PRIMARY KEY).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -217,7 +218,9 @@ async function startServer(dir: string, file: string): Promise<{ url: string; pr
   };
   const cfgFile = join(dir, 'config.yaml');
   writeFileSync(cfgFile, JSON.stringify(config));
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(SERVER_ROOT, 'server/main.ts'), '--config', cfgFile], {
+  // BENCH_PROF=<dir>: the server writes a CPU profile there when it stops (node --cpu-prof)
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(SERVER_ROOT, 'server/main.ts'), '--config', cfgFile], {
     cwd: SERVER_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, IOC_SIMULATOR: '0' },
