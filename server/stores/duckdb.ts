@@ -303,8 +303,8 @@ export class DuckDbStore extends CheckedStore {
       `SELECT ts, ${TAG_KEYS.map(q).join(', ')}${fields.map(([f]) => `, ${q(f)}`).join('')} FROM ${q(rq.measurement)}` +
       ` WHERE ${where}${inPart}${ordered ? ' ORDER BY ts, agent, target, uplink' : ''}`;
     if (rq.limit !== undefined) sql += ` LIMIT ${rq.limit}`;
-    const rows = conn ? ((await conn.runAndReadAll(sql, values, types)).getRowsJS() as unknown[][]) : await this.read(sql, values, types);
-    return rows.map((row) => {
+    const points: Point[] = [];
+    await this.eachRow(conn, sql, values, types, (row) => {
       const tags = {} as Tags;
       TAG_KEYS.forEach((k, i) => (tags[k] = row[1 + i] as string));
       const out: Record<string, FieldValue> = {};
@@ -312,7 +312,26 @@ export class DuckDbStore extends CheckedStore {
         const v = row[1 + TAG_KEYS.length + i];
         out[f] = typeof v === 'bigint' ? Number(v) : (v as FieldValue);
       });
-      return { measurement: rq.measurement, ts: Number(row[0]), tags, fields: out };
+      points.push({ measurement: rq.measurement, ts: Number(row[0]), tags, fields: out });
+    });
+    return points;
+  }
+
+  /**
+   * The rows of a query a chunk (2,048 rows) at a time, the event loop turning between chunks, on `conn` (held by the
+   * caller) or through the read queue. Raw reads are up to 100,000 points (a report's slice) or 50,000 (a rollup's
+   * group): converted in one go, each held acks and live frames back for a second or more at province scale.
+   */
+  private async eachRow(conn: DuckDBConnection | null, sql: string, values: DuckDBValue[], types: DuckDBType[], each: (row: unknown[]) => void): Promise<void> {
+    const go = async (c: DuckDBConnection) => {
+      const result = await c.stream(sql, values, types);
+      for await (const rows of result.yieldRowsJs()) for (const row of rows) each(row as unknown[]);
+    };
+    if (conn) return go(conn);
+    return this.reads.run(async () => {
+      const c = this.readConn;
+      if (!c) throw new StoreUnavailableError('duckdb: store is closed');
+      await go(c);
     });
   }
 
