@@ -318,7 +318,11 @@ export async function waitCaughtUp(s: () => TestServer, agentId: string, traceFi
 }
 
 export function cleanupDirs(dirs: string[]): void {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) {
+    rmSync(d, { recursive: true, force: true });
+    // an agent with a spool dir writes its status file beside it (agent/status-file.ts)
+    rmSync(`${d}.status.json`, { force: true });
+  }
 }
 
 // ---- one test's processes and files -----------------------------------------------------------

@@ -47,7 +47,10 @@ describe.skipIf(skipWithoutInfluxd())('real agent -> server -> influxd', () => {
     await s?.stop();
     portal?.close();
     await influxd?.dispose();
-    if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
+    if (spoolDir) {
+      rmSync(spoolDir, { recursive: true, force: true });
+      rmSync(`${spoolDir}.status.json`, { force: true }); // the agent's status file, beside its spool
+    }
   });
 
   it('ICMP and HTTP results show up in InfluxDB, tagged with the commune', async () => {
