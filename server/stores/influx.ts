@@ -299,11 +299,11 @@ export class InfluxStore extends CheckedStore {
   }
 
   protected override async rawCountsChecked(from: number, to: number, where?: Partial<Tags>): Promise<RawHourCount[]> {
-    const time = whereSql(from, to, where);
+    const cond = whereSql(from, to, where);
     const out: RawHourCount[] = [];
     await Promise.all(
       ROLLUP_MEASUREMENTS.map(async (m) => {
-        const sql = `SELECT count(${ident(KINDS[m].primaryField)}) FROM ${ident(m)} WHERE ${time} GROUP BY time(${ROLLUP_BUCKET_MS}ms) fill(none)`;
+        const sql = `SELECT count(${ident(KINDS[m].primaryField)}) FROM ${ident(m)} WHERE ${cond} GROUP BY time(${ROLLUP_BUCKET_MS}ms) fill(none)`;
         for (const s of await this.query(sql)) {
           for (const row of s.values ?? []) {
             const n = Number(row[1]);
